@@ -1,0 +1,7 @@
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a positive integer');
+  return number;
+}

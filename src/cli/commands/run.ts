@@ -1,0 +1,95 @@
+import { Command, Option } from 'commander';
+import { Experiment, type ExistingRunPolicy } from '../../experiment/experiment.js';
+import type { RunSummary } from '../../experiment/summary.js';
+import { STAGES, type Stage } from '../../spec/stage.js';
+import { formatDuration, printJson, printLine, shortId, table } from '../output.js';
+import { createProgressDisplay } from '../progress-display.js';
+import { positiveInteger } from '../arguments.js';
+
+interface RunCommandOptions {
+  untilStage?: Stage;
+  existingRunPolicy: ExistingRunPolicy;
+  store?: string;
+  concurrency?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('run an experiment: create its run, or resume it where it stopped')
+    .argument('<config>', 'experiment config file (YAML or JSON)')
+    .addOption(new Option('--until-stage <stage>', 'stop every task after this stage').choices(STAGES))
+    .addOption(
+      new Option('--existing-run-policy <policy>', 'when the run exists: auto resumes or reuses it, error refuses, rerun starts over')
+        .choices(['auto', 'error', 'rerun'])
+        .default('auto'),
+    )
+    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--concurrency <n>', 'model calls in flight at once (overrides runtime.concurrency)', positiveInteger)
+    .option('--json', 'print one JSON summary on stdout')
+    .option('--quiet', 'no progress display')
+    .action(async (config: string, options: RunCommandOptions) => {
+      const experiment = Experiment.fromConfig(config);
+      const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
+      const stop = new AbortController();
+      const cancel = new AbortController();
+      const onSignal = () => {
+        if (!stop.signal.aborted) {
+          const grace = formatDuration(experiment.config.runtime.gracePeriodMs / 1000);
+          display.notice(`stopping: no new tasks; calls in flight have ${grace} to finish (Ctrl+C again to cancel them)`);
+          stop.abort();
+        } else if (!cancel.signal.aborted) {
+          display.notice('cancelling calls in flight');
+          cancel.abort();
+        }
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let summary: RunSummary;
+      try {
+        summary = await experiment.run({
+          ...(options.untilStage ? { untilStage: options.untilStage } : {}),
+          runtime: {
+            existingRunPolicy: options.existingRunPolicy,
+            ...(options.store ? { store: options.store } : {}),
+            ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          },
+          stopSignal: stop.signal,
+          cancelSignal: cancel.signal,
+          onProgress: (tracker) => display.attach(tracker),
+          onNotice: (message) => display.notice(message),
+        });
+      } finally {
+        display.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      const interrupted = summary.status === 'interrupted' && stop.signal.aborted;
+      if (options.json) printJson({ ...summary, interrupted });
+      else printSummary(summary, config);
+      if (interrupted) {
+        process.stderr.write(`interrupted: every finished result is saved; resume with: assay run ${config}${options.store ? ` --store ${options.store}` : ''}\n`);
+        process.exitCode = 130;
+      }
+    });
+}
+
+function printSummary(summary: RunSummary, config: string): void {
+  const through = summary.completedThroughStage ? ` through ${summary.completedThroughStage}` : '';
+  printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${through}`);
+  printLine(
+    `  ${summary.tasks} tasks · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
+  );
+  if (summary.scores.length > 0) {
+    printLine();
+    printLine(table(['model', 'prompt', 'metric', 'mean', 'n'], summary.scores.map((row) => [row.model, row.prompt, row.metric, row.mean.toFixed(3), row.n]), '  '));
+  }
+  if (summary.failures.length > 0) {
+    printLine();
+    printLine(`  failures: ${summary.failures.map((row) => `${row.count} ${row.category} at ${row.stage}`).join(', ')}`);
+    printLine(`  run the same command again to retry them: assay run ${config}`);
+  }
+  printLine();
+  printLine(`  store: ${summary.store}`);
+}

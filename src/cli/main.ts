@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../core/errors.js';
+import { toolVersion } from '../experiment/provenance.js';
+import { inspectCommand } from './commands/inspect.js';
+import { quickcheckCommand } from './commands/quickcheck.js';
+import { runCommand } from './commands/run.js';
+import { runsCommand } from './commands/runs.js';
+
+export function buildProgram(): Command {
+  return new Command('assay')
+    .description('durable, resumable evaluation of language models')
+    .version(toolVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addCommand(runCommand())
+    .addCommand(quickcheckCommand())
+    .addCommand(inspectCommand())
+    .addCommand(runsCommand());
+}
+
+/** The one place errors are turned into exit codes: 1 for what the user can fix, 2 for bugs. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? 0 : 1;
+    }
+    if (UserError.isInstance(error)) {
+      process.stderr.write(`assay: error: ${error.line()}\n`);
+      return 1;
+    }
+    process.stderr.write(`assay: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,46 @@
+import { existsSync, statSync } from 'node:fs';
+import { RunNotFoundError, UserError } from '../core/errors.js';
+import { Experiment } from '../experiment/experiment.js';
+import { defaultStorePath, openStoreAt } from '../experiment/store-location.js';
+import type { Store } from '../spec/store.js';
+
+export interface ResolvedRun {
+  readonly store: Store;
+  readonly runId: string;
+  /** Set when the reference was a config file. */
+  readonly experiment: Experiment | undefined;
+}
+
+/**
+ * Turns a `<config|runId>` argument into a run in a store. A path to an existing file is compiled to its run
+ * id (the store comes from --store, else the config); anything else is a run id or a unique prefix of one.
+ */
+export async function resolveRun(reference: string, storeOption: string | undefined): Promise<ResolvedRun> {
+  if (existsSync(reference) && statSync(reference).isFile()) {
+    const experiment = Experiment.fromConfig(reference);
+    const { runId } = experiment.compile();
+    const store = openStoreAt(experiment.storePath(storeOption), { create: false });
+    if (!(await store.getRun(runId))) {
+      await store.close();
+      throw new UserError('run_not_found', `${reference} compiles to run ${runId.slice(0, 12)}, which is not in store ${store.location}`, {
+        hint: `start it with \`assay run ${reference}\``,
+      });
+    }
+    return { store, runId, experiment };
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(reference)) {
+    throw new UserError('bad_reference', `'${reference}' is neither a config file nor a run id`, { hint: 'pass a config path or a run id (at least 4 hex digits)' });
+  }
+  const store = openStoreAt(storeOption ?? defaultStorePath(), { create: false });
+  const matches = await store.findRuns(reference, 2);
+  if (matches.length === 0) {
+    const location = store.location;
+    await store.close();
+    throw new RunNotFoundError(reference, location);
+  }
+  if (matches.length > 1) {
+    await store.close();
+    throw new UserError('ambiguous_run', `run id prefix '${reference}' matches more than one run`, { hint: 'give more digits' });
+  }
+  return { store, runId: matches[0]!.runId, experiment: undefined };
+}

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, UserError } from '../core/errors.js';
+import { experimentSchema, type ExperimentConfig } from './experiment-schema.js';
+import { knownKeysAt } from './schema-walk.js';
+import { findLiteralSecret } from './secrets.js';
+import { lineOf } from './yaml-location.js';
+import { explainIssue, formatPath } from './zod-issue.js';
+
+/** Where a config came from; relative paths inside it resolve against `directory`. */
+export interface ConfigSource {
+  /** Absolute path of the file, or null for a config given in code. */
+  readonly path: string | null;
+  readonly directory: string;
+  /** `file:line` of a field path, for errors found after validation. */
+  readonly at: (path: readonly PropertyKey[]) => string;
+}
+
+export interface LoadedConfig {
+  readonly config: ExperimentConfig;
+  readonly source: ConfigSource;
+}
+
+function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError('config_not_found', `config file ${path} does not exist`, { hint: 'check the path' });
+    if (code === 'EISDIR') throw new UserError('config_not_found', `${path} is a directory, not a config file`);
+    throw new UserError('config_unreadable', `cannot read config file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Reads, parses and validates a YAML (or JSON) experiment config. Every problem becomes a ConfigError naming
+ * `file:line`, the field path and what is expected; nothing is written anywhere.
+ */
+export function loadConfigFile(file: string): LoadedConfig {
+  const path = resolve(file);
+  const text = readConfigText(path);
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntaxError = document.errors[0];
+  if (syntaxError) {
+    const position = syntaxError.linePos?.[0];
+    const where = position ? `${path}:${position.line}:${position.col}` : path;
+    throw new ConfigError(where, `YAML syntax error: ${syntaxError.message.split('\n')[0]}`, { hint: 'fix the YAML syntax' });
+  }
+  const raw: unknown = document.toJS();
+  const at = (fieldPath: readonly PropertyKey[]) => {
+    const line = lineOf(document, lineCounter, fieldPath);
+    return line === undefined ? path : `${path}:${line}`;
+  };
+  const config = validateExperiment(raw, at);
+  return { config, source: { path, directory: dirname(path), at } };
+}
+
+/** Validates a config object (from a file or from code); `at` names the place of a field path. */
+export function validateExperiment(raw: unknown, at: (path: readonly PropertyKey[]) => string): ExperimentConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(at([]), 'expected a mapping with name, datasets, models, ...');
+  }
+  const secret = findLiteralSecret(raw);
+  if (secret) {
+    throw new ConfigError(at(secret.path), `${formatPath(secret.path)}: ${secret.message}`, {
+      hint: 'put the key in an environment variable and set apiKeyEnv to its name',
+    });
+  }
+  const result = experimentSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const valueAt = (fieldPath: readonly PropertyKey[]) =>
+    fieldPath.reduce<unknown>((value, part) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[part as string] : undefined), raw);
+  const issues = result.error.issues;
+  const explained = explainIssue(issues[0]!, valueAt, (fieldPath) => knownKeysAt(experimentSchema, fieldPath, raw));
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  throw new ConfigError(at(explained.path), `${formatPath(explained.path)}: ${explained.message}${more}`);
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { registry } from '../registry.js';
+
+const id = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s]+$/, 'ids may not contain spaces');
+
+function unionOf<Key extends string>(key: Key, definitions: readonly { schema: z.ZodType }[]) {
+  return z.discriminatedUnion(key, definitions.map((definition) => definition.schema) as never);
+}
+
+export const parserEntrySchema = unionOf('kind', registry.parsers) as z.ZodType<{ kind: string } & Record<string, unknown>>;
+export const metricEntrySchema = unionOf('kind', registry.metrics) as z.ZodType<{ kind: string; name: string } & Record<string, unknown>>;
+export const reducerEntrySchema = unionOf('kind', registry.reducers) as z.ZodType<{ kind: string } & Record<string, unknown>>;
+export const modelEntrySchema = unionOf('provider', registry.providers) as z.ZodType<
+  { id: string; provider: string; params: Record<string, unknown>; concurrency?: number } & Record<string, unknown>
+>;
+
+export const datasetSchema = z
+  .strictObject({
+    id,
+    /** A JSONL, CSV or JSON (array) file, relative to the config file. */
+    path: z.string().min(1).optional(),
+    /** Rows given inline (for TypeScript configs). */
+    items: z.array(z.record(z.string(), z.unknown())).optional(),
+    format: z.enum(['jsonl', 'csv', 'json']).optional(),
+    /** Field (dotted path) holding the input. */
+    input: z.string().min(1),
+    /** Field (dotted path) holding the expected answer. */
+    target: z.string().min(1).optional(),
+    /** Field (dotted path) holding a stable id; otherwise a content hash of the row. */
+    idField: z.string().min(1).optional(),
+    /** Use only the first N rows. */
+    limit: z.number().int().positive().optional(),
+  })
+  .refine((dataset) => (dataset.path === undefined) !== (dataset.items === undefined), {
+    error: 'give exactly one of path (a file) or items (inline rows)',
+  });
+
+export const promptSchema = z.strictObject({
+  system: z.string().optional(),
+  user: z.string().min(1),
+});
+
+export const runtimeSchema = z.strictObject({
+  /** Model calls in flight at once, across all models. */
+  concurrency: z.number().int().min(1).max(10_000).default(32),
+  /** SQLite store file, relative to the config file. */
+  store: z.string().min(1).optional(),
+  /** Per-request timeout. */
+  timeoutMs: z.number().int().min(100).default(120_000),
+  /** Attempts per model call, including the first. */
+  maxAttempts: z.number().int().min(1).max(50).default(5),
+  retryBaseDelayMs: z.number().int().min(0).default(500),
+  retryMaxDelayMs: z.number().int().min(0).default(60_000),
+  /** After the first Ctrl+C, how long in-flight calls may take to finish before they are cancelled. */
+  gracePeriodMs: z.number().int().min(0).default(30_000),
+  /** How long a claimed task stays leased to a process that stops heartbeating. */
+  leaseMs: z.number().int().min(1_000).default(300_000),
+});
+
+export const experimentSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    datasets: z.array(datasetSchema).min(1),
+    models: z.array(modelEntrySchema).min(1),
+    prompt: promptSchema.optional(),
+    prompts: z.array(promptSchema.extend({ id })).min(1).optional(),
+    samples: z.number().int().min(1).max(1000).default(1),
+    replicates: z.number().int().min(1).max(1000).default(1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    reduce: reducerEntrySchema.prefault({ kind: 'first' }),
+    parse: parserEntrySchema.prefault({ kind: 'exact-text' }),
+    metrics: z.array(metricEntrySchema).min(1).prefault([{ kind: 'exact-match' }]),
+    runtime: runtimeSchema.prefault({}),
+  })
+  .superRefine((config, context) => {
+    if (config.prompt && config.prompts) {
+      context.addIssue({ code: 'custom', path: ['prompts'], message: 'give either prompt or prompts, not both' });
+    }
+    const unique = (values: readonly string[], path: (index: number) => (string | number)[], what: string) => {
+      const seen = new Set<string>();
+      values.forEach((value, index) => {
+        if (seen.has(value)) context.addIssue({ code: 'custom', path: path(index), message: `duplicate ${what} '${value}'` });
+        seen.add(value);
+      });
+    };
+    unique(config.datasets.map((dataset) => dataset.id), (index) => ['datasets', index, 'id'], 'dataset id');
+    unique(config.models.map((model) => model.id), (index) => ['models', index, 'id'], 'model id');
+    unique((config.prompts ?? []).map((prompt) => prompt.id), (index) => ['prompts', index, 'id'], 'prompt id');
+    unique(config.metrics.map((metric) => metric.name), (index) => ['metrics', index, 'name'], 'metric name');
+  });
+
+/** What a config file or `defineExperiment` accepts. */
+export type ExperimentInput = z.input<typeof experimentSchema>;
+/** A validated config, defaults filled in. */
+export type ExperimentConfig = z.output<typeof experimentSchema>;
+export type DatasetConfig = z.output<typeof datasetSchema>;
+export type RuntimeConfig = z.output<typeof runtimeSchema>;
+export type ModelConfig = ExperimentConfig['models'][number];

@@ -1,0 +1,104 @@
+/**
+ * One error hierarchy for the whole tool. A `UserError` is something the user can fix (bad config, missing
+ * file, a run that already exists): the CLI prints its message as one line and exits 1. Anything else is an
+ * internal error: printed with its stack, exit 2.
+ */
+export class AssayError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+
+  static isInstance(value: unknown): value is AssayError {
+    return value instanceof AssayError;
+  }
+}
+
+export class UserError extends AssayError {
+  /** What the user should do about it, appended to the message line. */
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(code, message, options);
+    this.hint = options?.hint;
+  }
+
+  static override isInstance(value: unknown): value is UserError {
+    return value instanceof UserError;
+  }
+
+  /** The single line a user sees. */
+  line(): string {
+    return this.hint ? `${this.message}; ${this.hint}` : this.message;
+  }
+}
+
+/** A config file that cannot be read, parsed or validated. `location` is `file:line` when known. */
+export class ConfigError extends UserError {
+  readonly location: string;
+
+  constructor(location: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super('config_invalid', `${location}: ${message}`, options);
+    this.location = location;
+  }
+}
+
+/** A dataset file that cannot be read or has a bad row. `location` is `file:line` when known. */
+export class DatasetError extends UserError {
+  readonly location: string;
+
+  constructor(location: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super('dataset_invalid', `${location}: ${message}`, options);
+    this.location = location;
+  }
+}
+
+export class RunNotFoundError extends UserError {
+  constructor(reference: string, storeLocation: string) {
+    super('run_not_found', `no run matching '${reference}' in store ${storeLocation}`, {
+      hint: 'list runs with `assay runs --store PATH`, or pass the experiment config file',
+    });
+  }
+}
+
+export class RunExistsError extends UserError {
+  constructor(runId: string, status: string) {
+    super('run_exists', `run ${runId} already exists (status ${status}) and the existing-run policy is 'error'`, {
+      hint: "use --existing-run-policy auto to resume it or rerun to start it over",
+    });
+  }
+}
+
+export class RunBusyError extends UserError {
+  constructor(runId: string, holders: string) {
+    super('run_busy', `run ${runId} is being executed by ${holders}`, {
+      hint: 'wait for it to finish, or stop it before using --existing-run-policy rerun',
+    });
+  }
+}
+
+export class StoreError extends UserError {
+  constructor(location: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super('store_invalid', `${location}: ${message}`, options);
+  }
+}
+
+/** Unexpected internal state; a bug in assay rather than something the user can fix. */
+export class InternalError extends AssayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
+}
+
+/**
+ * Thrown by a metric or parser when an item's target cannot be used (e.g. not a number). Recorded as a
+ * failure of that task's stage: it is a data problem to fix, not a wrong answer.
+ */
+export class InvalidTargetError extends AssayError {
+  constructor(message: string) {
+    super('invalid_target', message);
+  }
+}

@@ -1,0 +1,134 @@
+import type { ExperimentConfig, ModelConfig, RuntimeConfig } from '../config/experiment-schema.js';
+import type { ConfigSource } from '../config/config-file.js';
+import { hashValue } from '../core/canonical-json.js';
+import { ConfigError, DatasetError } from '../core/errors.js';
+import { pipelineOf } from '../core/execution-state.js';
+import { compileTemplate, missingVariable, type PromptTemplate } from '../core/prompt-template.js';
+import { createManifest, manifestShape, type Manifest } from '../core/manifest.js';
+import { itemLocation, loadDataset, type DatasetItem, type LoadedDataset } from '../io/dataset-file.js';
+import { findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
+import type { GenerationParams } from '../spec/model.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type ModelIdentity, type PromptIdentity, type RunSnapshot } from '../spec/snapshot.js';
+import type { PipelineShape, TaskDescriptor } from '../spec/store.js';
+
+export interface CompiledPrompt extends PromptIdentity {
+  readonly system: string | null;
+  readonly systemTemplate: PromptTemplate | null;
+  readonly userTemplate: PromptTemplate;
+}
+
+/** An experiment turned into a run: its identity, its items and a manifest of tasks derived from both. */
+export interface CompiledRun {
+  readonly runId: string;
+  readonly name: string;
+  readonly snapshot: RunSnapshot;
+  readonly pipeline: PipelineShape;
+  readonly datasets: readonly LoadedDataset[];
+  /** Items of every dataset, in manifest order. */
+  readonly items: readonly DatasetItem[];
+  readonly models: readonly ModelConfig[];
+  readonly prompts: readonly CompiledPrompt[];
+  readonly manifest: Manifest;
+  readonly taskCount: number;
+  readonly runtime: RuntimeConfig;
+  readonly source: ConfigSource;
+  /** Manifest position -> task. Tasks are item-major: every model, prompt and replicate of item 0, then item 1. */
+  task(ord: number): TaskDescriptor;
+  tasks(): Iterable<TaskDescriptor>;
+}
+
+function normalizeParams(params: Record<string, unknown>): GenerationParams {
+  return params as GenerationParams;
+}
+
+export function modelIdentity(model: ModelConfig): ModelIdentity {
+  const provider = findProvider(model.provider);
+  const { model: modelName, options } = provider.identity(model);
+  return { id: model.id, provider: model.provider, model: modelName, params: normalizeParams(model.params), options };
+}
+
+/**
+ * Compiles a validated config: loads its datasets, builds the snapshot (everything that changes results) and
+ * hashes it into the run id. Runtime settings, paths and env values stay out of the snapshot.
+ */
+export function compileExperiment(config: ExperimentConfig, source: ConfigSource): CompiledRun {
+  const datasets = config.datasets.map((dataset) => loadDataset(dataset, source.directory));
+  const prompts = compilePrompts(config);
+  const items = datasets.flatMap((dataset) => dataset.items);
+  checkTemplates(prompts, datasets);
+  checkTargets(config, datasets, source);
+
+  const snapshot: RunSnapshot = {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    datasets: datasets.map((dataset) => ({
+      id: dataset.config.id,
+      fingerprint: dataset.fingerprint,
+      itemCount: dataset.items.length,
+      fields: { input: dataset.config.input, target: dataset.config.target ?? null, idField: dataset.config.idField ?? null },
+      targetParse: null,
+    })),
+    models: config.models.map(modelIdentity),
+    prompts: prompts.map(({ id, system, user }) => ({ id, system, user })),
+    samples: config.samples,
+    replicates: config.replicates,
+    seed: config.seed,
+    reduce: pluginSpec(findReducer(config.reduce.kind), config.reduce),
+    parse: pluginSpec(findParser(config.parse.kind), config.parse),
+    metrics: config.metrics.map((metric) => pluginSpec(findMetric(metric.kind), metric)),
+    judges: [],
+  };
+  return assembleRun({ snapshot, name: config.name, datasets, items, models: config.models, prompts, runtime: config.runtime, source });
+}
+
+function assembleRun(parts: Omit<CompiledRun, 'runId' | 'pipeline' | 'taskCount' | 'task' | 'tasks' | 'manifest'>): CompiledRun {
+  const manifest = createManifest(manifestShape(parts.snapshot), parts.items);
+  return {
+    ...parts,
+    runId: hashValue(parts.snapshot),
+    pipeline: pipelineOf(parts.snapshot),
+    manifest,
+    taskCount: manifest.taskCount,
+    task: manifest.task,
+    tasks: manifest.tasks,
+  };
+}
+
+function compilePrompts(config: ExperimentConfig): CompiledPrompt[] {
+  const entries = config.prompts ?? [{ id: 'default', ...(config.prompt ?? { user: '{{input}}' }) }];
+  return entries.map((entry) => ({
+    id: entry.id,
+    system: entry.system ?? null,
+    user: entry.user,
+    systemTemplate: entry.system !== undefined ? compileTemplate(entry.system) : null,
+    userTemplate: compileTemplate(entry.user),
+  }));
+}
+
+function checkTemplates(prompts: readonly CompiledPrompt[], datasets: readonly LoadedDataset[]): void {
+  for (const prompt of prompts) {
+    for (const template of [prompt.systemTemplate, prompt.userTemplate]) {
+      if (!template || template.variables.length === 0) continue;
+      for (const dataset of datasets) {
+        for (const item of dataset.items) {
+          const missing = missingVariable(template, { input: item.input, id: item.itemId, fields: item.fields });
+          if (missing === undefined) continue;
+          throw new DatasetError(itemLocation(dataset, item), `prompt '${prompt.id}' uses {{${missing}}}, which this row does not have`, {
+            hint: 'add the field to every row or change the prompt template',
+          });
+        }
+      }
+    }
+  }
+}
+
+function checkTargets(config: ExperimentConfig, datasets: readonly LoadedDataset[], source: ConfigSource): void {
+  const needsTarget = config.metrics.filter((metric) => findMetric(metric.kind).requiresTarget);
+  if (needsTarget.length === 0) return;
+  const index = datasets.findIndex((dataset) => dataset.config.target === undefined);
+  if (index >= 0) {
+    throw new ConfigError(source.at(['datasets', index]), `datasets[${index}]: metric '${needsTarget[0]!.name}' compares answers with a target, but dataset '${datasets[index]!.config.id}' names no target field`, {
+      hint: 'add target: <field> to the dataset',
+    });
+  }
+}

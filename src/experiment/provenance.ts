@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { arch, hostname, platform } from 'node:os';
+import { findProvider } from '../registry.js';
+import type { Provenance } from '../spec/snapshot.js';
+import type { Experiment } from './experiment.js';
+
+let cachedVersion: string | undefined;
+
+/** assay's own version, from its package.json. */
+export function toolVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+      cachedVersion = (JSON.parse(text) as { version: string }).version;
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return cachedVersion;
+}
+
+function gitCommit(directory: string): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: directory, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).toString().trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where, when and how a run was created. Recorded beside the snapshot, never hashed; never holds a secret. */
+export function provenanceFor(experiment: Experiment, runtime: Readonly<Record<string, unknown>>): Provenance {
+  return {
+    toolVersion: toolVersion(),
+    nodeVersion: process.version,
+    platform: platform(),
+    arch: arch(),
+    hostname: hostname(),
+    gitCommit: gitCommit(experiment.source.directory),
+    configPath: experiment.source.path,
+    experimentName: experiment.config.name,
+    createdAt: new Date().toISOString(),
+    runtime,
+    transport: Object.fromEntries(experiment.config.models.map((model) => [model.id, findProvider(model.provider).transport(model)])),
+  };
+}

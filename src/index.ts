@@ -1,0 +1,20 @@
+// The public surface of assay: names only, no logic.
+export { Experiment, defineExperiment, type ExistingRunPolicy, type RunOptions } from './experiment/experiment.js';
+export { compileExperiment, type CompiledRun } from './experiment/compile.js';
+export { getExecutionState, getScoreSummary, type RunSummary, type ScoreSummary } from './experiment/summary.js';
+export { getRunSnapshot } from './experiment/inspect.js';
+export { openStoreAt, defaultStorePath } from './experiment/store-location.js';
+export { openSqliteStore, SqliteStore } from './stores/sqlite/sqlite-store.js';
+export type { ExperimentConfig, ExperimentInput } from './config/experiment-schema.js';
+export type { ExecutionState, StageCounts } from './core/execution-state.js';
+export { TaskKey, type TaskKeyParts } from './core/task-key.js';
+export { canonicalJson, hashValue } from './core/canonical-json.js';
+export { AssayError, UserError, ConfigError, DatasetError } from './core/errors.js';
+export { STAGES, type Stage } from './spec/stage.js';
+export type { Store, RunRecord, RunStatus } from './spec/store.js';
+export type { RunSnapshot, Provenance } from './spec/snapshot.js';
+export type { LanguageModel, GenerateRequest, GenerateResult } from './spec/model.js';
+export type { Parser, ParseOutcome } from './spec/parser.js';
+export type { Metric, MetricScore } from './spec/metric.js';
+export type { Reducer } from './spec/reducer.js';
+export type { TaskEvent, StoredEvent } from './spec/event.js';

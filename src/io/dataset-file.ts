@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { DatasetConfig } from '../config/experiment-schema.js';
+import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
+import { DatasetError } from '../core/errors.js';
+import { getField } from '../core/field-path.js';
+
+/** One row of a dataset, normalized. */
+export interface DatasetItem {
+  readonly datasetId: string;
+  readonly itemId: string;
+  readonly input: string;
+  readonly target: unknown;
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Line in the file (JSONL, CSV) or index in the array (JSON, inline rows), for error messages. */
+  readonly line: number;
+}
+
+/** `file:line` of an item, or `file[index]` / `dataset 'x' items[index]` where rows are array entries. */
+export function itemLocation(dataset: LoadedDataset, item: DatasetItem): string {
+  return rowLocation(dataset.config.id, dataset.path, dataset.format, item.line);
+}
+
+function rowLocation(datasetId: string, path: string | null, format: LoadedDataset['format'], line: number): string {
+  if (path === null) return `dataset '${datasetId}' items[${line}]`;
+  return format === 'json' ? `${path}[${line}]` : `${path}:${line}`;
+}
+
+export interface LoadedDataset {
+  readonly config: DatasetConfig;
+  /** Absolute path of the file, or null for inline rows. */
+  readonly path: string | null;
+  readonly format: 'jsonl' | 'csv' | 'json' | 'inline';
+  readonly items: readonly DatasetItem[];
+  readonly fingerprint: string;
+}
+
+interface RawRow {
+  readonly row: unknown;
+  /** Line number, or index for array formats. */
+  readonly line: number;
+}
+
+function readText(path: string, datasetId: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${(error as Error).message})`;
+    throw new DatasetError(path, `dataset '${datasetId}' file ${what}`, { hint: 'paths in a config are relative to the config file' });
+  }
+}
+
+function formatOf(config: DatasetConfig, path: string): 'jsonl' | 'csv' | 'json' {
+  if (config.format) return config.format;
+  const extension = extname(path).toLowerCase();
+  if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
+  if (extension === '.csv') return 'csv';
+  if (extension === '.json') return 'json';
+  throw new DatasetError(path, `cannot tell the format from the extension '${extension}'`, { hint: 'set format: jsonl, csv or json on the dataset' });
+}
+
+function* jsonlRows(text: string, path: string): Generator<RawRow> {
+  let start = 0;
+  let line = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    line++;
+    const content = text.slice(start, end).trim();
+    start = end + 1;
+    if (content === '') continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(content);
+    } catch (error) {
+      throw new DatasetError(`${path}:${line}`, `not valid JSON (${(error as Error).message})`, { hint: 'each line of a JSONL file must be one JSON object' });
+    }
+    yield { row, line };
+  }
+}
+
+function csvRows(text: string, path: string): RawRow[] {
+  try {
+    const records = parseCsv(text, { columns: true, skip_empty_lines: true, info: true, bom: true, relax_column_count: false }) as {
+      record: Record<string, string>;
+      info: { lines: number };
+    }[];
+    return records.map(({ record, info }) => ({ row: record, line: info.lines }));
+  } catch (error) {
+    const line = (error as { lines?: number }).lines;
+    throw new DatasetError(line ? `${path}:${line}` : path, `not valid CSV (${(error as Error).message})`);
+  }
+}
+
+function jsonRows(text: string, path: string): RawRow[] {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new DatasetError(path, `not valid JSON (${(error as Error).message})`);
+  }
+  if (!Array.isArray(document)) throw new DatasetError(path, 'expected a JSON array of objects', { hint: 'or use a .jsonl file with one object per line' });
+  return document.map((row, index) => ({ row, line: index }));
+}
+
+/**
+ * Reads a dataset (file or inline rows) into items with stable ids, and fingerprints its content: any change
+ * to any row changes the fingerprint, and with it the run id.
+ */
+export function loadDataset(config: DatasetConfig, directory: string): LoadedDataset {
+  let path: string | null = null;
+  let format: LoadedDataset['format'] = 'inline';
+  let rows: Iterable<RawRow>;
+  if (config.path !== undefined) {
+    path = resolve(directory, config.path);
+    format = formatOf(config, path);
+    const text = readText(path, config.id);
+    rows = format === 'jsonl' ? jsonlRows(text, path) : format === 'csv' ? csvRows(text, path) : jsonRows(text, path);
+  } else {
+    rows = (config.items ?? []).map((row, index) => ({ row, line: index }));
+  }
+
+  const where = (line: number) => rowLocation(config.id, path, format, line);
+  const hash = createHash('sha256');
+  const items: DatasetItem[] = [];
+  const seenIds = new Set<string>();
+  for (const raw of rows) {
+    const { row } = raw;
+    if (config.limit !== undefined && items.length >= config.limit) break;
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new DatasetError(where(raw.line), 'expected an object (one row)');
+    const canonical = canonicalJson(row);
+    hash.update(canonical).update('\n');
+    const record = row as Record<string, unknown>;
+
+    const input = getField(record, config.input);
+    if (input === undefined || input === null) {
+      throw new DatasetError(where(raw.line), `field '${config.input}' (the input of dataset '${config.id}') is missing`, { hint: 'check the dataset input field name' });
+    }
+    let target: unknown = null;
+    if (config.target !== undefined) {
+      target = getField(record, config.target);
+      if (target === undefined || target === null) {
+        throw new DatasetError(where(raw.line), `field '${config.target}' (the target of dataset '${config.id}') is missing`, { hint: 'check the dataset target field name' });
+      }
+    }
+    let itemId: string;
+    if (config.idField !== undefined) {
+      const value = getField(record, config.idField);
+      if (value === undefined || value === null || value === '') {
+        throw new DatasetError(where(raw.line), `field '${config.idField}' (the id of dataset '${config.id}') is missing`);
+      }
+      itemId = String(value);
+      if (seenIds.has(itemId)) {
+        const first = items.find((item) => item.itemId === itemId)!;
+        throw new DatasetError(where(raw.line), `duplicate id '${itemId}' (first at ${where(first.line)})`, { hint: 'ids must be unique within a dataset' });
+      }
+    } else {
+      // Identical rows get the same content hash; later copies are numbered so every item stays distinct.
+      const base = sha256Hex(canonical).slice(0, 16);
+      itemId = base;
+      for (let copy = 2; seenIds.has(itemId); copy++) itemId = `${base}~${copy}`;
+    }
+    seenIds.add(itemId);
+    items.push({
+      datasetId: config.id,
+      itemId,
+      input: typeof input === 'string' ? input : JSON.stringify(input),
+      target,
+      fields: record,
+      line: raw.line,
+    });
+  }
+  if (items.length === 0) {
+    throw new DatasetError(path ?? `dataset '${config.id}'`, 'the dataset has no rows');
+  }
+  return { config, path, format, items, fingerprint: hash.digest('hex') };
+}

@@ -1,0 +1,85 @@
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { generateText } from 'ai';
+import { z } from 'zod';
+import { UserError } from '../core/errors.js';
+import { defineProvider } from '../spec/definition.js';
+import type { GenerateRequest, GenerateResult, UnifiedFinishReason } from '../spec/model.js';
+import { classifyProviderError, redactor } from './call-error.js';
+import { apiKeyEnvSchema, modelBaseShape } from './model-config.js';
+
+const SECRET_HEADER = /^(authorization|x-api-key|api-key|proxy-authorization)$/i;
+
+const schema = z.strictObject({
+  ...modelBaseShape,
+  provider: z.literal('openai-compatible'),
+  model: z.string().min(1),
+  baseURL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8080/v1' }),
+  apiKeyEnv: apiKeyEnvSchema.optional(),
+  headers: z
+    .record(z.string(), z.string())
+    .refine((headers) => !Object.keys(headers).some((name) => SECRET_HEADER.test(name)), {
+      error: 'credentials may not be written in headers; name an environment variable with apiKeyEnv',
+    })
+    .optional(),
+});
+
+const FINISH_REASONS: readonly UnifiedFinishReason[] = ['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other'];
+
+/** Any server that speaks the OpenAI chat completions API (vLLM, llama.cpp, Ollama, LM Studio, OpenRouter...). */
+export const openAICompatibleProvider = defineProvider({
+  kind: 'openai-compatible',
+  description: 'an OpenAI-compatible chat completions endpoint',
+  schema,
+  identity: (config) => ({ model: config.model, options: {} }),
+  transport: (config) => ({ baseURL: config.baseURL, apiKeyEnv: config.apiKeyEnv ?? null, headers: Object.keys(config.headers ?? {}) }),
+  create(config, context) {
+    const apiKey = config.apiKeyEnv === undefined ? undefined : context.env[config.apiKeyEnv];
+    if (config.apiKeyEnv !== undefined && !apiKey) {
+      throw new UserError('missing_api_key', `model '${config.id}' reads its API key from $${config.apiKeyEnv}, which is not set`, {
+        hint: `export ${config.apiKeyEnv}=... before running`,
+      });
+    }
+    const provider = createOpenAICompatible({
+      name: 'openai-compatible',
+      baseURL: config.baseURL,
+      ...(apiKey ? { apiKey } : {}),
+      ...(config.headers ? { headers: config.headers } : {}),
+    });
+    const languageModel = provider.chatModel(config.model);
+    const redact = redactor([apiKey]);
+    return {
+      specificationVersion: 'assay.model.v1',
+      id: config.id,
+      provider: 'openai-compatible',
+      modelName: config.model,
+      async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
+        const started = performance.now();
+        try {
+          const result = await generateText({
+            model: languageModel,
+            ...(request.system !== undefined ? { system: request.system } : {}),
+            prompt: request.prompt,
+            ...(request.params.temperature !== undefined ? { temperature: request.params.temperature } : {}),
+            ...(request.params.maxTokens !== undefined ? { maxOutputTokens: request.params.maxTokens } : {}),
+            ...(request.params.topP !== undefined ? { topP: request.params.topP } : {}),
+            ...(request.params.stop !== undefined ? { stopSequences: [...request.params.stop] } : {}),
+            ...(request.params.extra !== undefined ? { providerOptions: { 'openai-compatible': request.params.extra as Record<string, never> } } : {}),
+            seed: request.seed,
+            maxRetries: 0,
+            abortSignal: request.signal,
+          });
+          const unified = FINISH_REASONS.includes(result.finishReason) ? result.finishReason : 'unknown';
+          return {
+            text: result.text,
+            finishReason: { unified, raw: result.rawFinishReason ?? null },
+            usage: { inputTokens: result.usage.inputTokens ?? null, outputTokens: result.usage.outputTokens ?? null },
+            latencyMs: performance.now() - started,
+            raw: { id: result.response.id, model: result.response.modelId, body: result.response.body ?? null },
+          };
+        } catch (error) {
+          throw classifyProviderError(error, redact, request.signal);
+        }
+      },
+    };
+  },
+});

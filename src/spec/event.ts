@@ -1,0 +1,75 @@
+import type { FailureRecord } from './failure.js';
+import type { GenerateResult } from './model.js';
+import type { MetricScore } from './metric.js';
+import type { ParseOutcome } from './parser.js';
+import type { Stage } from './stage.js';
+
+export const EVENT_SCHEMA_VERSION = 1;
+
+/** A candidate as stored: the normalized result plus where it came from. */
+export interface StoredCandidate extends GenerateResult {
+  /** Set when the candidate was reused from another run instead of calling the model. */
+  readonly reusedFrom?: string;
+}
+
+/**
+ * A reduction as stored. `text` is left out when it is the text of candidate `sources[0]` (the usual case),
+ * so answers are not stored twice; read it back with `reducedText`.
+ */
+export interface StoredReduction {
+  readonly sources: readonly number[];
+  readonly text?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface TaskEventPayloads {
+  'generate-completed': { readonly sample: number; readonly candidate: StoredCandidate };
+  'generate-failed': { readonly sample: number; readonly failure: FailureRecord };
+  'reduce-completed': { readonly reduced: StoredReduction };
+  'reduce-failed': { readonly failure: FailureRecord };
+  'parse-completed': { readonly outcome: ParseOutcome };
+  'parse-failed': { readonly failure: FailureRecord };
+  'score-completed': { readonly scores: Readonly<Record<string, MetricScore>> };
+  'score-failed': { readonly failure: FailureRecord };
+  'judge-completed': { readonly judgments: readonly unknown[] };
+  'judge-failed': { readonly failure: FailureRecord };
+}
+
+export type TaskEventType = keyof TaskEventPayloads;
+
+export type TaskEvent = {
+  [Type in TaskEventType]: {
+    /** Position of the task in the run's manifest. */
+    readonly taskOrd: number;
+    readonly type: Type;
+    readonly payload: TaskEventPayloads[Type];
+  };
+}[TaskEventType];
+
+export interface RunEventPayloads {
+  'run-created': { readonly taskCount: number };
+  'run-started': { readonly owner: string; readonly untilStage: Stage; readonly pid: number; readonly host: string };
+  'run-finished': { readonly status: string; readonly completedThroughStage: Stage | null };
+  'run-interrupted': { readonly owner: string; readonly reason: string };
+  'run-rewound': { readonly stage: Stage };
+}
+
+export type RunEventType = keyof RunEventPayloads;
+
+export function eventStage(type: TaskEventType): Stage {
+  return type.slice(0, type.indexOf('-')) as Stage;
+}
+
+export function isFailureEvent(type: TaskEventType): boolean {
+  return type.endsWith('-failed');
+}
+
+/** An event as read back from a store. */
+export interface StoredEvent {
+  readonly seq: number;
+  readonly runId: string;
+  readonly taskOrd: number | null;
+  readonly type: TaskEventType | RunEventType;
+  readonly payload: unknown;
+  readonly createdAt: string;
+}

@@ -1,0 +1,58 @@
+import type { FailureCategory } from './failure.js';
+
+/** Generation parameters; anything a provider understands beyond these lives in `extra`. */
+export interface GenerationParams {
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+  readonly topP?: number;
+  readonly stop?: readonly string[];
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface GenerateRequest {
+  readonly system?: string;
+  readonly prompt: string;
+  readonly params: GenerationParams;
+  /** Per-call seed derived from the run seed, the task and the sample index. */
+  readonly seed: number;
+  readonly signal: AbortSignal;
+}
+
+export type UnifiedFinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other' | 'unknown';
+
+export interface TokenUsage {
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
+}
+
+/** A candidate answer: normalized fields plus whatever raw response the provider returned. */
+export interface GenerateResult {
+  readonly text: string;
+  readonly finishReason: { readonly unified: UnifiedFinishReason; readonly raw: string | null };
+  readonly usage: TokenUsage;
+  readonly latencyMs: number;
+  readonly raw?: unknown;
+}
+
+/**
+ * A model adapter. `doGenerate` is for the engine only: it performs one call with no retries of its own and
+ * throws a {@link ProviderCallError} on failure, so that retries, rate limits and recording live in one place.
+ */
+export interface LanguageModel {
+  readonly specificationVersion: 'assay.model.v1';
+  /** The id this model has in the experiment config. */
+  readonly id: string;
+  readonly provider: string;
+  readonly modelName: string;
+  doGenerate(request: GenerateRequest): Promise<GenerateResult>;
+}
+
+/** What a provider adapter throws: a categorized failure the engine may retry. */
+export interface ProviderCallFailure {
+  readonly category: FailureCategory;
+  readonly message: string;
+  readonly status?: number;
+  /** A server-requested wait before retrying (from Retry-After), in milliseconds. */
+  readonly retryAfterMs?: number;
+  readonly retryable: boolean;
+}

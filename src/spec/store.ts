@@ -1,0 +1,204 @@
+import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, TaskEvent } from './event.js';
+import type { FailureRecord } from './failure.js';
+import type { MetricScore } from './metric.js';
+import type { ParseOutcome } from './parser.js';
+import type { ReducedCandidate } from './reducer.js';
+import type { Provenance, RunSnapshot } from './snapshot.js';
+import type { Stage, StageIndex } from './stage.js';
+
+export type RunStatus = 'created' | 'running' | 'completed' | 'partial' | 'interrupted';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly name: string;
+  readonly snapshot: RunSnapshot;
+  readonly provenance: Provenance;
+  readonly status: RunStatus;
+  /** The last stage every task has completed, or null when no stage is complete for all tasks. */
+  readonly completedThroughStage: Stage | null;
+  readonly taskCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface StoredItem {
+  readonly ord: number;
+  readonly datasetId: string;
+  readonly itemId: string;
+  readonly input: string;
+  /** The raw target as read from the dataset, or null. */
+  readonly target: unknown;
+  /** The whole source row, for prompt templates that name other fields. */
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** One entry of the task manifest. `ord` is the task's position in manifest order, stable for a run id. */
+export interface TaskDescriptor {
+  readonly ord: number;
+  readonly key: string;
+  readonly itemOrd: number;
+  readonly modelIndex: number;
+  readonly promptIndex: number;
+  readonly replicate: number;
+}
+
+/** The per-task state row kept beside the event log: what is current, and what comes next. */
+export interface TaskProgress {
+  readonly nextStage: StageIndex;
+  /** True when the stage at `nextStage` failed and has not been retried yet. */
+  readonly failed: boolean;
+  readonly failure: (FailureRecord & { readonly stage: Stage }) | null;
+  /** Event sequence numbers of the current candidates, by sample index. */
+  readonly candidateSeqs: readonly (number | null)[];
+  readonly reduceSeq: number | null;
+  readonly parseSeq: number | null;
+  readonly scoreSeq: number | null;
+  readonly judgeSeq: number | null;
+}
+
+/** The shape of the pipeline a run's tasks go through; decides stage transitions. */
+export interface PipelineShape {
+  readonly samples: number;
+  readonly hasJudges: boolean;
+}
+
+export interface NewRun {
+  readonly runId: string;
+  readonly name: string;
+  readonly snapshot: RunSnapshot;
+  readonly provenance: Provenance;
+  readonly items: Iterable<StoredItem>;
+  /** Tasks follow from the snapshot and items (see core/manifest); only their number is given. */
+  readonly taskCount: number;
+}
+
+export interface ClaimRequest {
+  readonly runId: string;
+  readonly owner: string;
+  /** Only tasks whose next stage is at or before this one are claimed. */
+  readonly untilStage: Stage;
+  readonly limit: number;
+  readonly leaseMs: number;
+}
+
+/** A leased task: just what the engine needs to continue it (the rest follows from the manifest). */
+export interface ClaimedTask {
+  readonly ord: number;
+  readonly nextStage: StageIndex;
+  /** Sequence numbers of candidates already stored, by sample (a task interrupted between samples). */
+  readonly candidateSeqs: readonly (number | null)[];
+}
+
+/** A task's manifest entry with its current state. */
+export interface TaskRecord extends TaskDescriptor {
+  readonly progress: TaskProgress;
+}
+
+export interface AppendRequest {
+  readonly runId: string;
+  /** The lease owner writing; events for tasks leased by someone else are rejected. Null for imports. */
+  readonly owner: string | null;
+  /** Events in the order they happened; each task's events keep their relative order. */
+  readonly events: readonly TaskEvent[];
+  /** Tasks the owner is finished with: their leases are released after these events. */
+  readonly release: readonly number[];
+}
+
+export interface AppendResult {
+  readonly appended: number;
+  /** Task ordinals whose events were refused because another owner holds their lease. */
+  readonly rejectedOrds: readonly number[];
+}
+
+export interface OwnerRecord {
+  readonly owner: string;
+  readonly runId: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly heartbeatAt: string;
+}
+
+export interface StageHistogramRow {
+  readonly nextStage: StageIndex;
+  readonly failed: boolean;
+  readonly count: number;
+}
+
+export interface ScoreTotalRow {
+  readonly modelIndex: number;
+  readonly promptIndex: number;
+  readonly metric: string;
+  readonly sum: number;
+  readonly count: number;
+}
+
+export interface FailureRow {
+  readonly taskKey: string;
+  readonly stage: Stage;
+  readonly failure: FailureRecord;
+}
+
+export interface FailureCountRow {
+  readonly stage: Stage;
+  readonly category: string;
+  readonly count: number;
+}
+
+/** The current artifacts of one task, resolved from the state row's pointers. */
+export interface TaskArtifacts {
+  readonly candidates: readonly (StoredCandidate | null)[];
+  /** The reduced candidate with its text resolved. */
+  readonly reduced: ReducedCandidate | null;
+  readonly parsed: ParseOutcome | null;
+  readonly scores: Readonly<Record<string, MetricScore>> | null;
+  readonly judgments: readonly unknown[] | null;
+}
+
+/**
+ * Where runs live. Every method is one atomic, indexed operation; nothing here folds over a run's history.
+ * Implementations: stores/sqlite (embedded default). All pass stores/store-contract.test-suite.ts.
+ */
+export interface Store {
+  readonly specificationVersion: 'assay.store.v1';
+  readonly kind: string;
+  /** Where the store lives, for messages (a path or a redacted URL). */
+  readonly location: string;
+
+  createRun(run: NewRun): Promise<void>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Runs whose id starts with the prefix (at most `limit`). */
+  findRuns(idPrefix: string, limit: number): Promise<RunRecord[]>;
+  listRuns(): Promise<RunRecord[]>;
+  deleteRun(runId: string): Promise<void>;
+  setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null): Promise<void>;
+  appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void>;
+
+  loadItems(runId: string): Promise<StoredItem[]>;
+  getTask(runId: string, key: string): Promise<TaskRecord | undefined>;
+
+  registerOwner(owner: OwnerRecord): Promise<void>;
+  /** Renews the owner's heartbeat and the leases of the tasks it holds. */
+  heartbeat(owner: string, leaseMs: number): Promise<void>;
+  /** Removes an owner and releases every lease it holds. */
+  releaseOwner(owner: string): Promise<void>;
+  listOwners(runId: string): Promise<OwnerRecord[]>;
+
+  /** Leases up to `limit` tasks that still have work at or before `untilStage`. Explicit so many workers can share a run. */
+  claimTasks(request: ClaimRequest): Promise<ClaimedTask[]>;
+  /** Writes events and updates the task state rows in one transaction. */
+  appendEvents(request: AppendRequest): Promise<AppendResult>;
+  /** Makes failed tasks at or before `untilStage` pending again; returns how many. */
+  resetFailures(runId: string, untilStage: Stage): Promise<number>;
+  /** Moves every task past `stage` back to it, clearing the current results from `stage` on (history is kept). */
+  rewind(runId: string, stage: Stage): Promise<number>;
+
+  getStageHistogram(runId: string): Promise<StageHistogramRow[]>;
+  getScoreTotals(runId: string): Promise<ScoreTotalRow[]>;
+  listFailures(runId: string, limit: number): Promise<FailureRow[]>;
+  countFailures(runId: string): Promise<FailureCountRow[]>;
+  loadArtifacts(runId: string, ords: readonly number[]): Promise<Map<number, TaskArtifacts>>;
+  readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]>;
+
+  close(): Promise<void>;
+}

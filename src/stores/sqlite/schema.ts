@@ -1,0 +1,99 @@
+/** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS runs (
+  run_pk INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  snapshot TEXT NOT NULL,
+  provenance TEXT NOT NULL,
+  status TEXT NOT NULL,
+  completed_through TEXT,
+  task_count INTEGER NOT NULL,
+  -- Tasks at or after this position have no row yet: untouched, pending at generate.
+  fresh_from INTEGER NOT NULL DEFAULT 0,
+  samples INTEGER NOT NULL,
+  has_judges INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS items (
+  run_pk INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  dataset_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  input TEXT NOT NULL,
+  target TEXT,
+  fields TEXT NOT NULL,
+  PRIMARY KEY (run_pk, ord)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS items_by_id ON items (run_pk, dataset_id, item_id);
+
+-- One row per task that has been claimed at least once: what is current (pointers into events) and what
+-- comes next, updated in the same transaction as the events that change it. A task's key, item, model,
+-- prompt and replicate follow from its position (ord) and the run's snapshot (core/manifest.ts).
+CREATE TABLE IF NOT EXISTS tasks (
+  run_pk INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  next_stage INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  failure TEXT,
+  candidate_seqs TEXT,
+  reduce_seq INTEGER,
+  parse_seq INTEGER,
+  score_seq INTEGER,
+  judge_seq INTEGER,
+  lease_owner INTEGER,
+  PRIMARY KEY (run_pk, ord)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tasks_claimable ON tasks (run_pk, failed, next_stage, ord);
+
+-- The append-only log. seq is the global order of everything that happened.
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  run_pk INTEGER NOT NULL,
+  task_ord INTEGER,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_task ON events (run_pk, task_ord);
+
+-- Maintained counters: (next stage, failed) -> tasks, and score sums per model, prompt and metric.
+CREATE TABLE IF NOT EXISTS stage_histogram (
+  run_pk INTEGER NOT NULL,
+  next_stage INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (run_pk, next_stage, failed)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS score_totals (
+  run_pk INTEGER NOT NULL,
+  model_index INTEGER NOT NULL,
+  prompt_index INTEGER NOT NULL,
+  metric TEXT NOT NULL,
+  sum REAL NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (run_pk, model_index, prompt_index, metric)
+) WITHOUT ROWID;
+
+-- Processes working on a run. A task's lease is valid while its owner's heartbeat is fresh.
+CREATE TABLE IF NOT EXISTS owners (
+  owner_pk INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL UNIQUE,
+  run_pk INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS owners_by_run ON owners (run_pk);
+`;

@@ -1,0 +1,660 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from '../../core/errors.js';
+import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
+import { loadReduction } from '../../core/reduction.js';
+import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
+import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction } from '../../spec/event.js';
+import type { MetricScore } from '../../spec/metric.js';
+import type { RunSnapshot } from '../../spec/snapshot.js';
+import { stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  ClaimRequest,
+  ClaimedTask,
+  FailureCountRow,
+  FailureRow,
+  NewRun,
+  OwnerRecord,
+  PipelineShape,
+  RunRecord,
+  RunStatus,
+  ScoreTotalRow,
+  StageHistogramRow,
+  Store,
+  StoredItem,
+  TaskArtifacts,
+  TaskProgress,
+  TaskRecord,
+} from '../../spec/store.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+
+interface RunRow {
+  run_pk: number;
+  run_id: string;
+  name: string;
+  snapshot: string;
+  provenance: string;
+  status: RunStatus;
+  completed_through: Stage | null;
+  task_count: number;
+  fresh_from: number;
+  samples: number;
+  has_judges: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The task columns, as a raw array (much cheaper than an object per row on hot paths). */
+type TaskRow = [
+  ord: number,
+  nextStage: number,
+  failed: number,
+  failure: string | null,
+  candidateSeqs: string | null,
+  reduceSeq: number | null,
+  parseSeq: number | null,
+  scoreSeq: number | null,
+  judgeSeq: number | null,
+  leaseOwner: number | null,
+];
+
+const TASK_COLUMNS = 'ord, next_stage, failed, failure, candidate_seqs, reduce_seq, parse_seq, score_seq, judge_seq, lease_owner';
+
+interface RunHandle {
+  readonly pk: number;
+  readonly runId: string;
+  readonly pipeline: PipelineShape;
+  readonly shape: ManifestShape;
+  readonly taskCount: number;
+}
+
+export interface SqliteStoreOptions {
+  /** Create the file (and its folder) when missing. Read-only commands pass false. */
+  readonly create?: boolean;
+  /** `normal` (default) survives a killed process; `full` also survives power loss, at some cost per commit. */
+  readonly synchronous?: 'normal' | 'full';
+}
+
+function toRunRecord(row: RunRow): RunRecord {
+  return {
+    runId: row.run_id,
+    name: row.name,
+    snapshot: JSON.parse(row.snapshot),
+    provenance: JSON.parse(row.provenance),
+    status: row.status,
+    completedThroughStage: row.completed_through,
+    taskCount: row.task_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toProgress(row: TaskRow, samples: number): TaskProgress {
+  return {
+    nextStage: row[1] as StageIndex,
+    failed: row[2] === 1,
+    failure: row[3] ? JSON.parse(row[3]) : null,
+    candidateSeqs: row[4] ? JSON.parse(row[4]) : new Array(samples).fill(null),
+    reduceSeq: row[5],
+    parseSeq: row[6],
+    scoreSeq: row[7],
+    judgeSeq: row[8],
+  };
+}
+
+/** Opens (or creates) an assay store in one SQLite file, in WAL mode. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(resolve(path), options);
+}
+
+/**
+ * The embedded default store. One writer transaction per batch of events; every read a command needs is an
+ * index lookup or a maintained counter, so nothing slows down as a run grows. Task rows are created lazily,
+ * when a task is first claimed: a new run of a million tasks starts at once.
+ */
+export class SqliteStore implements Store {
+  readonly specificationVersion = 'assay.store.v1' as const;
+  readonly kind = 'sqlite';
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly handles = new Map<string, RunHandle>();
+  private readonly ownerPks = new Map<string, number>();
+  private readonly statements;
+
+  constructor(path: string, options: SqliteStoreOptions) {
+    this.location = path;
+    const create = options.create ?? true;
+    if (create) mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new Database(path, { fileMustExist: !create });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_CANTOPEN') {
+        throw new StoreError(path, 'no store here', { hint: 'run an experiment first, or pass --store with the right path', cause: error });
+      }
+      throw new StoreError(path, `cannot open the store (${(error as Error).message})`, { cause: error });
+    }
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.pragma('busy_timeout = 15000');
+      this.db.pragma('cache_size = -32768');
+      // Checkpoint the WAL every 32 MB instead of every 4 MB: fewer, larger copies back into the database.
+      this.db.pragma('wal_autocheckpoint = 8192');
+      this.migrate();
+    } catch (error) {
+      this.db.close();
+      if (error instanceof StoreError) throw error;
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new StoreError(path, 'this file is not an assay store (not a SQLite database)', { hint: 'pass --store with a different path', cause: error });
+      }
+      throw error;
+    }
+    this.statements = this.prepareStatements();
+  }
+
+  private migrate(): void {
+    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    if (hasMeta) {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+      const version = row ? Number(row.value) : 0;
+      if (version > SCHEMA_VERSION) {
+        throw new StoreError(this.location, `this store was written by a newer assay (schema ${version}; this one reads up to ${SCHEMA_VERSION})`, {
+          hint: 'upgrade assay',
+        });
+      }
+      if (version === SCHEMA_VERSION) return;
+    } else {
+      const tables = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (tables.n > 0) throw new StoreError(this.location, 'this SQLite file is not an assay store', { hint: 'pass --store with a different path' });
+    }
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec(SCHEMA_SQL);
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private prepareStatements() {
+    const db = this.db;
+    const raw = <Parameters extends unknown[]>(sql: string) => db.prepare<Parameters, TaskRow>(sql).raw(true);
+    return {
+      runById: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?'),
+      runsByPrefix: db.prepare<[string, number], RunRow>("SELECT * FROM runs WHERE run_id LIKE ? || '%' ORDER BY created_at DESC LIMIT ?"),
+      allRuns: db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY created_at DESC'),
+      insertRun: db.prepare(
+        `INSERT INTO runs (run_id, name, snapshot, provenance, status, completed_through, task_count, samples, has_judges, created_at, updated_at)
+         VALUES (@runId, @name, @snapshot, @provenance, 'created', NULL, @taskCount, @samples, @hasJudges, @now, @now)`,
+      ),
+      freshFrom: db.prepare<[number], { fresh_from: number }>('SELECT fresh_from FROM runs WHERE run_pk = ?'),
+      advanceFresh: db.prepare('UPDATE runs SET fresh_from = ? WHERE run_pk = ?'),
+      insertItem: db.prepare('INSERT INTO items (run_pk, ord, dataset_id, item_id, input, target, fields) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      itemIdentity: db.prepare<[number, number], { dataset_id: string; item_id: string }>('SELECT dataset_id, item_id FROM items WHERE run_pk = ? AND ord = ?'),
+      itemOrd: db.prepare<[number, string, string], { ord: number }>('SELECT ord FROM items WHERE run_pk = ? AND dataset_id = ? AND item_id = ?'),
+      insertFreshTasks: db.prepare(
+        `WITH RECURSIVE fresh(ord) AS (SELECT ? UNION ALL SELECT ord + 1 FROM fresh WHERE ord + 1 < ?)
+         INSERT INTO tasks (run_pk, ord, lease_owner) SELECT ?, ord, ? FROM fresh`,
+      ),
+      setStatus: db.prepare('UPDATE runs SET status = ?, completed_through = ?, updated_at = ? WHERE run_pk = ?'),
+      insertEvent: db.prepare('INSERT INTO events (run_pk, task_ord, type, payload, created_at) VALUES (?, ?, ?, ?, ?)'),
+      task: raw<[number, number]>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE run_pk = ? AND ord = ?`),
+      updateTask: db.prepare(
+        `UPDATE tasks SET next_stage = ?, failed = ?, failure = ?, candidate_seqs = ?, reduce_seq = ?, parse_seq = ?, score_seq = ?,
+         judge_seq = ?, lease_owner = ? WHERE run_pk = ? AND ord = ?`,
+      ),
+      release: db.prepare('UPDATE tasks SET lease_owner = NULL WHERE run_pk = ? AND ord = ? AND lease_owner IS ?'),
+      claim: db.prepare<[number, number, number, number, number, number, number], { ord: number; next_stage: number; candidate_seqs: string | null }>(
+        `UPDATE tasks SET lease_owner = ? WHERE run_pk = ? AND ord IN (
+           SELECT ord FROM tasks
+           WHERE run_pk = ? AND failed = 0 AND next_stage <= ?
+             AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT owner_pk FROM owners WHERE run_pk = ? AND heartbeat_at >= ?))
+           ORDER BY next_stage, ord LIMIT ?)
+         RETURNING ord, next_stage, candidate_seqs`,
+      ),
+      histogramAdd: db.prepare(
+        `INSERT INTO stage_histogram (run_pk, next_stage, failed, count) VALUES (?, ?, ?, ?)
+         ON CONFLICT (run_pk, next_stage, failed) DO UPDATE SET count = count + excluded.count`,
+      ),
+      histogram: db.prepare<[number], { next_stage: number; failed: number; count: number }>(
+        'SELECT next_stage, failed, count FROM stage_histogram WHERE run_pk = ? AND count <> 0',
+      ),
+      scoreAdd: db.prepare(
+        `INSERT INTO score_totals (run_pk, model_index, prompt_index, metric, sum, count) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_pk, model_index, prompt_index, metric) DO UPDATE SET sum = sum + excluded.sum, count = count + excluded.count`,
+      ),
+      scoreTotals: db.prepare<[number], { model_index: number; prompt_index: number; metric: string; sum: number; count: number }>(
+        'SELECT model_index, prompt_index, metric, sum, count FROM score_totals WHERE run_pk = ? AND count <> 0 ORDER BY model_index, prompt_index, metric',
+      ),
+      eventPayload: db.prepare<[number], { payload: string }>('SELECT payload FROM events WHERE seq = ?'),
+      eventsByTask: db.prepare<[number, number], { seq: number; task_ord: number | null; type: string; payload: string; created_at: number }>(
+        'SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = ? AND task_ord = ? ORDER BY seq',
+      ),
+      failures: db.prepare<[number, number], { ord: number; failure: string }>(
+        'SELECT ord, failure FROM tasks WHERE run_pk = ? AND failed = 1 ORDER BY next_stage, ord LIMIT ?',
+      ),
+      allFailures: db.prepare<[number], { failure: string }>('SELECT failure FROM tasks WHERE run_pk = ? AND failed = 1'),
+      items: db.prepare<[number], { ord: number; dataset_id: string; item_id: string; input: string; target: string | null; fields: string }>(
+        'SELECT ord, dataset_id, item_id, input, target, fields FROM items WHERE run_pk = ? ORDER BY ord',
+      ),
+      ownerPk: db.prepare<[string], { owner_pk: number }>('SELECT owner_pk FROM owners WHERE owner = ?'),
+      insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      heartbeat: db.prepare('UPDATE owners SET heartbeat_at = ? WHERE owner = ?'),
+      deleteOwner: db.prepare('DELETE FROM owners WHERE owner = ?'),
+      owners: db.prepare<[number], { owner: string; host: string; pid: number; started_at: string; heartbeat_at: number }>(
+        'SELECT owner, host, pid, started_at, heartbeat_at FROM owners WHERE run_pk = ? ORDER BY owner_pk',
+      ),
+    };
+  }
+
+  private handle(runId: string): RunHandle {
+    let handle = this.handles.get(runId);
+    if (!handle) {
+      const row = this.statements.runById.get(runId);
+      if (!row) throw new StoreError(this.location, `no run ${runId} in this store`);
+      const snapshot = JSON.parse(row.snapshot) as RunSnapshot;
+      handle = {
+        pk: row.run_pk,
+        runId,
+        pipeline: { samples: row.samples, hasJudges: row.has_judges === 1 },
+        shape: manifestShape(snapshot),
+        taskCount: row.task_count,
+      };
+      this.handles.set(runId, handle);
+    }
+    return handle;
+  }
+
+  private ownerPk(owner: string): number | undefined {
+    let pk = this.ownerPks.get(owner);
+    if (pk === undefined) {
+      pk = this.statements.ownerPk.get(owner)?.owner_pk;
+      if (pk !== undefined) this.ownerPks.set(owner, pk);
+    }
+    return pk;
+  }
+
+  private keyOf(handle: RunHandle, ord: number): string {
+    const coordinates = taskCoordinates(handle.shape, ord);
+    const item = this.statements.itemIdentity.get(handle.pk, coordinates.itemOrd);
+    if (!item) return `#${ord}`;
+    return describeTask(handle.shape, ord, { datasetId: item.dataset_id, itemId: item.item_id }).key;
+  }
+
+  async createRun(run: NewRun): Promise<void> {
+    const { statements } = this;
+    const now = new Date().toISOString();
+    this.db
+      .transaction(() => {
+        const result = statements.insertRun.run({
+          runId: run.runId,
+          name: run.name,
+          snapshot: JSON.stringify(run.snapshot),
+          provenance: JSON.stringify(run.provenance),
+          taskCount: run.taskCount,
+          samples: run.snapshot.samples,
+          hasJudges: run.snapshot.judges.length > 0 ? 1 : 0,
+          now,
+        });
+        const pk = Number(result.lastInsertRowid);
+        for (const item of run.items) {
+          statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, item.input, JSON.stringify(item.target), JSON.stringify(item.fields));
+        }
+        statements.histogramAdd.run(pk, 0, 0, run.taskCount);
+        statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
+      })
+      .immediate();
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const row = this.statements.runById.get(runId);
+    return row ? toRunRecord(row) : undefined;
+  }
+
+  async findRuns(idPrefix: string, limit: number): Promise<RunRecord[]> {
+    return this.statements.runsByPrefix.all(idPrefix.replace(/[%_]/g, ''), limit).map(toRunRecord);
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return this.statements.allRuns.all().map(toRunRecord);
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    const row = this.statements.runById.get(runId);
+    if (!row) return;
+    const pk = row.run_pk;
+    this.db
+      .transaction(() => {
+        for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'runs']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
+        }
+      })
+      .immediate();
+    this.handles.delete(runId);
+  }
+
+  async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null): Promise<void> {
+    this.statements.setStatus.run(status, completedThroughStage, new Date().toISOString(), this.handle(runId).pk);
+  }
+
+  async appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void> {
+    this.statements.insertEvent.run(this.handle(runId).pk, null, type, JSON.stringify(payload), Date.now());
+  }
+
+  async loadItems(runId: string): Promise<StoredItem[]> {
+    return this.statements.items.all(this.handle(runId).pk).map((row) => ({
+      ord: row.ord,
+      datasetId: row.dataset_id,
+      itemId: row.item_id,
+      input: row.input,
+      target: row.target === null ? null : JSON.parse(row.target),
+      fields: JSON.parse(row.fields),
+    }));
+  }
+
+  async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {
+    const handle = this.handle(runId);
+    const ord = locateTaskKey(handle.shape, key, (datasetId, itemId) => this.statements.itemOrd.get(handle.pk, datasetId, itemId)?.ord);
+    if (ord === undefined || ord >= handle.taskCount) return undefined;
+    const row = this.statements.task.get(handle.pk, ord) as TaskRow | undefined;
+    const progress = row ? toProgress(row, handle.pipeline.samples) : initialProgress(handle.pipeline.samples);
+    return { ...taskCoordinates(handle.shape, ord), key, progress };
+  }
+
+  async registerOwner(owner: OwnerRecord): Promise<void> {
+    const result = this.statements.insertOwner.run(owner.owner, this.handle(owner.runId).pk, owner.host, owner.pid, owner.startedAt, Date.parse(owner.heartbeatAt));
+    this.ownerPks.set(owner.owner, Number(result.lastInsertRowid));
+  }
+
+  async heartbeat(owner: string): Promise<void> {
+    this.statements.heartbeat.run(Date.now(), owner);
+  }
+
+  async releaseOwner(owner: string): Promise<void> {
+    // Leases hang off the owner row: once it is gone, every task it held is claimable again.
+    this.statements.deleteOwner.run(owner);
+    this.ownerPks.delete(owner);
+  }
+
+  async listOwners(runId: string): Promise<OwnerRecord[]> {
+    return this.statements.owners.all(this.handle(runId).pk).map((row) => ({
+      owner: row.owner,
+      runId,
+      host: row.host,
+      pid: row.pid,
+      startedAt: row.started_at,
+      heartbeatAt: new Date(row.heartbeat_at).toISOString(),
+    }));
+  }
+
+  async claimTasks(request: ClaimRequest): Promise<ClaimedTask[]> {
+    const handle = this.handle(request.runId);
+    const ownerPk = this.ownerPk(request.owner);
+    if (ownerPk === undefined) throw new StoreError(this.location, `owner ${request.owner} is not registered`);
+    const { statements } = this;
+    const samples = handle.pipeline.samples;
+    const empty = new Array<number | null>(samples).fill(null);
+    return this.db
+      .transaction(() => {
+        // Tasks already started (resumed, retried, or given up by a dead process) go first...
+        const liveSince = Date.now() - request.leaseMs;
+        const rows = statements.claim.all(ownerPk, handle.pk, handle.pk, stageIndex(request.untilStage), handle.pk, liveSince, request.limit);
+        rows.sort((left, right) => left.next_stage - right.next_stage || left.ord - right.ord);
+        const claimed: ClaimedTask[] = rows.map((row) => ({
+          ord: row.ord,
+          nextStage: row.next_stage as StageIndex,
+          candidateSeqs: row.candidate_seqs ? (JSON.parse(row.candidate_seqs) as (number | null)[]) : empty,
+        }));
+        // ...then untouched ones, whose rows are created here, already leased.
+        const wanted = request.limit - claimed.length;
+        const from = statements.freshFrom.get(handle.pk)!.fresh_from;
+        const to = Math.min(handle.taskCount, from + Math.max(0, wanted));
+        if (to > from) {
+          statements.insertFreshTasks.run(from, to, handle.pk, ownerPk);
+          statements.advanceFresh.run(to, handle.pk);
+          for (let ord = from; ord < to; ord++) claimed.push({ ord, nextStage: 0, candidateSeqs: empty });
+        }
+        return claimed;
+      })
+      .immediate();
+  }
+
+  async appendEvents(request: AppendRequest): Promise<AppendResult> {
+    if (request.events.length === 0 && request.release.length === 0) return { appended: 0, rejectedOrds: [] };
+    const handle = this.handle(request.runId);
+    const ownerPk = request.owner === null ? null : (this.ownerPk(request.owner) ?? null);
+    return this.db.transaction(() => this.appendInTransaction(handle, ownerPk, request)).immediate();
+  }
+
+  private appendInTransaction(handle: RunHandle, ownerPk: number | null, request: AppendRequest): AppendResult {
+    const { statements } = this;
+    const { pk, pipeline, shape } = handle;
+    const now = Date.now();
+    const histogram = new Map<number, number>();
+    const bump = (nextStage: number, failed: boolean, delta: number) => {
+      const key = nextStage * 2 + (failed ? 1 : 0);
+      histogram.set(key, (histogram.get(key) ?? 0) + delta);
+    };
+    const scoreDeltas = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
+    const addScores = (ord: number, scores: Readonly<Record<string, MetricScore>>, sign: 1 | -1) => {
+      const { modelIndex, promptIndex } = taskCoordinates(shape, ord);
+      for (const metric in scores) {
+        const key = `${modelIndex}\u0000${promptIndex}\u0000${metric}`;
+        let entry = scoreDeltas.get(key);
+        if (!entry) scoreDeltas.set(key, (entry = { model: modelIndex, prompt: promptIndex, metric, sum: 0, count: 0 }));
+        entry.sum += sign * scores[metric]!.value;
+        entry.count += sign;
+      }
+    };
+
+    let appended = 0;
+    const rejected: number[] = [];
+    const releases = new Set(request.release);
+    let fresh: number | undefined;
+    const events = request.events;
+    let index = 0;
+    while (index < events.length) {
+      // Events of one task usually arrive together; each run of them costs one read and one write of its row.
+      const ord = events[index]!.taskOrd;
+      let end = index + 1;
+      while (end < events.length && events[end]!.taskOrd === ord) end++;
+      if (!Number.isInteger(ord) || ord < 0 || ord >= handle.taskCount) {
+        throw new StoreError(this.location, `task ${ord} does not exist in run ${handle.runId}`);
+      }
+      let row = statements.task.get(pk, ord) as TaskRow | undefined;
+      if (!row) {
+        // A task never claimed (an import, say): create its row first.
+        fresh ??= statements.freshFrom.get(pk)!.fresh_from;
+        if (ord < fresh) throw new StoreError(this.location, `task ${ord} of run ${handle.runId} has lost its row`);
+        statements.insertFreshTasks.run(fresh, ord + 1, pk, null);
+        fresh = ord + 1;
+        statements.advanceFresh.run(fresh, pk);
+        row = statements.task.get(pk, ord) as TaskRow;
+      }
+      const currentOwner = row[9];
+      if (ownerPk !== null && currentOwner !== null && currentOwner !== ownerPk) {
+        rejected.push(ord);
+        releases.delete(ord);
+        index = end;
+        continue;
+      }
+      let progress = toProgress(row, pipeline.samples);
+      const before = progress;
+      for (let position = index; position < end; position++) {
+        const event = events[position]!;
+        const seq = Number(statements.insertEvent.run(pk, ord, event.type, JSON.stringify(event.payload), now).lastInsertRowid);
+        appended++;
+        const previousScoreSeq = progress.scoreSeq;
+        const result = applyTaskEvent(progress, event, seq, pipeline);
+        if (result.applied && event.type === 'score-completed') {
+          if (previousScoreSeq !== null) addScores(ord, this.scoresAt(previousScoreSeq), -1);
+          addScores(ord, event.payload.scores, 1);
+        }
+        progress = result.progress;
+      }
+      const leaseOwner = releases.delete(ord) ? null : currentOwner;
+      if (progress !== before || leaseOwner !== currentOwner) {
+        statements.updateTask.run(
+          progress.nextStage,
+          progress.failed ? 1 : 0,
+          progress.failure ? JSON.stringify(progress.failure) : null,
+          JSON.stringify(progress.candidateSeqs),
+          progress.reduceSeq,
+          progress.parseSeq,
+          progress.scoreSeq,
+          progress.judgeSeq,
+          leaseOwner,
+          pk,
+          ord,
+        );
+        if (progress.nextStage !== before.nextStage || progress.failed !== before.failed) {
+          bump(before.nextStage, before.failed, -1);
+          bump(progress.nextStage, progress.failed, 1);
+        }
+      }
+      index = end;
+    }
+    // Tasks finished without a new event in this batch (their events went out earlier).
+    for (const ord of releases) statements.release.run(pk, ord, ownerPk);
+    for (const [key, delta] of histogram) {
+      if (delta !== 0) statements.histogramAdd.run(pk, key >> 1, key & 1, delta);
+    }
+    for (const entry of scoreDeltas.values()) {
+      if (entry.count !== 0 || entry.sum !== 0) statements.scoreAdd.run(pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
+    }
+    return { appended, rejectedOrds: rejected };
+  }
+
+  private scoresAt(seq: number): Readonly<Record<string, MetricScore>> {
+    const row = this.statements.eventPayload.get(seq);
+    return row ? (JSON.parse(row.payload) as { scores: Record<string, MetricScore> }).scores : {};
+  }
+
+  async resetFailures(runId: string, untilStage: Stage): Promise<number> {
+    const { pk } = this.handle(runId);
+    const until = stageIndex(untilStage);
+    return this.db
+      .transaction(() => {
+        const moved = this.db
+          .prepare<[number, number], { next_stage: number; count: number }>(
+            'SELECT next_stage, count FROM stage_histogram WHERE run_pk = ? AND failed = 1 AND next_stage <= ? AND count > 0',
+          )
+          .all(pk, until);
+        const result = this.db.prepare('UPDATE tasks SET failed = 0 WHERE run_pk = ? AND failed = 1 AND next_stage <= ?').run(pk, until);
+        for (const row of moved) {
+          this.statements.histogramAdd.run(pk, row.next_stage, 1, -row.count);
+          this.statements.histogramAdd.run(pk, row.next_stage, 0, row.count);
+        }
+        return result.changes;
+      })
+      .immediate();
+  }
+
+  async rewind(runId: string, stage: Stage): Promise<number> {
+    const handle = this.handle(runId);
+    const { pk } = handle;
+    const index = stageIndex(stage);
+    return this.db
+      .transaction(() => {
+        const result = this.db
+          .prepare(
+            `UPDATE tasks SET next_stage = @index, failed = 0, failure = NULL,
+               candidate_seqs = CASE WHEN @index <= 0 THEN NULL ELSE candidate_seqs END,
+               reduce_seq = CASE WHEN @index <= 1 THEN NULL ELSE reduce_seq END,
+               parse_seq = CASE WHEN @index <= 2 THEN NULL ELSE parse_seq END,
+               score_seq = CASE WHEN @index <= 3 THEN NULL ELSE score_seq END,
+               judge_seq = NULL
+             WHERE run_pk = @pk AND next_stage >= @index`,
+          )
+          .run({ pk, index });
+        // Counters are rebuilt once here rather than adjusted task by task: a rewind is rare and run-wide.
+        this.db.prepare('DELETE FROM stage_histogram WHERE run_pk = ?').run(pk);
+        this.db
+          .prepare('INSERT INTO stage_histogram (run_pk, next_stage, failed, count) SELECT run_pk, next_stage, failed, count(*) FROM tasks WHERE run_pk = ? GROUP BY next_stage, failed')
+          .run(pk);
+        const untouched = handle.taskCount - this.statements.freshFrom.get(pk)!.fresh_from;
+        if (untouched > 0) this.statements.histogramAdd.run(pk, 0, 0, untouched);
+        if (index <= stageIndex('score')) this.db.prepare('DELETE FROM score_totals WHERE run_pk = ?').run(pk);
+        this.statements.insertEvent.run(pk, null, 'run-rewound', JSON.stringify({ stage }), Date.now());
+        return result.changes;
+      })
+      .immediate();
+  }
+
+  async getStageHistogram(runId: string): Promise<StageHistogramRow[]> {
+    return this.statements.histogram
+      .all(this.handle(runId).pk)
+      .map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
+  }
+
+  async getScoreTotals(runId: string): Promise<ScoreTotalRow[]> {
+    return this.statements.scoreTotals
+      .all(this.handle(runId).pk)
+      .map((row) => ({ modelIndex: row.model_index, promptIndex: row.prompt_index, metric: row.metric, sum: row.sum, count: row.count }));
+  }
+
+  async listFailures(runId: string, limit: number): Promise<FailureRow[]> {
+    const handle = this.handle(runId);
+    return this.statements.failures.all(handle.pk, limit).map((row) => {
+      const { stage, ...failure } = JSON.parse(row.failure) as FailureRow['failure'] & { stage: Stage };
+      return { taskKey: this.keyOf(handle, row.ord), stage, failure };
+    });
+  }
+
+  async countFailures(runId: string): Promise<FailureCountRow[]> {
+    const counts = new Map<string, FailureCountRow>();
+    for (const row of this.statements.allFailures.iterate(this.handle(runId).pk)) {
+      const failure = JSON.parse(row.failure) as { stage: Stage; category: string };
+      const key = `${failure.stage}\u0000${failure.category}`;
+      const entry = counts.get(key);
+      counts.set(key, { stage: failure.stage, category: failure.category, count: (entry?.count ?? 0) + 1 });
+    }
+    return [...counts.values()].sort((left, right) => right.count - left.count);
+  }
+
+  async loadArtifacts(runId: string, ords: readonly number[]): Promise<Map<number, TaskArtifacts>> {
+    const handle = this.handle(runId);
+    const payload = (seq: number | null): unknown => {
+      if (seq === null) return null;
+      const row = this.statements.eventPayload.get(seq);
+      return row ? JSON.parse(row.payload) : null;
+    };
+    const artifacts = new Map<number, TaskArtifacts>();
+    for (const ord of ords) {
+      const row = this.statements.task.get(handle.pk, ord) as TaskRow | undefined;
+      const progress = row ? toProgress(row, handle.pipeline.samples) : initialProgress(handle.pipeline.samples);
+      const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
+      const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
+      artifacts.set(ord, {
+        candidates,
+        reduced: reduction ? loadReduction(reduction, candidates) : null,
+        parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,
+        scores: (payload(progress.scoreSeq) as { scores: TaskArtifacts['scores'] } | null)?.scores ?? null,
+        judgments: (payload(progress.judgeSeq) as { judgments: TaskArtifacts['judgments'] } | null)?.judgments ?? null,
+      });
+    }
+    return artifacts;
+  }
+
+  async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
+    return this.statements.eventsByTask.all(this.handle(runId).pk, ord).map((row) => ({
+      seq: row.seq,
+      runId,
+      taskOrd: row.task_ord,
+      type: row.type as StoredEvent['type'],
+      payload: JSON.parse(row.payload),
+      createdAt: new Date(row.created_at).toISOString(),
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,50 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeOpenAIServer } from '../support/openai-server.js';
+import { runCli } from '../support/cli.js';
+import { httpConfig, Workspace } from '../support/workspace.js';
+
+const QUICKSTART = fileURLToPath(new URL('../../examples/quickstart.yaml', import.meta.url));
+
+describe('assay run', () => {
+  let workspace: Workspace;
+  let server: FakeOpenAIServer;
+
+  beforeEach(async () => {
+    workspace = new Workspace();
+    server = await new FakeOpenAIServer().start();
+  });
+  afterEach(async () => {
+    await server.stop();
+    workspace.remove();
+  });
+
+  it('runs the quickstart example end to end on the mock models with no API key', async () => {
+    const result = await runCli(['run', QUICKSTART, '--json'], { cwd: workspace.dir, env: { OPENAI_API_KEY: undefined } });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.status).toBe('completed');
+    expect(summary.tasks).toBe(100);
+    expect(summary.stages.score.completed).toBe(100);
+    const careful = summary.scores.find((row: { model: string }) => row.model === 'careful-mock');
+    const sloppy = summary.scores.find((row: { model: string }) => row.model === 'sloppy-mock');
+    expect(careful.n).toBe(50);
+    expect(careful.mean).toBeGreaterThan(sloppy.mean);
+    expect(workspace.exists('.assay/assay.db')).toBe(true);
+  });
+
+  it('asks the model once per task over real HTTP and scores the answers', async () => {
+    workspace.arithmetic('questions.jsonl', 12);
+    workspace.write('experiment.yaml', httpConfig(server.baseURL));
+    const result = await runCli(['run', 'experiment.yaml', '--json'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ status: 'completed', tasks: 12, done: 12, failed: 0, completedThroughStage: 'judge', modelCalls: 12 });
+    expect(summary.stages.generate).toMatchObject({ completed: 12, failed: 0, pending: 0 });
+    expect(summary.scores).toEqual([{ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 12 }]);
+    expect(server.requests).toHaveLength(12);
+    expect([...server.countsByPrompt().values()].every((count) => count === 1)).toBe(true);
+    expect(server.requests[0]!.system).toBe('Answer with a number.');
+    expect(server.requests[0]!.body).toMatchObject({ model: 'test-model', temperature: 0, max_tokens: 64 });
+  });
+});
