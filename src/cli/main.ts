@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/errors.js';
-import { toolVersion } from '../experiment/provenance.js';
+import { toolVersion } from '../experiment/tool-version.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quickcheckCommand } from './commands/quickcheck.js';
 import { runCommand } from './commands/run.js';

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { RunNotFoundError, UserError } from '../core/errors.js';
-import { Experiment } from '../experiment/experiment.js';
 import { defaultStorePath, openStoreAt } from '../experiment/store-location.js';
+import type { Experiment } from '../experiment/experiment.js';
 import type { Store } from '../spec/store.js';
 
 export interface ResolvedRun {
@@ -17,6 +17,8 @@ export interface ResolvedRun {
  */
 export async function resolveRun(reference: string, storeOption: string | undefined): Promise<ResolvedRun> {
   if (existsSync(reference) && statSync(reference).isFile()) {
+    // Loaded only for config references: reading a run by id needs neither YAML nor the schemas.
+    const { Experiment } = await import('../experiment/experiment.js');
     const experiment = Experiment.fromConfig(reference);
     const { runId } = experiment.compile();
     const store = openStoreAt(experiment.storePath(storeOption), { create: false });

@@ -41,12 +41,13 @@ export function loadConfigFile(file: string): LoadedConfig {
   const path = resolve(file);
   const text = readConfigText(path);
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const syntaxError = document.errors[0];
   if (syntaxError) {
     const position = syntaxError.linePos?.[0];
     const where = position ? `${path}:${position.line}:${position.col}` : path;
-    throw new ConfigError(where, `YAML syntax error: ${syntaxError.message.split('\n')[0]}`, { hint: 'fix the YAML syntax' });
+    const message = syntaxError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(where, `YAML syntax error: ${message}`, { hint: 'fix the YAML syntax' });
   }
   const raw: unknown = document.toJS();
   const at = (fieldPath: readonly PropertyKey[]) => {

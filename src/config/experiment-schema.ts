@@ -74,7 +74,8 @@ export const experimentSchema = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     reduce: reducerEntrySchema.prefault({ kind: 'first' }),
     parse: parserEntrySchema.prefault({ kind: 'exact-text' }),
-    metrics: z.array(metricEntrySchema).min(1).prefault([{ kind: 'exact-match' }]),
+    /** Default: exact-match when every dataset has a target, none otherwise. */
+    metrics: z.array(metricEntrySchema).optional(),
     runtime: runtimeSchema.prefault({}),
   })
   .superRefine((config, context) => {
@@ -91,7 +92,7 @@ export const experimentSchema = z
     unique(config.datasets.map((dataset) => dataset.id), (index) => ['datasets', index, 'id'], 'dataset id');
     unique(config.models.map((model) => model.id), (index) => ['models', index, 'id'], 'model id');
     unique((config.prompts ?? []).map((prompt) => prompt.id), (index) => ['prompts', index, 'id'], 'prompt id');
-    unique(config.metrics.map((metric) => metric.name), (index) => ['metrics', index, 'name'], 'metric name');
+    unique((config.metrics ?? []).map((metric) => metric.name), (index) => ['metrics', index, 'name'], 'metric name');
   });
 
 /** What a config file or `defineExperiment` accepts. */

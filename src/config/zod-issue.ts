@@ -81,7 +81,15 @@ export function explainIssue(issue: z.core.$ZodIssue, valueAt: (path: readonly P
     case 'invalid_value':
       return { path, message: `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}, got ${describe(valueAt(path))}` };
     case 'too_small':
-    case 'too_big':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const inclusive = issue.inclusive !== false;
+      const relation = issue.code === 'too_small' ? (inclusive ? '>=' : '>') : inclusive ? '<=' : '<';
+      const found = valueAt(path);
+      if (issue.origin === 'array') return { path, message: `expected ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} entries` };
+      if (issue.origin === 'string') return { path, message: `expected ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} characters` };
+      return { path, message: `expected a number ${relation} ${String(bound)}, got ${describe(found)}` };
+    }
     case 'invalid_format':
     case 'custom':
     default:

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { completedThroughStage } from '../core/execution-state.js';
 import { stageAfter } from '../core/task-progress.js';
-import { classifyProviderError } from '../providers/call-error.js';
+import { classifyProviderError, type ProviderCallError } from '../providers/call-error.js';
 import { buildGenerateRequest, callSeed, type GenerateItem, type PromptParts } from '../stages/generate.js';
 import { runJudge } from '../stages/judge.js';
 import { runParse } from '../stages/parse.js';
@@ -12,7 +12,7 @@ import { runScore } from '../stages/score.js';
 import type { StoredCandidate, TaskEvent } from '../spec/event.js';
 import type { AttemptRecord, FailureRecord } from '../spec/failure.js';
 import type { Metric } from '../spec/metric.js';
-import type { LanguageModel } from '../spec/model.js';
+import type { GenerateResult, GenerationParams, LanguageModel } from '../spec/model.js';
 import type { ParseOutcome, Parser } from '../spec/parser.js';
 import type { CandidateView, ReducedCandidate, Reducer } from '../spec/reducer.js';
 import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../spec/stage.js';
@@ -29,7 +29,7 @@ export interface EngineItem extends GenerateItem {
 
 export interface EngineModel {
   readonly model: LanguageModel;
-  readonly params: import('../spec/model.js').GenerationParams;
+  readonly params: GenerationParams;
   /** Per-model cap on calls in flight, on top of the global one. */
   readonly concurrency: number | undefined;
 }
@@ -309,7 +309,7 @@ export class RunEngine {
     const item = this.input.items[task.itemOrd]!;
     const prompt = this.input.prompts[task.promptIndex]!;
     const seed = callSeed(this.input.seed, task.key, sample);
-    const gate = this.perModel[task.modelIndex];
+    const gate = this.perModel[task.modelIndex] ?? null;
     const attempts: AttemptRecord[] = [];
     for (let attempt = 1; ; attempt++) {
       const signal = this.deadlines.signal();
@@ -317,19 +317,28 @@ export class RunEngine {
       if (waitModel) await waitModel;
       const waitGlobal = this.global.acquire();
       if (waitGlobal) await waitGlobal;
-      let error;
+      if (signal.aborted && this.cancelController.signal.aborted) {
+        this.releaseSlot(gate);
+        return { ok: false, cancelled: true };
+      }
+      let result: GenerateResult | undefined;
+      let error: ProviderCallError | undefined;
       try {
-        if (signal.aborted && this.cancelController.signal.aborted) return { ok: false, cancelled: true };
         this.modelCalls++;
-        const result = await model.doGenerate(buildGenerateRequest(prompt, item, params, seed, signal));
-        this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate: result } }]);
-        return { ok: true, candidate: result };
+        result = await model.doGenerate(buildGenerateRequest(prompt, item, params, seed, signal));
       } catch (thrown) {
         error = classifyProviderError(thrown, (text) => text, signal);
-      } finally {
-        this.global.release();
-        gate?.release();
       }
+      if (result) {
+        // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable
+        // never exceed the concurrency, which bounds what a kill -9 can make us pay for twice.
+        this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate: result } }], undefined, () =>
+          this.releaseSlot(gate),
+        );
+        return { ok: true, candidate: result };
+      }
+      this.releaseSlot(gate);
+      error ??= classifyProviderError(new Error('the model returned nothing'), (text) => text, signal);
       if (this.cancelController.signal.aborted) return { ok: false, cancelled: true };
       const retry = shouldRetry(this.retryPolicy, attempt, error);
       const delayMs = retry ? retryDelayMs(this.retryPolicy, attempt, error) : undefined;
@@ -354,6 +363,11 @@ export class RunEngine {
         return { ok: false, cancelled: true };
       }
     }
+  }
+
+  private releaseSlot(gate: Semaphore | null): void {
+    this.global.release();
+    gate?.release();
   }
 
   private committed(outcomes: readonly TaskOutcome[], rejectedOrds: readonly number[]): void {

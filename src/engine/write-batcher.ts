@@ -27,20 +27,25 @@ export class WriteBatcher {
   private events: TaskEvent[] = [];
   private releases: number[] = [];
   private outcomes: TaskOutcome[] = [];
+  private onDurable: (() => void)[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | null = null;
   private failure: unknown = null;
 
   constructor(private readonly options: WriteBatcherOptions) {}
 
-  /** Queues events; returns a promise only when the caller should wait (queue full: backpressure). */
-  push(events: readonly TaskEvent[], finished?: TaskOutcome): Promise<void> | undefined {
+  /**
+   * Queues events; `finished` marks the task's last events (its lease is released with them), `onDurable`
+   * runs once they are committed. Returns a promise only when the caller should wait (queue full).
+   */
+  push(events: readonly TaskEvent[], finished?: TaskOutcome, onDurable?: () => void): Promise<void> | undefined {
     if (this.failure !== null) throw this.failure;
     for (const event of events) this.events.push(event);
     if (finished) {
       this.releases.push(finished.ord);
       this.outcomes.push(finished);
     }
+    if (onDurable) this.onDurable.push(onDurable);
     if (this.events.length >= this.options.maxEvents) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;
@@ -56,17 +61,20 @@ export class WriteBatcher {
   async flush(): Promise<void> {
     while (this.inFlight) await this.inFlight;
     if (this.failure !== null) throw this.failure;
-    if (this.events.length === 0 && this.releases.length === 0) return;
+    if (this.events.length === 0 && this.releases.length === 0 && this.onDurable.length === 0) return;
     const events = this.events;
     const releases = this.releases;
     const outcomes = this.outcomes;
+    const onDurable = this.onDurable;
     this.events = [];
     this.releases = [];
     this.outcomes = [];
+    this.onDurable = [];
     this.inFlight = (async () => {
       try {
         const result = await this.options.store.appendEvents({ runId: this.options.runId, owner: this.options.owner, events, release: releases });
         this.options.onCommitted(outcomes, result.rejectedOrds);
+        for (const callback of onDurable) callback();
       } catch (error) {
         this.failure = error;
         throw error;

@@ -54,9 +54,10 @@ export function modelIdentity(model: ModelConfig): ModelIdentity {
 export function compileExperiment(config: ExperimentConfig, source: ConfigSource): CompiledRun {
   const datasets = config.datasets.map((dataset) => loadDataset(dataset, source.directory));
   const prompts = compilePrompts(config);
+  const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined) ? [defaultMetric()] : []);
   const items = datasets.flatMap((dataset) => dataset.items);
   checkTemplates(prompts, datasets);
-  checkTargets(config, datasets, source);
+  checkTargets(metrics, datasets, source);
 
   const snapshot: RunSnapshot = {
     format: SNAPSHOT_FORMAT,
@@ -75,7 +76,7 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     seed: config.seed,
     reduce: pluginSpec(findReducer(config.reduce.kind), config.reduce),
     parse: pluginSpec(findParser(config.parse.kind), config.parse),
-    metrics: config.metrics.map((metric) => pluginSpec(findMetric(metric.kind), metric)),
+    metrics: metrics.map((metric) => pluginSpec(findMetric(metric.kind), metric)),
     judges: [],
   };
   return assembleRun({ snapshot, name: config.name, datasets, items, models: config.models, prompts, runtime: config.runtime, source });
@@ -122,8 +123,12 @@ function checkTemplates(prompts: readonly CompiledPrompt[], datasets: readonly L
   }
 }
 
-function checkTargets(config: ExperimentConfig, datasets: readonly LoadedDataset[], source: ConfigSource): void {
-  const needsTarget = config.metrics.filter((metric) => findMetric(metric.kind).requiresTarget);
+function defaultMetric(): { kind: string; name: string } {
+  return findMetric('exact-match').schema.parse({ kind: 'exact-match' }) as { kind: string; name: string };
+}
+
+function checkTargets(metrics: readonly { kind: string; name: string }[], datasets: readonly LoadedDataset[], source: ConfigSource): void {
+  const needsTarget = metrics.filter((metric) => findMetric(metric.kind).requiresTarget);
   if (needsTarget.length === 0) return;
   const index = datasets.findIndex((dataset) => dataset.config.target === undefined);
   if (index >= 0) {

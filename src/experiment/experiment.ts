@@ -108,7 +108,8 @@ export class Experiment {
           action = 'resumed';
         }
       }
-      if (action !== 'resumed') await this.createRun(store, compiled, options);
+      // Another process may create the same run between our check and here; then we simply join it.
+      if (action !== 'resumed' && !(await this.createRun(store, compiled, options))) action = 'resumed';
 
       const runtime = { ...this.config.runtime, ...stripUndefined(options.runtime ?? {}) };
       const histogram = await store.getStageHistogram(compiled.runId);
@@ -149,8 +150,8 @@ export class Experiment {
     }
   }
 
-  private async createRun(store: Store, compiled: CompiledRun, options: RunOptions): Promise<void> {
-    await store.createRun({
+  private createRun(store: Store, compiled: CompiledRun, options: RunOptions): Promise<boolean> {
+    return store.createRun({
       runId: compiled.runId,
       name: compiled.name,
       snapshot: compiled.snapshot,

@@ -1,24 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { arch, hostname, platform } from 'node:os';
 import { findProvider } from '../registry.js';
 import type { Provenance } from '../spec/snapshot.js';
 import type { Experiment } from './experiment.js';
-
-let cachedVersion: string | undefined;
-
-/** assay's own version, from its package.json. */
-export function toolVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-      cachedVersion = (JSON.parse(text) as { version: string }).version;
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
-}
+import { toolVersion } from './tool-version.js';
 
 function gitCommit(directory: string): string | null {
   try {

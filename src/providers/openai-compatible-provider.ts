@@ -1,5 +1,3 @@
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { generateText } from 'ai';
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { defineProvider } from '../spec/definition.js';
@@ -23,6 +21,16 @@ const schema = z.strictObject({
     .optional(),
 });
 
+/** The AI SDK is loaded on the first call, so commands that never call a model start fast. */
+let sdk: Promise<{ generateText: typeof import('ai').generateText; createOpenAICompatible: typeof import('@ai-sdk/openai-compatible').createOpenAICompatible }> | undefined;
+function loadSdk() {
+  sdk ??= Promise.all([import('ai'), import('@ai-sdk/openai-compatible')]).then(([ai, compatible]) => ({
+    generateText: ai.generateText,
+    createOpenAICompatible: compatible.createOpenAICompatible,
+  }));
+  return sdk;
+}
+
 const FINISH_REASONS: readonly UnifiedFinishReason[] = ['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other'];
 
 /** Any server that speaks the OpenAI chat completions API (vLLM, llama.cpp, Ollama, LM Studio, OpenRouter...). */
@@ -39,13 +47,14 @@ export const openAICompatibleProvider = defineProvider({
         hint: `export ${config.apiKeyEnv}=... before running`,
       });
     }
-    const provider = createOpenAICompatible({
-      name: 'openai-compatible',
-      baseURL: config.baseURL,
-      ...(apiKey ? { apiKey } : {}),
-      ...(config.headers ? { headers: config.headers } : {}),
-    });
-    const languageModel = provider.chatModel(config.model);
+    const languageModel = loadSdk().then(({ createOpenAICompatible }) =>
+      createOpenAICompatible({
+        name: 'openai-compatible',
+        baseURL: config.baseURL,
+        ...(apiKey ? { apiKey } : {}),
+        ...(config.headers ? { headers: config.headers } : {}),
+      }).chatModel(config.model),
+    );
     const redact = redactor([apiKey]);
     return {
       specificationVersion: 'assay.model.v1',
@@ -53,10 +62,12 @@ export const openAICompatibleProvider = defineProvider({
       provider: 'openai-compatible',
       modelName: config.model,
       async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
+        const { generateText } = await loadSdk();
+        const model = await languageModel;
         const started = performance.now();
         try {
           const result = await generateText({
-            model: languageModel,
+            model,
             ...(request.system !== undefined ? { system: request.system } : {}),
             prompt: request.prompt,
             ...(request.params.temperature !== undefined ? { temperature: request.params.temperature } : {}),

@@ -165,7 +165,8 @@ export interface Store {
   /** Where the store lives, for messages (a path or a redacted URL). */
   readonly location: string;
 
-  createRun(run: NewRun): Promise<void>;
+  /** Creates the run; returns false (and changes nothing) when a run with that id already exists. */
+  createRun(run: NewRun): Promise<boolean>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs whose id starts with the prefix (at most `limit`). */
   findRuns(idPrefix: string, limit: number): Promise<RunRecord[]>;

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { stringify } from 'yaml';
 import { getExecutionState } from '../../experiment/summary.js';
 import { STAGES } from '../../spec/stage.js';
 import { printJson, printLine, table } from '../output.js';
@@ -17,7 +16,7 @@ function snapshotCommand(): Command {
         const run = (await store.getRun(runId))!;
         const document = { runId, name: run.name, status: run.status, createdAt: run.createdAt, snapshot: run.snapshot, provenance: run.provenance };
         if (options.json) printJson(document);
-        else process.stdout.write(stringify(document, { lineWidth: 0 }));
+        else process.stdout.write((await import('yaml')).stringify(document, { lineWidth: 0 }));
       } finally {
         await store.close();
       }

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
-import { Experiment, type ExistingRunPolicy } from '../../experiment/experiment.js';
+import type { ExistingRunPolicy } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
 import { formatDuration, printJson, printLine, shortId, table } from '../output.js';
-import { createProgressDisplay } from '../progress-display.js';
 import { positiveInteger } from '../arguments.js';
 
 interface RunCommandOptions {
@@ -30,6 +29,7 @@ export function runCommand(): Command {
     .option('--json', 'print one JSON summary on stdout')
     .option('--quiet', 'no progress display')
     .action(async (config: string, options: RunCommandOptions) => {
+      const [{ Experiment }, { createProgressDisplay }] = await Promise.all([import('../../experiment/experiment.js'), import('../progress-display.js')]);
       const experiment = Experiment.fromConfig(config);
       const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
       const stop = new AbortController();

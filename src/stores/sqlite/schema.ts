@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS score_totals (
 
 -- Processes working on a run. A task's lease is valid while its owner's heartbeat is fresh.
 CREATE TABLE IF NOT EXISTS owners (
-  owner_pk INTEGER PRIMARY KEY,
+  owner_pk INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a lease must not pass to a later owner
   owner TEXT NOT NULL UNIQUE,
   run_pk INTEGER NOT NULL,
   host TEXT NOT NULL,

@@ -288,11 +288,12 @@ export class SqliteStore implements Store {
     return describeTask(handle.shape, ord, { datasetId: item.dataset_id, itemId: item.item_id }).key;
   }
 
-  async createRun(run: NewRun): Promise<void> {
+  async createRun(run: NewRun): Promise<boolean> {
     const { statements } = this;
     const now = new Date().toISOString();
-    this.db
+    return this.db
       .transaction(() => {
+        if (statements.runById.get(run.runId)) return false;
         const result = statements.insertRun.run({
           runId: run.runId,
           name: run.name,
@@ -309,6 +310,7 @@ export class SqliteStore implements Store {
         }
         statements.histogramAdd.run(pk, 0, 0, run.taskCount);
         statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
+        return true;
       })
       .immediate();
   }

@@ -1,0 +1,34 @@
+// One measurement in a fresh process (so peak RSS is this scenario's own): run N mock tasks end to end.
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Experiment } from '../dist/index.js';
+import { arithmeticDataset, mockConfig } from './fixtures.js';
+
+const [workDirectory, countText, concurrencyText] = process.argv.slice(2);
+const count = Number(countText);
+const concurrency = Number(concurrencyText ?? 256);
+const dataset = arithmeticDataset(workDirectory!, count);
+const store = join(workDirectory!, `harness-${count}.db`);
+for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });
+const config = mockConfig(workDirectory!, dataset, store, concurrency);
+
+const started = performance.now();
+const experiment = Experiment.fromConfig(config);
+experiment.compile();
+const compiled = performance.now();
+const summary = await experiment.run({});
+const finished = performance.now();
+if (summary.status !== 'completed' || summary.done !== count) throw new Error(`run ended ${summary.status} with ${summary.done}/${count} done`);
+
+const seconds = (finished - started) / 1000;
+process.stdout.write(
+  JSON.stringify({
+    tasks: count,
+    seconds,
+    compileSeconds: (compiled - started) / 1000,
+    tasksPerSecond: count / seconds,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    storeMB: statSync(store).size / 1e6,
+  }),
+);
+for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });

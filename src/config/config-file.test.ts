@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors.js';
+import { loadConfigFile } from './config-file.js';
+
+describe('loadConfigFile', () => {
+  let directory: string;
+  const write = (text: string) => {
+    const path = join(directory, 'experiment.yaml');
+    writeFileSync(path, text);
+    return path;
+  };
+  const failure = (text: string): ConfigError => {
+    try {
+      loadConfigFile(write(text));
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  };
+  const base = 'name: t\ndatasets:\n  - id: d\n    path: rows.jsonl\n    input: q\nmodels:\n  - id: m\n    provider: mock\n';
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'assay-config-'));
+  });
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('fills defaults and keeps what was written', () => {
+    const { config, source } = loadConfigFile(write(`${base}prompt: { user: "Q: {{input}}" }\nsamples: 3\n`));
+    expect(config.samples).toBe(3);
+    expect(config.replicates).toBe(1);
+    expect(config.reduce).toEqual({ kind: 'first' });
+    expect(config.parse).toEqual({ kind: 'exact-text', trim: true });
+    expect(config.metrics).toBeUndefined();
+    expect(config.runtime).toMatchObject({ concurrency: 32, maxAttempts: 5, timeoutMs: 120_000 });
+    expect(config.models[0]).toMatchObject({ id: 'm', provider: 'mock', model: 'mock-arithmetic', options: { accuracy: 1, latencyMs: 0 } });
+    expect(source.directory).toBe(directory);
+  });
+
+  it('names file, line and field path for a wrong type deep inside', () => {
+    const error = failure(`${base}    params: { temperature: hot }\n`);
+    expect(error.message).toBe(`${join(directory, 'experiment.yaml')}:9: models[0].params.temperature: expected number, got string "hot"`);
+  });
+
+  it('suggests the field meant by a typo, and lists fields when nothing is close', () => {
+    expect(failure(`${base}runtime: { concurency: 4 }\n`).message).toMatch(/:9: runtime\.concurency: unknown field; did you mean 'concurrency'\?$/);
+    expect(failure(`${base}wibble: 1\n`).message).toMatch(/:9: wibble: unknown field; allowed here: name, description, datasets, models/);
+  });
+
+  it('says a required field is missing at the line where it belongs', () => {
+    expect(failure('name: t\ndatasets:\n  - id: d\n    path: rows.jsonl\nmodels:\n  - id: m\n    provider: mock\n').message).toMatch(
+      /:3: datasets\[0\]\.input: is required \(expected string\)$/,
+    );
+  });
+
+  it('refuses duplicate ids and both prompt and prompts', () => {
+    expect(failure(`${base}  - id: m\n    provider: mock\n`).message).toMatch(/:9: models\[1\]\.id: duplicate model id 'm'/);
+    expect(failure(`${base}prompt: { user: a }\nprompts: [ { id: p, user: b } ]\n`).message).toMatch(/prompts: give either prompt or prompts, not both/);
+  });
+
+  it('refuses an invalid regular expression for the regex parser', () => {
+    expect(failure(`${base}parse: { kind: regex, pattern: "(unclosed" }\n`).message).toMatch(/:9: parse\.pattern: not a valid regular expression/);
+  });
+
+  it('refuses credentials in headers and a non-http base URL', () => {
+    const model = 'name: t\ndatasets:\n  - id: d\n    path: rows.jsonl\n    input: q\nmodels:\n  - id: m\n    provider: openai-compatible\n    model: x\n';
+    expect(failure(`${model}    baseURL: ftp://host/v1\n`).message).toMatch(/models\[0\]\.baseURL: expected an http\(s\) URL/);
+    expect(failure(`${model}    baseURL: http://host/v1\n    headers: { Authorization: "Bearer abc" }\n`).message).toMatch(
+      /models\[0\]\.headers: credentials may not be written in headers/,
+    );
+  });
+
+  it('says plainly when the file does not exist or is not a mapping', () => {
+    expect(() => loadConfigFile(join(directory, 'absent.yaml'))).toThrow(/config file .*absent\.yaml does not exist/);
+    expect(failure('- just\n- a list\n').message).toMatch(/experiment\.yaml:1: expected a mapping with name, datasets, models/);
+  });
+});

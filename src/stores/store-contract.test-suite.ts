@@ -1,0 +1,321 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashValue } from '../core/canonical-json.js';
+import type { TaskEvent } from '../spec/event.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Provenance, type RunSnapshot } from '../spec/snapshot.js';
+import type { NewRun, Store, StoredItem } from '../spec/store.js';
+
+/** Creates an empty store; `dispose` removes whatever it left behind. */
+export interface StoreFactory {
+  create(): Promise<Store>;
+  dispose?(): Promise<void>;
+}
+
+const PROVENANCE: Provenance = {
+  toolVersion: 'test',
+  nodeVersion: process.version,
+  platform: 'test',
+  arch: 'test',
+  hostname: 'test',
+  gitCommit: null,
+  configPath: null,
+  experimentName: 'contract',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  runtime: {},
+  transport: {},
+};
+
+function snapshotFor(options: { items: number; models?: string[]; samples?: number; seed?: number }): RunSnapshot {
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: options.items, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }],
+    models: (options.models ?? ['m1', 'm2']).map((id) => ({ id, provider: 'mock', model: 'mock', params: {}, options: {} })),
+    prompts: [{ id: 'default', system: null, user: '{{input}}' }],
+    samples: options.samples ?? 1,
+    replicates: 1,
+    seed: options.seed ?? 0,
+    reduce: { id: 'first', version: '1', args: {} },
+    parse: { id: 'last-number', version: '1', args: {} },
+    metrics: [{ id: 'numeric-match', version: '1', args: { name: 'accuracy' } }],
+    judges: [],
+  };
+}
+
+function newRun(options: { items: number; models?: string[]; samples?: number; seed?: number }): NewRun & { items: StoredItem[] } {
+  const snapshot = snapshotFor(options);
+  const items: StoredItem[] = Array.from({ length: options.items }, (_, ord) => ({
+    ord,
+    datasetId: 'ds',
+    itemId: `item/${ord}`,
+    input: `What is ${ord} + 1?`,
+    target: String(ord + 1),
+    fields: { id: `item/${ord}`, q: `What is ${ord} + 1?`, a: String(ord + 1) },
+  }));
+  return { runId: hashValue(snapshot), name: 'contract', snapshot, provenance: PROVENANCE, items, taskCount: options.items * snapshot.models.length };
+}
+
+function candidate(ord: number, sample = 0, text = `The answer is ${ord}.`): TaskEvent {
+  return {
+    taskOrd: ord,
+    type: 'generate-completed',
+    payload: { sample, candidate: { text, finishReason: { unified: 'stop', raw: 'stop' }, usage: { inputTokens: 3, outputTokens: 5 }, latencyMs: 1 } },
+  };
+}
+
+function downstream(ord: number, value: number): TaskEvent[] {
+  return [
+    { taskOrd: ord, type: 'reduce-completed', payload: { reduced: { sources: [0] } } },
+    { taskOrd: ord, type: 'parse-completed', payload: { outcome: { ok: true, value } } },
+    { taskOrd: ord, type: 'score-completed', payload: { scores: { accuracy: { value } } } },
+  ];
+}
+
+const failure = (category: 'server_error' | 'timeout' = 'server_error') => ({
+  category,
+  message: 'scripted',
+  attempts: [{ attempt: 1, category, message: 'scripted', at: '2026-01-01T00:00:00.000Z' }],
+});
+
+async function owner(store: Store, runId: string, name: string, heartbeatAt = new Date()): Promise<string> {
+  const id = `${name}-${Math.random().toString(16).slice(2)}`;
+  await store.registerOwner({ owner: id, runId, host: 'contract-host', pid: 1, startedAt: heartbeatAt.toISOString(), heartbeatAt: heartbeatAt.toISOString() });
+  return id;
+}
+
+/**
+ * The behaviour every Store must have. A backend's test file is a few lines that hand a factory here; a new
+ * backend is done when this suite passes.
+ */
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await factory.create();
+    });
+    afterEach(async () => {
+      await store.close();
+      await factory.dispose?.();
+    });
+
+    describe('runs', () => {
+      it('creates a run once and reads it back', async () => {
+        const run = newRun({ items: 3 });
+        expect(await store.createRun(run)).toBe(true);
+        expect(await store.createRun(run)).toBe(false);
+        const record = await store.getRun(run.runId);
+        expect(record).toMatchObject({ runId: run.runId, name: 'contract', status: 'created', completedThroughStage: null, taskCount: 6 });
+        expect(record!.snapshot).toEqual(run.snapshot);
+        expect(record!.provenance).toEqual(PROVENANCE);
+        expect(await store.getRun('0'.repeat(64))).toBeUndefined();
+      });
+
+      it('finds runs by id prefix, lists them and deletes one with all it holds', async () => {
+        const first = newRun({ items: 2, seed: 1 });
+        const second = newRun({ items: 2, seed: 2 });
+        await store.createRun(first);
+        await store.createRun(second);
+        expect((await store.findRuns(first.runId.slice(0, 10), 5)).map((run) => run.runId)).toEqual([first.runId]);
+        expect((await store.listRuns()).map((run) => run.runId).sort()).toEqual([first.runId, second.runId].sort());
+        const me = await owner(store, first.runId, 'a');
+        await store.claimTasks({ runId: first.runId, owner: me, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        await store.appendEvents({ runId: first.runId, owner: me, events: [candidate(0)], release: [] });
+        await store.deleteRun(first.runId);
+        expect(await store.getRun(first.runId)).toBeUndefined();
+        expect((await store.listRuns()).map((run) => run.runId)).toEqual([second.runId]);
+        expect(await store.createRun(first)).toBe(true);
+        expect(await store.getStageHistogram(first.runId)).toEqual([{ nextStage: 0, failed: false, count: 4 }]);
+        expect(await store.readTaskEvents(first.runId, 0)).toEqual([]);
+      });
+
+      it('records status and the stage a run is complete through', async () => {
+        const run = newRun({ items: 1 });
+        await store.createRun(run);
+        await store.setRunStatus(run.runId, 'completed', 'generate');
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'completed', completedThroughStage: 'generate' });
+      });
+
+      it('keeps the items exactly', async () => {
+        const run = newRun({ items: 4 });
+        await store.createRun(run);
+        expect(await store.loadItems(run.runId)).toEqual(run.items);
+      });
+    });
+
+    describe('claiming', () => {
+      it('leases tasks in manifest order, each to one owner only', async () => {
+        const run = newRun({ items: 5 });
+        await store.createRun(run);
+        const left = await owner(store, run.runId, 'left');
+        const right = await owner(store, run.runId, 'right');
+        const first = await store.claimTasks({ runId: run.runId, owner: left, untilStage: 'judge', limit: 4, leaseMs: 60_000 });
+        expect(first.map((task) => task.ord)).toEqual([0, 1, 2, 3]);
+        expect(first[0]).toEqual({ ord: 0, nextStage: 0, candidateSeqs: [null] });
+        const second = await store.claimTasks({ runId: run.runId, owner: right, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        expect(second.map((task) => task.ord)).toEqual([4, 5, 6, 7, 8, 9]);
+        expect(await store.claimTasks({ runId: run.runId, owner: right, untilStage: 'judge', limit: 10, leaseMs: 60_000 })).toEqual([]);
+      });
+
+      it('frees the leases of an owner that is released or stops heartbeating', async () => {
+        const run = newRun({ items: 2 });
+        await store.createRun(run);
+        const stale = await owner(store, run.runId, 'stale', new Date(Date.now() - 120_000));
+        const gone = await owner(store, run.runId, 'gone');
+        const live = await owner(store, run.runId, 'live');
+        const staleClaim = await store.claimTasks({ runId: run.runId, owner: stale, untilStage: 'judge', limit: 2, leaseMs: 60_000 });
+        expect(staleClaim.map((task) => task.ord)).toEqual([0, 1]);
+        // The stale owner's heartbeat is older than the lease: its tasks are free for the next claimer.
+        const goneClaim = await store.claimTasks({ runId: run.runId, owner: gone, untilStage: 'judge', limit: 2, leaseMs: 60_000 });
+        expect(goneClaim.map((task) => task.ord)).toEqual([0, 1]);
+        const liveClaim = await store.claimTasks({ runId: run.runId, owner: live, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        expect(liveClaim.map((task) => task.ord)).toEqual([2, 3]);
+        await store.heartbeat(gone, 60_000);
+        expect(await store.claimTasks({ runId: run.runId, owner: live, untilStage: 'judge', limit: 10, leaseMs: 60_000 })).toEqual([]);
+        await store.releaseOwner(gone);
+        const reclaimed = await store.claimTasks({ runId: run.runId, owner: live, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        expect(reclaimed.map((task) => task.ord)).toEqual([0, 1]);
+        expect((await store.listOwners(run.runId)).map((record) => record.owner).sort()).toEqual([live, stale].sort());
+      });
+
+      it('refuses events from an owner that lost the lease, and accepts them after release', async () => {
+        const run = newRun({ items: 1 });
+        await store.createRun(run);
+        const holder = await owner(store, run.runId, 'holder');
+        const intruder = await owner(store, run.runId, 'intruder');
+        await store.claimTasks({ runId: run.runId, owner: holder, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
+        const refused = await store.appendEvents({ runId: run.runId, owner: intruder, events: [candidate(0)], release: [0] });
+        expect(refused.rejectedOrds).toEqual([0]);
+        expect(await store.readTaskEvents(run.runId, 0)).toEqual([]);
+        await store.appendEvents({ runId: run.runId, owner: holder, events: [], release: [0] });
+        const accepted = await store.appendEvents({ runId: run.runId, owner: intruder, events: [candidate(0)], release: [0] });
+        expect(accepted).toEqual({ appended: 1, rejectedOrds: [] });
+      });
+
+      it('claims only tasks with work at or before the requested stage, and not failed ones until reset', async () => {
+        const run = newRun({ items: 2, models: ['m1'] });
+        await store.createRun(run);
+        const me = await owner(store, run.runId, 'me');
+        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'generate', limit: 2, leaseMs: 60_000 });
+        await store.appendEvents({
+          runId: run.runId,
+          owner: me,
+          events: [candidate(0), { taskOrd: 1, type: 'generate-failed', payload: { sample: 0, failure: failure() } }],
+          release: [0, 1],
+        });
+        expect(await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'generate', limit: 10, leaseMs: 60_000 })).toEqual([]);
+        const downstreamWork = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'score', limit: 10, leaseMs: 60_000 });
+        expect(downstreamWork).toEqual([{ ord: 0, nextStage: 1, candidateSeqs: [expect.any(Number)] }]);
+        expect(await store.resetFailures(run.runId, 'generate')).toBe(1);
+        const retried = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'generate', limit: 10, leaseMs: 60_000 });
+        expect(retried.map((task) => task.ord)).toEqual([1]);
+      });
+    });
+
+    describe('events and state', () => {
+      it('moves tasks through the stages and keeps counters without scanning', async () => {
+        const run = newRun({ items: 3 });
+        await store.createRun(run);
+        const me = await owner(store, run.runId, 'me');
+        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 6, leaseMs: 60_000 });
+        await store.appendEvents({
+          runId: run.runId,
+          owner: me,
+          events: [candidate(0), ...downstream(0, 1), candidate(1), ...downstream(1, 0), candidate(3), ...downstream(3, 1), candidate(2)],
+          release: [0, 1, 3],
+        });
+        await store.appendEvents({ runId: run.runId, owner: me, events: [{ taskOrd: 4, type: 'generate-failed', payload: { sample: 0, failure: failure('timeout') } }], release: [4] });
+        const histogram = await store.getStageHistogram(run.runId);
+        const byKey = Object.fromEntries(histogram.map((row) => [`${row.nextStage}${row.failed ? 'F' : ''}`, row.count]));
+        expect(byKey).toEqual({ '5': 3, '1': 1, '0F': 1, '0': 1 });
+        // Task 0 and 3 belong to model m1 (index 0), task 1 to m2: ords go item-major, model-minor.
+        const totals = await store.getScoreTotals(run.runId);
+        expect(totals).toEqual([
+          { modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, count: 1 },
+          { modelIndex: 1, promptIndex: 0, metric: 'accuracy', sum: 1, count: 2 },
+        ]);
+        expect(await store.countFailures(run.runId)).toEqual([{ stage: 'generate', category: 'timeout', count: 1 }]);
+        const failures = await store.listFailures(run.runId, 10);
+        expect(failures).toEqual([{ taskKey: 'ds/item%2F2/m1/default/0', stage: 'generate', failure: failure('timeout') }]);
+      });
+
+      it('completes generation only when every sample has an answer', async () => {
+        const run = newRun({ items: 1, models: ['m1'], samples: 3 });
+        await store.createRun(run);
+        const me = await owner(store, run.runId, 'me');
+        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
+        await store.appendEvents({ runId: run.runId, owner: me, events: [candidate(0, 2), candidate(0, 0)], release: [] });
+        expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 0, failed: false, count: 1 }]);
+        await store.appendEvents({ runId: run.runId, owner: me, events: [{ taskOrd: 0, type: 'generate-failed', payload: { sample: 1, failure: failure() } }], release: [0] });
+        expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 0, failed: true, count: 1 }]);
+        await store.resetFailures(run.runId, 'judge');
+        const [task] = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
+        expect(task!.candidateSeqs.map((seq) => seq !== null)).toEqual([true, false, true]);
+        await store.appendEvents({ runId: run.runId, owner: me, events: [candidate(0, 1)], release: [0] });
+        expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 1, failed: false, count: 1 }]);
+        const artifacts = (await store.loadArtifacts(run.runId, [0])).get(0)!;
+        expect(artifacts.candidates.map((entry) => entry?.text)).toEqual(['The answer is 0.', 'The answer is 0.', 'The answer is 0.']);
+      });
+
+      it('resolves current artifacts and keeps the full history of a task', async () => {
+        const run = newRun({ items: 1, models: ['m1'] });
+        await store.createRun(run);
+        const me = await owner(store, run.runId, 'me');
+        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
+        await store.appendEvents({ runId: run.runId, owner: me, events: [candidate(0, 0, 'It is 7.'), ...downstream(0, 1)], release: [0] });
+        const artifacts = (await store.loadArtifacts(run.runId, [0])).get(0)!;
+        expect(artifacts.candidates[0]).toMatchObject({ text: 'It is 7.', usage: { inputTokens: 3, outputTokens: 5 } });
+        expect(artifacts.reduced).toEqual({ text: 'It is 7.', sources: [0] });
+        expect(artifacts.parsed).toEqual({ ok: true, value: 1 });
+        expect(artifacts.scores).toEqual({ accuracy: { value: 1 } });
+        const history = await store.readTaskEvents(run.runId, 0);
+        expect(history.map((event) => event.type)).toEqual(['generate-completed', 'reduce-completed', 'parse-completed', 'score-completed']);
+        expect(history.map((event) => event.seq)).toEqual([...history.map((event) => event.seq)].sort((left, right) => left - right));
+        const record = await store.getTask(run.runId, 'ds/item%2F0/m1/default/0');
+        expect(record).toMatchObject({ ord: 0, itemOrd: 0, modelIndex: 0, key: 'ds/item%2F0/m1/default/0', progress: { nextStage: 5, failed: false } });
+        expect(await store.getTask(run.runId, 'ds/missing/m1/default/0')).toBeUndefined();
+      });
+
+      it('accepts events for a task nobody claimed (imports) and creates its state', async () => {
+        const run = newRun({ items: 3 });
+        await store.createRun(run);
+        const result = await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(4)], release: [4] });
+        expect(result).toEqual({ appended: 1, rejectedOrds: [] });
+        expect(await store.getTask(run.runId, 'ds/item%2F2/m1/default/0')).toMatchObject({ progress: { nextStage: 1 } });
+        const me = await owner(store, run.runId, 'me');
+        const claimed = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        expect(claimed.map((task) => task.ord).sort((left, right) => left - right)).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(claimed.find((task) => task.ord === 4)).toMatchObject({ nextStage: 1 });
+        await expect(store.appendEvents({ runId: run.runId, owner: null, events: [candidate(99)], release: [] })).rejects.toThrow(/task 99 does not exist/);
+      });
+
+      it('ignores a late duplicate for a stage already passed, but keeps it in the log', async () => {
+        const run = newRun({ items: 1, models: ['m1'] });
+        await store.createRun(run);
+        await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0), ...downstream(0, 1)], release: [] });
+        await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0, 0, 'late')], release: [] });
+        expect((await store.loadArtifacts(run.runId, [0])).get(0)!.candidates[0]!.text).toBe('The answer is 0.');
+        expect(await store.readTaskEvents(run.runId, 0)).toHaveLength(5);
+        expect(await store.getScoreTotals(run.runId)).toEqual([{ modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, count: 1 }]);
+      });
+
+      it('rewinds to a stage: current results from it on are cleared, history and upstream kept', async () => {
+        const run = newRun({ items: 2, models: ['m1'] });
+        await store.createRun(run);
+        await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0), ...downstream(0, 1), candidate(1)], release: [] });
+        expect(await store.rewind(run.runId, 'parse')).toBe(1);
+        const histogram = Object.fromEntries((await store.getStageHistogram(run.runId)).map((row) => [row.nextStage, row.count]));
+        expect(histogram).toEqual({ 1: 1, 2: 1 });
+        expect(await store.getScoreTotals(run.runId)).toEqual([]);
+        const artifacts = (await store.loadArtifacts(run.runId, [0])).get(0)!;
+        expect(artifacts.reduced?.text).toBe('The answer is 0.');
+        expect(artifacts.parsed).toBeNull();
+        expect(artifacts.scores).toBeNull();
+        expect(await store.readTaskEvents(run.runId, 0)).toHaveLength(4);
+        const me = await owner(store, run.runId, 'me');
+        const claimed = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        expect(claimed.map((task) => [task.ord, task.nextStage])).toEqual([[1, 1], [0, 2]]);
+      });
+    });
+  });
+}
+
