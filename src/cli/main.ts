@@ -15,7 +15,17 @@ export function buildProgram(): Command {
     .addCommand(runCommand())
     .addCommand(quickcheckCommand())
     .addCommand(inspectCommand())
-    .addCommand(runsCommand());
+    .addCommand(runsCommand())
+    .addHelpText(
+      'after',
+      `
+Start here:
+  assay run examples/quickstart.yaml      run an example end to end (mock models, no API key)
+  assay quickcheck examples/quickstart.yaml
+
+Every command takes --store PATH and --json. Exit codes: 0 done, 1 a problem you can fix,
+2 an internal error, 130 stopped by Ctrl+C (finished work is saved). Documentation: docs/README.md`,
+    );
 }
 
 /** The one place errors are turned into exit codes: 1 for what the user can fix, 2 for bugs. */
