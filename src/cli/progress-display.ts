@@ -28,7 +28,7 @@ function line(snapshot: ProgressSnapshot): string {
 class TerminalDisplay implements ProgressDisplay {
   private readonly bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {done}/{total} · {rate}/s · ETA {eta} · {failures}{extra}',
+      format: '{bar} {done}/{total} · {speed}/s · ETA {remaining} · {failures}{extra}',
       barsize: 24,
       hideCursor: true,
       clearOnComplete: false,
@@ -51,8 +51,8 @@ class TerminalDisplay implements ProgressDisplay {
   private payload(snapshot: ProgressSnapshot) {
     return {
       done: snapshot.completed + snapshot.failed,
-      rate: snapshot.ratePerSecond.toFixed(1),
-      eta: snapshot.etaSeconds === null ? '?' : formatDuration(snapshot.etaSeconds),
+      speed: snapshot.ratePerSecond.toFixed(1),
+      remaining: snapshot.etaSeconds === null ? '?' : formatDuration(snapshot.etaSeconds),
       failures: failureText(snapshot),
       extra: (snapshot.retries > 0 ? ` · ${snapshot.retries} retries` : '') + (snapshot.stopping ? ' · stopping' : ''),
     };
