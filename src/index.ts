@@ -1,5 +1,5 @@
 // The public surface of assay: names only, no logic.
-export { Experiment, defineExperiment, type ExistingRunPolicy, type RunOptions } from './experiment/experiment.js';
+export { Experiment, defineExperiment, replayStoredRun, type ExistingRunPolicy, type ReplayOptions, type ReplayStage, type RunOptions } from './experiment/experiment.js';
 export { compileExperiment, type CompiledRun } from './experiment/compile.js';
 export { getExecutionState, getScoreSummary, type RunSummary, type ScoreSummary } from './experiment/summary.js';
 export { getRunSnapshot } from './experiment/inspect.js';
@@ -18,3 +18,5 @@ export type { Parser, ParseOutcome } from './spec/parser.js';
 export type { Metric, MetricScore } from './spec/metric.js';
 export type { Reducer } from './spec/reducer.js';
 export type { TaskEvent, StoredEvent } from './spec/event.js';
+export type { Judge, Judgment, JudgeExecution } from './spec/judge.js';
+export type { PluginContext } from './spec/plugin-context.js';

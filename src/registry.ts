@@ -1,14 +1,17 @@
+import { JUDGES } from './judges/index.js';
 import { METRICS } from './metrics/index.js';
 import { PARSERS } from './parsers/index.js';
 import { PROVIDERS } from './providers/index.js';
 import { REDUCERS } from './reducers/index.js';
 import type {
+  JudgeDefinition,
   MetricDefinition,
   ParserDefinition,
   PluginDefinition,
   ProviderDefinition,
   ReducerDefinition,
 } from './spec/definition.js';
+import type { Judge } from './spec/judge.js';
 import type { Metric } from './spec/metric.js';
 import type { Parser } from './spec/parser.js';
 import type { PluginSpec } from './spec/plugin.js';
@@ -20,6 +23,7 @@ export const registry = {
   parsers: PARSERS,
   metrics: METRICS,
   reducers: REDUCERS,
+  judges: JUDGES,
   providers: PROVIDERS,
 } as const;
 
@@ -34,6 +38,7 @@ function find<Definition extends { kind: string }>(family: readonly Definition[]
 export const findParser = (kind: string): ParserDefinition => find(registry.parsers, kind, 'parser');
 export const findMetric = (kind: string): MetricDefinition => find(registry.metrics, kind, 'metric');
 export const findReducer = (kind: string): ReducerDefinition => find(registry.reducers, kind, 'reducer');
+export const findJudge = (kind: string): JudgeDefinition => find(registry.judges, kind, 'judge');
 export const findProvider = (kind: string): ProviderDefinition => find(registry.providers, kind, 'provider');
 
 /** The rebuildable description of a validated config entry `{ kind, ...args }`. */
@@ -58,3 +63,4 @@ function instantiate<Instance>(definition: PluginDefinition<Instance>, spec: Plu
 export const createParser = (spec: PluginSpec): Parser => instantiate(findParser(spec.id), spec);
 export const createMetric = (spec: PluginSpec): Metric => instantiate(findMetric(spec.id), spec);
 export const createReducer = (spec: PluginSpec): Reducer => instantiate(findReducer(spec.id), spec);
+export const createJudge = (spec: PluginSpec): Judge => instantiate(findJudge(spec.id), spec);

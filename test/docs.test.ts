@@ -63,6 +63,8 @@ describe('--help and the command pages', () => {
     [['quickcheck'], 'quickcheck.md'],
     [['inspect', 'snapshot'], 'inspect.md'],
     [['inspect', 'state'], 'inspect.md'],
+    [['inspect', 'evaluation'], 'inspect.md'],
+    [['replay'], 'replay.md'],
     [['runs'], 'runs.md'],
   ];
   for (const [command, page] of commands) {

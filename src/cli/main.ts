@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import { toolVersion } from '../experiment/tool-version.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quickcheckCommand } from './commands/quickcheck.js';
+import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addCommand(runCommand())
+    .addCommand(replayCommand())
     .addCommand(quickcheckCommand())
     .addCommand(inspectCommand())
     .addCommand(runsCommand())

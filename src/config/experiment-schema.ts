@@ -12,8 +12,9 @@ function unionOf<Key extends string>(key: Key, definitions: readonly { schema: z
 }
 
 export const parserEntrySchema = unionOf('kind', registry.parsers) as z.ZodType<{ kind: string } & Record<string, unknown>>;
-export const metricEntrySchema = unionOf('kind', registry.metrics) as z.ZodType<{ kind: string; name: string } & Record<string, unknown>>;
+export const metricEntrySchema = unionOf('kind', registry.metrics) as z.ZodType<{ kind: string; name?: string } & Record<string, unknown>>;
 export const reducerEntrySchema = unionOf('kind', registry.reducers) as z.ZodType<{ kind: string } & Record<string, unknown>>;
+export const judgeEntrySchema = unionOf('kind', registry.judges) as z.ZodType<{ kind: string; id: string } & Record<string, unknown>>;
 export const modelEntrySchema = unionOf('provider', registry.providers) as z.ZodType<
   { id: string; provider: string; params: Record<string, unknown>; concurrency?: number } & Record<string, unknown>
 >;
@@ -34,6 +35,8 @@ export const datasetSchema = z
     idField: z.string().min(1).optional(),
     /** Use only the first N rows. */
     limit: z.number().int().positive().optional(),
+    /** A parser applied to every target before scoring (e.g. the number after "####"). */
+    targetParse: parserEntrySchema.optional(),
   })
   .refine((dataset) => (dataset.path === undefined) !== (dataset.items === undefined), {
     error: 'give exactly one of path (a file) or items (inline rows)',
@@ -67,6 +70,8 @@ export const experimentSchema = z
     description: z.string().optional(),
     datasets: z.array(datasetSchema).min(1),
     models: z.array(modelEntrySchema).min(1),
+    /** Models that read answers: parsing models, judges, best-of choosers. They get no tasks of their own. */
+    evaluators: z.array(modelEntrySchema).default([]),
     prompt: promptSchema.optional(),
     prompts: z.array(promptSchema.extend({ id })).min(1).optional(),
     samples: z.number().int().min(1).max(1000).default(1),
@@ -76,6 +81,7 @@ export const experimentSchema = z
     parse: parserEntrySchema.prefault({ kind: 'exact-text' }),
     /** Default: exact-match when every dataset has a target, none otherwise. */
     metrics: z.array(metricEntrySchema).optional(),
+    judges: z.array(judgeEntrySchema).default([]),
     runtime: runtimeSchema.prefault({}),
   })
   .superRefine((config, context) => {
@@ -91,9 +97,47 @@ export const experimentSchema = z
     };
     unique(config.datasets.map((dataset) => dataset.id), (index) => ['datasets', index, 'id'], 'dataset id');
     unique(config.models.map((model) => model.id), (index) => ['models', index, 'id'], 'model id');
+    unique(
+      [...config.models, ...config.evaluators].map((model) => model.id),
+      (index) => (index < config.models.length ? ['models', index, 'id'] : ['evaluators', index - config.models.length, 'id']),
+      'model id (models and evaluators share one namespace)',
+    );
+    unique(config.judges.map((judge) => judge.id), (index) => ['judges', index, 'id'], 'judge id');
+    const evaluatorIds = new Set(config.evaluators.map((model) => model.id));
+    const answeringIds = new Set(config.models.map((model) => model.id));
+    const needEvaluator = (id: unknown, path: (string | number)[]) => {
+      if (typeof id === 'string' && !evaluatorIds.has(id)) {
+        context.addIssue({ code: 'custom', path, message: `no evaluator model '${id}'; declare it under evaluators:` });
+      }
+    };
+    if (config.parse.kind === 'template') needEvaluator(config.parse.model, ['parse', 'model']);
+    if (config.reduce.kind === 'best-of') needEvaluator(config.reduce.model, ['reduce', 'model']);
+    config.judges.forEach((judge, index) => {
+      ((judge.models as string[] | undefined) ?? []).forEach((model, position) => needEvaluator(model, ['judges', index, 'models', position]));
+      const against = judge.against as { model?: string } | string | undefined;
+      if (typeof against === 'object' && against.model !== undefined && !answeringIds.has(against.model)) {
+        context.addIssue({ code: 'custom', path: ['judges', index, 'against', 'model'], message: `no answering model '${against.model}' to compare with` });
+      }
+    });
+    config.datasets.forEach((dataset, index) => {
+      if (dataset.targetParse?.kind === 'template') {
+        context.addIssue({ code: 'custom', path: ['datasets', index, 'targetParse', 'kind'], message: 'targets are parsed without a model; use after-marker, regex, json, ...' });
+      }
+    });
+    (config.metrics ?? []).forEach((metric, index) => {
+      if (metric.kind === 'pass-at-k' && (metric.k as number) > config.samples) {
+        context.addIssue({ code: 'custom', path: ['metrics', index, 'k'], message: `pass@${String(metric.k)} needs samples >= ${String(metric.k)} (samples is ${config.samples})` });
+      }
+    });
     unique((config.prompts ?? []).map((prompt) => prompt.id), (index) => ['prompts', index, 'id'], 'prompt id');
-    unique((config.metrics ?? []).map((metric) => metric.name), (index) => ['metrics', index, 'name'], 'metric name');
+    unique((config.metrics ?? []).map(metricName), (index) => ['metrics', index, 'name'], 'metric name');
   });
+
+/** The name a metric's scores are reported under (pass@k metrics default to `pass@k`). */
+export function metricName(metric: { kind: string; name?: unknown; k?: unknown }): string {
+  if (typeof metric.name === 'string') return metric.name;
+  return metric.kind === 'pass-at-k' ? `pass@${String(metric.k)}` : metric.kind;
+}
 
 /** What a config file or `defineExperiment` accepts. */
 export type ExperimentInput = z.input<typeof experimentSchema>;

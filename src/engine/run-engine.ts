@@ -1,37 +1,32 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { completedThroughStage } from '../core/execution-state.js';
+import { sameCallsMapper } from '../core/generation-groups.js';
+import { manifestShape, taskOrd, type ManifestShape } from '../core/manifest.js';
 import { stageAfter } from '../core/task-progress.js';
-import { classifyProviderError, type ProviderCallError } from '../providers/call-error.js';
 import { buildGenerateRequest, callSeed, type GenerateItem, type PromptParts } from '../stages/generate.js';
-import { runJudge } from '../stages/judge.js';
+import { runJudges } from '../stages/judge.js';
 import { runParse } from '../stages/parse.js';
 import { runReduce } from '../stages/reduce.js';
 import { runScore } from '../stages/score.js';
 import type { StoredCandidate, TaskEvent } from '../spec/event.js';
-import type { AttemptRecord, FailureRecord } from '../spec/failure.js';
+import type { FailureRecord } from '../spec/failure.js';
+import type { Judge } from '../spec/judge.js';
 import type { Metric } from '../spec/metric.js';
-import type { GenerateResult, GenerationParams, LanguageModel } from '../spec/model.js';
 import type { ParseOutcome, Parser } from '../spec/parser.js';
+import { CallCancelled } from '../spec/plugin-context.js';
 import type { CandidateView, ReducedCandidate, Reducer } from '../spec/reducer.js';
+import type { RunSnapshot } from '../spec/snapshot.js';
 import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../spec/stage.js';
-import type { ClaimedTask, PipelineShape, RunStatus, Store, TaskDescriptor } from '../spec/store.js';
-import { DeadlineSignals } from './deadline-signals.js';
+import type { ClaimedTask, PipelineShape, RunStatus, Store, TaskArtifacts, TaskDescriptor } from '../spec/store.js';
+import { ModelCaller, type CallableModel } from './model-caller.js';
 import type { ProgressTracker } from './progress-tracker.js';
-import { retryDelayMs, shouldRetry, type RetryPolicy } from './retry-policy.js';
-import { Semaphore } from './semaphore.js';
 import { WriteBatcher, type TaskOutcome } from './write-batcher.js';
 
 export interface EngineItem extends GenerateItem {
   readonly target: unknown;
-}
-
-export interface EngineModel {
-  readonly model: LanguageModel;
-  readonly params: GenerationParams;
-  /** Per-model cap on calls in flight, on top of the global one. */
-  readonly concurrency: number | undefined;
 }
 
 export interface EngineRuntime {
@@ -49,16 +44,28 @@ export interface EngineInput {
   readonly runId: string;
   /** Manifest position -> task (key, item, model, prompt, replicate). */
   readonly task: (ord: number) => TaskDescriptor;
+  readonly shape: ManifestShape;
+  readonly snapshot: RunSnapshot;
   readonly seed: number;
   readonly pipeline: PipelineShape;
   readonly items: readonly EngineItem[];
-  readonly models: readonly EngineModel[];
+  /** Answering models by model index. */
+  readonly models: readonly CallableModel[];
+  /** Evaluator models by id: parsing models, judges, best-of choosers. */
+  readonly evaluators: ReadonlyMap<string, CallableModel>;
   readonly prompts: readonly PromptParts[];
   readonly reducer: Reducer;
   readonly parser: Parser;
   readonly metrics: readonly Metric[];
+  /** Per dataset id, the parser applied to targets before scoring. */
+  readonly targetParsers: ReadonlyMap<string, Parser>;
+  readonly judges: readonly Judge[];
   readonly runtime: EngineRuntime;
   readonly untilStage: Stage;
+  /** Only work on tasks that have reached this stage (replays); default: all. */
+  readonly fromStage?: Stage;
+  /** Reuse identical generations stored by other runs instead of calling the model. */
+  readonly reuse: boolean;
   readonly tracker: ProgressTracker;
   /** Aborted: stop claiming work, let calls in flight finish for up to `gracePeriodMs`, then cancel them. */
   readonly stopSignal?: AbortSignal;
@@ -73,6 +80,7 @@ export interface EngineResult {
   readonly completedThroughStage: Stage | null;
   readonly interrupted: boolean;
   readonly modelCalls: number;
+  readonly reusedGenerations: number;
   /** Tasks whose results another process wrote first (our copy was refused). */
   readonly rejected: number;
 }
@@ -80,6 +88,12 @@ export interface EngineResult {
 const REDUCE = stageIndex('reduce');
 const PARSE = stageIndex('parse');
 const SCORE = stageIndex('score');
+
+interface QueuedTask {
+  readonly claimed: ClaimedTask;
+  /** Stored generations from other runs for this task's missing samples, by sample. */
+  readonly reusable?: ReadonlyMap<number, { runId: string; candidate: StoredCandidate }>;
+}
 
 type SampleResult = { readonly ok: true; readonly candidate: StoredCandidate } | { readonly ok: false; readonly cancelled: boolean };
 
@@ -100,27 +114,36 @@ function processAlive(pid: number): boolean {
  */
 export class RunEngine {
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly untilIndex: StageIndex;
+  private untilStage: Stage;
+  private untilIndex: StageIndex;
   private readonly cancelController = new AbortController();
-  private readonly deadlines: DeadlineSignals;
-  private readonly global: Semaphore;
-  private readonly perModel: (Semaphore | null)[];
-  private readonly retryPolicy: RetryPolicy;
+  private readonly caller: ModelCaller;
   private readonly batcher: WriteBatcher;
-  private queue: ClaimedTask[] = [];
+  private queue: QueuedTask[] = [];
   private queueIndex = 0;
   private refilling: Promise<void> | null = null;
   private exhausted = false;
   private stopping = false;
-  private modelCalls = 0;
+  /** Stored runs that made the same calls for some of this run's tasks, newest first, with the task mapping. */
+  private reuseSources: { runId: string; sourceOrd: (ord: number) => number | undefined }[] = [];
+  private reusedGenerations = 0;
   private rejected = 0;
 
   constructor(private readonly input: EngineInput) {
+    // Every call waiting out a retry delay listens on this signal; thousands may wait at once.
+    setMaxListeners(0, this.cancelController.signal);
+    this.untilStage = input.untilStage;
     this.untilIndex = stageIndex(input.untilStage);
-    this.deadlines = new DeadlineSignals(this.cancelController.signal, input.runtime.timeoutMs);
-    this.global = new Semaphore(input.runtime.concurrency);
-    this.perModel = input.models.map((model) => (model.concurrency ? new Semaphore(model.concurrency) : null));
-    this.retryPolicy = { maxAttempts: input.runtime.maxAttempts, baseDelayMs: input.runtime.retryBaseDelayMs, maxDelayMs: input.runtime.retryMaxDelayMs };
+    const callable = new Map<string, CallableModel>(input.evaluators);
+    for (const model of input.models) callable.set(model.model.id, model);
+    this.caller = new ModelCaller(
+      callable,
+      input.runtime.concurrency,
+      input.runtime.timeoutMs,
+      { maxAttempts: input.runtime.maxAttempts, baseDelayMs: input.runtime.retryBaseDelayMs, maxDelayMs: input.runtime.retryMaxDelayMs },
+      this.cancelController.signal,
+      input.tracker,
+    );
     this.batcher = new WriteBatcher({
       store: input.store,
       runId: input.runId,
@@ -154,14 +177,24 @@ export class RunEngine {
       await store.resetFailures(runId, this.input.untilStage);
       await store.setRunStatus(runId, 'running', (await store.getRun(runId))?.completedThroughStage ?? null);
       await store.appendRunEvent(runId, 'run-started', { owner: this.owner, untilStage: this.input.untilStage, pid: process.pid, host: hostname() });
-      await this.drain();
-      await this.batcher.flush();
+      if (this.input.reuse) await this.findReuseSources();
+      // A judge comparing with another model's answer needs every task reduced first: score everything, then judge.
+      const phases: Stage[] =
+        this.input.untilStage === 'judge' && this.input.judges.some((judge) => judge.againstModel) ? ['score', 'judge'] : [this.input.untilStage];
+      for (const phase of phases) {
+        this.untilStage = phase;
+        this.untilIndex = stageIndex(phase);
+        this.exhausted = false;
+        await this.drain();
+        await this.batcher.flush();
+        if (this.stopping) break;
+      }
       interrupted = this.stopping;
     } finally {
       clearInterval(heartbeat);
       this.input.stopSignal?.removeEventListener('abort', onStop);
       this.input.cancelSignal?.removeEventListener('abort', onCancel);
-      this.deadlines.dispose();
+      this.caller.dispose();
       await this.batcher.flush().catch(() => undefined);
       await store.releaseOwner(this.owner);
     }
@@ -188,7 +221,8 @@ export class RunEngine {
 
   private async pendingCount(): Promise<number> {
     const histogram = await this.input.store.getStageHistogram(this.input.runId);
-    return histogram.reduce((sum, row) => (row.nextStage <= this.untilIndex && !row.failed ? sum + row.count : sum), 0);
+    const from = this.input.fromStage ? stageIndex(this.input.fromStage) : 0;
+    return histogram.reduce((sum, row) => (row.nextStage >= from && row.nextStage <= this.untilIndex && !row.failed ? sum + row.count : sum), 0);
   }
 
   private async worker(): Promise<void> {
@@ -199,7 +233,7 @@ export class RunEngine {
     }
   }
 
-  private nextTask(): ClaimedTask | undefined | Promise<ClaimedTask | undefined> {
+  private nextTask(): QueuedTask | undefined | Promise<QueuedTask | undefined> {
     if (this.stopping) return undefined;
     if (this.queueIndex < this.queue.length) return this.queue[this.queueIndex++];
     if (this.exhausted) return undefined;
@@ -213,11 +247,12 @@ export class RunEngine {
       const claimed = await this.input.store.claimTasks({
         runId: this.input.runId,
         owner: this.owner,
-        untilStage: this.input.untilStage,
+        untilStage: this.untilStage,
+        ...(this.input.fromStage ? { fromStage: this.input.fromStage } : {}),
         limit: Math.min(4096, Math.max(64, this.input.runtime.concurrency * 4)),
         leaseMs: this.input.runtime.leaseMs,
       });
-      this.queue = claimed;
+      this.queue = this.reuseSources.length > 0 ? await this.withReusable(claimed) : claimed.map((task) => ({ claimed: task }));
       this.queueIndex = 0;
       if (claimed.length === 0) this.exhausted = true;
     })().finally(() => {
@@ -226,11 +261,52 @@ export class RunEngine {
     return this.refilling;
   }
 
-  private async processTask(claimed: ClaimedTask): Promise<void> {
+  private async findReuseSources(): Promise<void> {
+    const { store, runId, snapshot, shape } = this.input;
+    for (const sourceId of await store.findRunsSharingGenerations(runId)) {
+      const source = await store.getRun(sourceId);
+      if (!source) continue;
+      const sourceOrd = sameCallsMapper({ snapshot, shape }, { snapshot: source.snapshot, shape: manifestShape(source.snapshot) });
+      this.reuseSources.push({ runId: sourceId, sourceOrd });
+    }
+  }
+
+  /** Finds, with one batched read per source run, stored answers that this batch's tasks can reuse. */
+  private async withReusable(claimed: readonly ClaimedTask[]): Promise<QueuedTask[]> {
+    const reusable = new Map<number, Map<number, { runId: string; candidate: StoredCandidate }>>();
+    for (const source of this.reuseSources) {
+      const wanted = new Map<number, ClaimedTask>();
+      for (const task of claimed) {
+        if (task.nextStage !== 0) continue;
+        const sourceOrd = source.sourceOrd(task.ord);
+        if (sourceOrd !== undefined) wanted.set(sourceOrd, task);
+      }
+      if (wanted.size === 0) continue;
+      const artifacts = await this.input.store.loadArtifacts(source.runId, [...wanted.keys()]);
+      for (const [sourceOrd, task] of wanted) {
+        const candidates = artifacts.get(sourceOrd)?.candidates ?? [];
+        for (let sample = 0; sample < this.input.pipeline.samples; sample++) {
+          const candidate = candidates[sample];
+          if (task.candidateSeqs[sample] != null || !candidate) continue;
+          let samples = reusable.get(task.ord);
+          if (!samples) reusable.set(task.ord, (samples = new Map()));
+          if (!samples.has(sample)) samples.set(sample, { runId: candidate.reusedFrom ?? source.runId, candidate });
+        }
+      }
+    }
+    return claimed.map((task) => {
+      const found = reusable.get(task.ord);
+      return found ? { claimed: task, reusable: found } : { claimed: task };
+    });
+  }
+
+  private async processTask(queued: QueuedTask): Promise<void> {
+    const { claimed } = queued;
     const { pipeline } = this.input;
     const task = this.input.task(claimed.ord);
+    const item = this.input.items[task.itemOrd]!;
     let stage = claimed.nextStage;
-    let candidates: CandidateView[] | null = null;
+    let candidates: CandidateView[] = [];
     let reduced: ReducedCandidate | null = null;
     let parsed: ParseOutcome | null = null;
 
@@ -246,18 +322,11 @@ export class RunEngine {
         : [];
       const pending: Promise<SampleResult>[] = [];
       for (let sample = 0; sample < pipeline.samples; sample++) {
-        if (claimed.candidateSeqs[sample] == null) pending.push(this.generateSample(task, sample));
+        if (claimed.candidateSeqs[sample] == null) pending.push(this.generateSample(task, sample, queued.reusable?.get(sample)));
       }
       const results = pending.length === 1 ? [await pending[0]!] : await Promise.all(pending);
-      let failed = false;
-      for (const result of results) {
-        if (!result.ok) {
-          if (result.cancelled) return this.finishTask(task, [], 'cancelled');
-          failed = true;
-        }
-      }
-      if (failed) return this.finishTask(task, [], 'failed');
-      candidates = [];
+      if (results.some((result) => !result.ok && result.cancelled)) return this.finishTask(task, [], 'cancelled');
+      if (results.some((result) => !result.ok)) return this.finishTask(task, [], 'failed');
       let fresh = 0;
       for (let sample = 0; sample < pipeline.samples; sample++) {
         const candidate = existing[sample] ?? (results[fresh++] as { candidate: StoredCandidate }).candidate;
@@ -267,36 +336,61 @@ export class RunEngine {
     }
 
     const events: TaskEvent[] = [];
-    const ord = task.ord;
-    while (stage <= this.untilIndex && stage < DONE_INDEX) {
-      let event: TaskEvent;
-      switch (stage) {
-        case REDUCE: {
-          const result = runReduce(ord, this.input.reducer, this.input.parser, candidates ?? []);
+    const context = this.caller.context(item.input);
+    try {
+      while (stage <= this.untilIndex && stage < DONE_INDEX) {
+        let event: TaskEvent;
+        if (stage === REDUCE) {
+          const result = await runReduce(task.ord, this.input.reducer, { ...context, parser: this.input.parser }, candidates);
           event = result.event;
           reduced = result.reduced;
-          break;
-        }
-        case PARSE:
-          event = runParse(ord, this.input.parser, reduced?.text ?? '');
+        } else if (stage === PARSE) {
+          event = await runParse(task.ord, this.input.parser, reduced?.text ?? '', context);
           if (event.type === 'parse-completed') parsed = event.payload.outcome;
-          break;
-        case SCORE: {
-          const item = this.input.items[task.itemOrd]!;
-          event = runScore(ord, this.input.metrics, parsed ?? { ok: false, reason: 'not parsed' }, item.target, reduced?.text ?? '');
-          break;
+        } else if (stage === SCORE) {
+          event = await runScore(
+            task.ord,
+            { metrics: this.input.metrics, parser: this.input.parser, targetParser: this.input.targetParsers.get(item.datasetId) ?? null },
+            { parsed: parsed ?? { ok: false, reason: 'not parsed' }, text: reduced?.text ?? '', target: item.target, candidates: candidates.map((candidate) => candidate.text) },
+            context,
+          );
+        } else {
+          const others = await this.otherAnswers(task);
+          event = await runJudges(task.ord, this.input.judges, (judge) => this.judgeInput(judge, item, reduced, parsed, others), context);
         }
-        default:
-          event = runJudge(ord);
+        events.push(event);
+        if (event.type.endsWith('-failed')) {
+          this.input.tracker.recordFailure((event.payload as { failure: FailureRecord }).failure.category);
+          return this.finishTask(task, events, 'failed');
+        }
+        stage = stageAfter(stage, pipeline);
       }
-      events.push(event);
-      if (event.type.endsWith('-failed')) {
-        this.input.tracker.recordFailure((event.payload as { failure: FailureRecord }).failure.category);
-        return this.finishTask(task, events, 'failed');
-      }
-      stage = stageAfter(stage, pipeline);
+    } catch (error) {
+      // Cancelled mid-stage: keep the stages already done, give the task back.
+      if (error instanceof CallCancelled) return this.finishTask(task, events, 'cancelled');
+      throw error;
     }
     return this.finishTask(task, events, 'completed');
+  }
+
+  /** For judges comparing with another model: that model's reduced answers for the same item, prompt and replicate. */
+  private async otherAnswers(task: TaskDescriptor): Promise<Map<string, TaskArtifacts | undefined>> {
+    const answers = new Map<string, TaskArtifacts | undefined>();
+    for (const judge of this.input.judges) {
+      if (!judge.againstModel || answers.has(judge.againstModel)) continue;
+      const modelIndex = this.input.shape.modelIds.indexOf(judge.againstModel);
+      const ord = taskOrd(this.input.shape, task.itemOrd, modelIndex, task.promptIndex, task.replicate);
+      answers.set(judge.againstModel, (await this.input.store.loadArtifacts(this.input.runId, [ord])).get(ord));
+    }
+    return answers;
+  }
+
+  private judgeInput(judge: Judge, item: EngineItem, reduced: ReducedCandidate | null, parsed: ParseOutcome | null, others: Map<string, TaskArtifacts | undefined>) {
+    const base = { item: { id: item.itemId, input: item.input, target: item.target, fields: item.fields }, answer: reduced?.text ?? '', parsed };
+    if (!judge.againstModel) return base;
+    const other = others.get(judge.againstModel)?.reduced;
+    if (!other) return `model '${judge.againstModel}' has no answer for this item yet (its task failed or has not reached reduce)`;
+    return { ...base, other: { modelId: judge.againstModel, answer: other.text } };
   }
 
   /** Hands a task's last events to the batcher with its lease release. A cancelled task stays pending. */
@@ -304,70 +398,26 @@ export class RunEngine {
     return this.batcher.push(events, { ord: task.ord, modelIndex: task.modelIndex, outcome });
   }
 
-  private async generateSample(task: TaskDescriptor, sample: number): Promise<SampleResult> {
-    const { model, params } = this.input.models[task.modelIndex]!;
+  private async generateSample(task: TaskDescriptor, sample: number, reusable?: { runId: string; candidate: StoredCandidate }): Promise<SampleResult> {
+    const model = this.input.models[task.modelIndex]!;
     const item = this.input.items[task.itemOrd]!;
-    const prompt = this.input.prompts[task.promptIndex]!;
-    const seed = callSeed(this.input.seed, task.key, sample);
-    const gate = this.perModel[task.modelIndex] ?? null;
-    const attempts: AttemptRecord[] = [];
-    for (let attempt = 1; ; attempt++) {
-      const signal = this.deadlines.signal();
-      const waitModel = gate?.acquire();
-      if (waitModel) await waitModel;
-      const waitGlobal = this.global.acquire();
-      if (waitGlobal) await waitGlobal;
-      if (signal.aborted && this.cancelController.signal.aborted) {
-        this.releaseSlot(gate);
-        return { ok: false, cancelled: true };
-      }
-      let result: GenerateResult | undefined;
-      let error: ProviderCallError | undefined;
-      try {
-        this.modelCalls++;
-        result = await model.doGenerate(buildGenerateRequest(prompt, item, params, seed, signal));
-      } catch (thrown) {
-        error = classifyProviderError(thrown, (text) => text, signal);
-      }
-      if (result) {
-        // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable
-        // never exceed the concurrency, which bounds what a kill -9 can make us pay for twice.
-        this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate: result } }], undefined, () =>
-          this.releaseSlot(gate),
-        );
-        return { ok: true, candidate: result };
-      }
-      this.releaseSlot(gate);
-      error ??= classifyProviderError(new Error('the model returned nothing'), (text) => text, signal);
-      if (this.cancelController.signal.aborted) return { ok: false, cancelled: true };
-      const retry = shouldRetry(this.retryPolicy, attempt, error);
-      const delayMs = retry ? retryDelayMs(this.retryPolicy, attempt, error) : undefined;
-      attempts.push({
-        attempt,
-        category: error.category,
-        message: error.message,
-        ...(error.status !== undefined ? { status: error.status } : {}),
-        ...(delayMs !== undefined ? { delayMs } : {}),
-        at: new Date().toISOString(),
-      });
-      if (!retry) {
-        const failure: FailureRecord = { category: error.category, message: error.message, attempts };
-        this.input.tracker.recordFailure(error.category);
-        this.batcher.push([{ taskOrd: task.ord, type: 'generate-failed', payload: { sample, failure } }]);
-        return { ok: false, cancelled: false };
-      }
-      this.input.tracker.recordRetry();
-      try {
-        await sleep(delayMs, undefined, { signal: this.cancelController.signal });
-      } catch {
-        return { ok: false, cancelled: true };
-      }
+    if (reusable) {
+      const candidate: StoredCandidate = { ...reusable.candidate, reusedFrom: reusable.runId };
+      this.reusedGenerations++;
+      this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate } }]);
+      return { ok: true, candidate };
     }
-  }
-
-  private releaseSlot(gate: Semaphore | null): void {
-    this.global.release();
-    gate?.release();
+    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, callSeed(this.input.seed, task.key, sample));
+    const outcome = await this.caller.call(model.model.id, request);
+    if (outcome.ok) {
+      // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable
+      // never exceed the concurrency, which bounds what a kill -9 can make us pay for twice.
+      this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate: outcome.result } }], undefined, outcome.release);
+      return { ok: true, candidate: outcome.result };
+    }
+    if (outcome.cancelled) return { ok: false, cancelled: true };
+    this.batcher.push([{ taskOrd: task.ord, type: 'generate-failed', payload: { sample, failure: outcome.failure } }]);
+    return { ok: false, cancelled: false };
   }
 
   private committed(outcomes: readonly TaskOutcome[], rejectedOrds: readonly number[]): void {
@@ -402,10 +452,11 @@ export class RunEngine {
 
   private async finish(interrupted: boolean): Promise<EngineResult> {
     const { store, runId } = this.input;
+    const until = stageIndex(this.input.untilStage);
     const histogram = await store.getStageHistogram(runId);
     const reached = completedThroughStage(histogram);
     const failed = histogram.reduce((sum, row) => (row.failed ? sum + row.count : sum), 0);
-    const pending = histogram.reduce((sum, row) => (row.nextStage <= this.untilIndex && !row.failed ? sum + row.count : sum), 0);
+    const pending = histogram.reduce((sum, row) => (row.nextStage <= until && !row.failed ? sum + row.count : sum), 0);
     const othersActive = (await store.listOwners(runId)).length > 0;
     let status: RunStatus;
     if (othersActive) status = 'running';
@@ -415,6 +466,6 @@ export class RunEngine {
     await store.setRunStatus(runId, status, reached);
     if (interrupted) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.owner, reason: 'stopped by the user' });
     else await store.appendRunEvent(runId, 'run-finished', { status, completedThroughStage: reached });
-    return { status, completedThroughStage: reached, interrupted, modelCalls: this.modelCalls, rejected: this.rejected };
+    return { status, completedThroughStage: reached, interrupted, modelCalls: this.caller.calls, reusedGenerations: this.reusedGenerations, rejected: this.rejected };
   }
 }

@@ -39,6 +39,7 @@ describe('WriteBatcher', () => {
         version: SNAPSHOT_VERSION,
         datasets: [],
         models: [{ id: 'm', provider: 'mock', model: 'mock', params: {}, options: {} }],
+        evaluators: [],
         prompts: [{ id: 'p', system: null, user: '{{input}}' }],
         samples: 1,
         replicates: 1,

@@ -1,4 +1,4 @@
-import type { ExperimentConfig, ModelConfig, RuntimeConfig } from '../config/experiment-schema.js';
+import { metricName, type ExperimentConfig, type ModelConfig, type RuntimeConfig } from '../config/experiment-schema.js';
 import type { ConfigSource } from '../config/config-file.js';
 import { hashValue } from '../core/canonical-json.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
@@ -6,7 +6,8 @@ import { pipelineOf } from '../core/execution-state.js';
 import { compileTemplate, missingVariable, type PromptTemplate } from '../core/prompt-template.js';
 import { createManifest, manifestShape, type Manifest } from '../core/manifest.js';
 import { itemLocation, loadDataset, type DatasetItem, type LoadedDataset } from '../io/dataset-file.js';
-import { findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
+import { itemTraitsOf } from '../judges/rubric.js';
+import { findJudge, findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
 import type { GenerationParams } from '../spec/model.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type ModelIdentity, type PromptIdentity, type RunSnapshot } from '../spec/snapshot.js';
 import type { PipelineShape, TaskDescriptor } from '../spec/store.js';
@@ -41,9 +42,9 @@ function normalizeParams(params: Record<string, unknown>): GenerationParams {
   return params as GenerationParams;
 }
 
-export function modelIdentity(model: ModelConfig): ModelIdentity {
+export function modelIdentity(model: ModelConfig, directory: string): ModelIdentity {
   const provider = findProvider(model.provider);
-  const { model: modelName, options } = provider.identity(model);
+  const { model: modelName, options } = provider.identity(model, { env: {}, directory });
   return { id: model.id, provider: model.provider, model: modelName, params: normalizeParams(model.params), options };
 }
 
@@ -67,9 +68,10 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
       fingerprint: dataset.fingerprint,
       itemCount: dataset.items.length,
       fields: { input: dataset.config.input, target: dataset.config.target ?? null, idField: dataset.config.idField ?? null },
-      targetParse: null,
+      targetParse: dataset.config.targetParse ? pluginSpec(findParser(dataset.config.targetParse.kind), dataset.config.targetParse) : null,
     })),
-    models: config.models.map(modelIdentity),
+    models: config.models.map((model) => modelIdentity(model, source.directory)),
+    evaluators: config.evaluators.map((model) => modelIdentity(model, source.directory)),
     prompts: prompts.map(({ id, system, user }) => ({ id, system, user })),
     samples: config.samples,
     replicates: config.replicates,
@@ -77,8 +79,9 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     reduce: pluginSpec(findReducer(config.reduce.kind), config.reduce),
     parse: pluginSpec(findParser(config.parse.kind), config.parse),
     metrics: metrics.map((metric) => pluginSpec(findMetric(metric.kind), metric)),
-    judges: [],
+    judges: config.judges.map((judge) => pluginSpec(findJudge(judge.kind), judge)),
   };
+  checkItemTraits(config, datasets);
   return assembleRun({ snapshot, name: config.name, datasets, items, models: config.models, prompts, runtime: config.runtime, source });
 }
 
@@ -123,16 +126,32 @@ function checkTemplates(prompts: readonly CompiledPrompt[], datasets: readonly L
   }
 }
 
-function defaultMetric(): { kind: string; name: string } {
+/** Per-item rubric traits live in the dataset: check them all before anything runs. */
+function checkItemTraits(config: ExperimentConfig, datasets: readonly LoadedDataset[]): void {
+  for (const judge of config.judges) {
+    const path = (judge as { itemTraits?: string }).itemTraits;
+    if (path === undefined) continue;
+    for (const dataset of datasets) {
+      for (const item of dataset.items) {
+        const traits = itemTraitsOf(item.fields, path);
+        if (typeof traits === 'string') {
+          throw new DatasetError(itemLocation(dataset, item), `judge '${judge.id}': ${traits}`, { hint: 'fix the item traits in the dataset' });
+        }
+      }
+    }
+  }
+}
+
+function defaultMetric(): { kind: string; name?: string } {
   return findMetric('exact-match').schema.parse({ kind: 'exact-match' }) as { kind: string; name: string };
 }
 
-function checkTargets(metrics: readonly { kind: string; name: string }[], datasets: readonly LoadedDataset[], source: ConfigSource): void {
+function checkTargets(metrics: readonly { kind: string; name?: string }[], datasets: readonly LoadedDataset[], source: ConfigSource): void {
   const needsTarget = metrics.filter((metric) => findMetric(metric.kind).requiresTarget);
   if (needsTarget.length === 0) return;
   const index = datasets.findIndex((dataset) => dataset.config.target === undefined);
   if (index >= 0) {
-    throw new ConfigError(source.at(['datasets', index]), `datasets[${index}]: metric '${needsTarget[0]!.name}' compares answers with a target, but dataset '${datasets[index]!.config.id}' names no target field`, {
+    throw new ConfigError(source.at(['datasets', index]), `datasets[${index}]: metric '${metricName(needsTarget[0]!)}' compares answers with a target, but dataset '${datasets[index]!.config.id}' names no target field`, {
       hint: 'add target: <field> to the dataset',
     });
   }

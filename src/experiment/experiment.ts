@@ -2,25 +2,25 @@ import { resolve } from 'node:path';
 import { loadConfigFile, validateExperiment, type ConfigSource } from '../config/config-file.js';
 import type { ExperimentConfig, ExperimentInput, RuntimeConfig } from '../config/experiment-schema.js';
 import { formatPath } from '../config/zod-issue.js';
-import { RunBusyError, RunExistsError } from '../core/errors.js';
+import { RunBusyError, RunExistsError, UserError } from '../core/errors.js';
 import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
 import { ProgressTracker } from '../engine/progress-tracker.js';
-import { RunEngine, type EngineModel } from '../engine/run-engine.js';
-import { createMetric, createParser, createReducer, findProvider } from '../registry.js';
+import { RunEngine } from '../engine/run-engine.js';
 import type { Stage } from '../spec/stage.js';
 import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
+import { buildModels, enginePlugins, planFromCompiled, planFromStore, type RunPlan } from './run-plan.js';
+import { defaultStorePath, openStoreAt } from './store-location.js';
 import { summarizeRun, type RunSummary } from './summary.js';
-import { openStoreAt, defaultStorePath } from './store-location.js';
 
 export type ExistingRunPolicy = 'auto' | 'error' | 'rerun';
+export type ReplayStage = Exclude<Stage, 'generate'>;
 
-export interface RunOptions {
-  /** Stop every task after this stage (default: the whole pipeline). */
-  readonly untilStage?: Stage;
-  readonly runtime?: Partial<Pick<RuntimeConfig, 'concurrency' | 'timeoutMs' | 'maxAttempts' | 'gracePeriodMs' | 'leaseMs'>> & {
-    readonly existingRunPolicy?: ExistingRunPolicy;
+type RuntimeOverrides = Partial<Pick<RuntimeConfig, 'concurrency' | 'timeoutMs' | 'maxAttempts' | 'gracePeriodMs' | 'leaseMs'>>;
+
+export interface ExecutionOptions {
+  readonly runtime?: RuntimeOverrides & {
     /** A store file; overrides the config's runtime.store. */
     readonly store?: string;
   };
@@ -36,6 +36,21 @@ export interface RunOptions {
   readonly onNotice?: (message: string) => void;
   /** Where API keys are read from (default: process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RunOptions extends ExecutionOptions {
+  /** Stop every task after this stage (default: the whole pipeline). */
+  readonly untilStage?: Stage;
+  readonly runtime?: ExecutionOptions['runtime'] & {
+    readonly existingRunPolicy?: ExistingRunPolicy;
+  };
+  /** Reuse identical generations stored by other runs in the same store (default true). */
+  readonly reuse?: boolean;
+}
+
+export interface ReplayOptions extends ExecutionOptions {
+  /** Recompute this stage and every stage after it from the stored upstream results. */
+  readonly stage: ReplayStage;
 }
 
 /**
@@ -76,75 +91,56 @@ export class Experiment {
     return defaultStorePath();
   }
 
+  private plan(): RunPlan {
+    return planFromCompiled(this.compile(), this.config.models, this.config.evaluators);
+  }
+
   async run(options: RunOptions = {}): Promise<RunSummary> {
     const started = Date.now();
-    const compiled = this.compile();
+    const plan = this.plan();
     const untilStage = options.untilStage ?? 'judge';
     const policy = options.runtime?.existingRunPolicy ?? 'auto';
-    // Build every model before touching the store, so a missing API key fails with nothing written.
-    const env = options.env ?? process.env;
-    const models: EngineModel[] = this.config.models.map((model) => ({
-      model: findProvider(model.provider).create(model, { env }),
-      params: model.params,
-      concurrency: model.concurrency,
-    }));
+    const built = buildModels(plan, options.env ?? process.env);
     const store = options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: true });
     try {
-
       let action: RunSummary['action'] = 'created';
-      const existing = await store.getRun(compiled.runId);
+      const existing = await store.getRun(plan.runId);
       if (existing) {
-        if (policy === 'error') throw new RunExistsError(compiled.runId, existing.status);
+        if (policy === 'error') throw new RunExistsError(plan.runId, existing.status);
         if (policy === 'rerun') {
-          const owners = await store.listOwners(compiled.runId);
-          const live = owners.filter((owner) => Date.now() - Date.parse(owner.heartbeatAt) < (options.runtime?.leaseMs ?? this.config.runtime.leaseMs));
-          if (live.length > 0) throw new RunBusyError(compiled.runId, live.map((owner) => `pid ${owner.pid} on ${owner.host}`).join(', '));
-          await store.deleteRun(compiled.runId);
+          await refuseIfBusy(store, plan.runId, options.runtime?.leaseMs ?? plan.runtime.leaseMs);
+          await store.deleteRun(plan.runId);
           action = 'rerun';
         } else if (existing.status === 'completed' && reachesStage(existing.completedThroughStage, untilStage)) {
-          options.onNotice?.(`run ${compiled.runId.slice(0, 12)} is already complete through ${existing.completedThroughStage}; nothing to do`);
-          return await summarizeRun(store, compiled.runId, { action: 'reused', untilStage, modelCalls: 0, durationMs: Date.now() - started });
+          options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${existing.completedThroughStage}; nothing to do`);
+          return await summarizeRun(store, plan.runId, { action: 'reused', untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
         } else {
           action = 'resumed';
         }
       }
       // Another process may create the same run between our check and here; then we simply join it.
-      if (action !== 'resumed' && !(await this.createRun(store, compiled, options))) action = 'resumed';
+      if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options))) action = 'resumed';
+      return await execute(plan, store, built, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
+    } finally {
+      if (!options.store) await store.close();
+    }
+  }
 
-      const runtime = { ...this.config.runtime, ...stripUndefined(options.runtime ?? {}) };
-      const histogram = await store.getStageHistogram(compiled.runId);
-      const counts = stageCountsFromHistogram(histogram, compiled.taskCount, compiled.pipeline);
-      const alreadyDone = untilStage === 'judge' ? counts.done : counts.stages[untilStage].completed;
-      const tracker = new ProgressTracker(
-        compiled.runId,
-        compiled.taskCount,
-        alreadyDone,
-        compiled.models.map((model) => ({ modelId: model.id, total: compiled.taskCount / compiled.models.length, completed: 0 })),
-      );
-      options.onProgress?.(tracker);
-
-      const snapshot = compiled.snapshot;
-      const engine = new RunEngine({
-        store,
-        runId: compiled.runId,
-        task: compiled.task,
-        seed: snapshot.seed,
-        pipeline: compiled.pipeline,
-        items: compiled.items,
-        models,
-        prompts: compiled.prompts,
-        reducer: createReducer(snapshot.reduce),
-        parser: createParser(snapshot.parse),
-        metrics: snapshot.metrics.map(createMetric),
-        runtime,
-        untilStage,
-        tracker,
-        ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
-        ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
-        ...(options.onNotice ? { notice: options.onNotice } : {}),
-      });
-      const result = await engine.execute();
-      return await summarizeRun(store, compiled.runId, { action, untilStage, modelCalls: result.modelCalls, durationMs: Date.now() - started });
+  /**
+   * Recomputes `stage` and everything after it for every task that had reached it, from the stored upstream
+   * results: no call is made for earlier stages. The old results stay in the history; the new ones are current.
+   */
+  async replay(options: ReplayOptions): Promise<RunSummary> {
+    const plan = this.plan();
+    const built = buildModels(plan, options.env ?? process.env);
+    const store = options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: false });
+    try {
+      if (!(await store.getRun(plan.runId))) {
+        throw new UserError('run_not_found', `run ${plan.runId.slice(0, 12)} is not in store ${store.location}; there is nothing to replay`, {
+          hint: 'run the experiment first',
+        });
+      }
+      return await replayPlan(plan, store, built, options);
     } finally {
       if (!options.store) await store.close();
     }
@@ -162,6 +158,66 @@ export class Experiment {
   }
 }
 
+/** Replays a stored run known only by its id (the config is rebuilt from the store). */
+export async function replayStoredRun(store: Store, runId: string, options: Omit<ReplayOptions, 'store'>): Promise<RunSummary> {
+  const plan = await planFromStore(store, runId);
+  return replayPlan(plan, store, buildModels(plan, options.env ?? process.env), options);
+}
+
+async function replayPlan(plan: RunPlan, store: Store, built: ReturnType<typeof buildModels>, options: ReplayOptions): Promise<RunSummary> {
+  const started = Date.now();
+  await refuseIfBusy(store, plan.runId, options.runtime?.leaseMs ?? plan.runtime.leaseMs);
+  const rewound = await store.rewind(plan.runId, options.stage);
+  options.onNotice?.(`replaying ${options.stage} and later stages for ${rewound} task(s)`);
+  return execute(plan, store, built, { ...options, untilStage: 'judge', fromStage: options.stage, action: 'replayed', started, reuse: false });
+}
+
+async function refuseIfBusy(store: Store, runId: string, leaseMs: number): Promise<void> {
+  const live = (await store.listOwners(runId)).filter((owner) => Date.now() - Date.parse(owner.heartbeatAt) < leaseMs);
+  if (live.length > 0) throw new RunBusyError(runId, live.map((owner) => `pid ${owner.pid} on ${owner.host}`).join(', '));
+}
+
+async function execute(
+  plan: RunPlan,
+  store: Store,
+  built: ReturnType<typeof buildModels>,
+  options: ExecutionOptions & { untilStage: Stage; fromStage?: Stage; action: RunSummary['action']; started: number; reuse: boolean },
+): Promise<RunSummary> {
+  const runtime = { ...plan.runtime, ...stripUndefined(options.runtime ?? {}) };
+  const histogram = await store.getStageHistogram(plan.runId);
+  const counts = stageCountsFromHistogram(histogram, plan.manifest.taskCount, plan.pipeline);
+  const alreadyDone = options.untilStage === 'judge' ? counts.done : counts.stages[options.untilStage].completed;
+  const tracker = new ProgressTracker(
+    plan.runId,
+    plan.manifest.taskCount,
+    alreadyDone,
+    plan.models.map((model) => ({ modelId: model.id, total: plan.manifest.taskCount / plan.models.length, completed: 0 })),
+  );
+  options.onProgress?.(tracker);
+  const engine = new RunEngine({
+    ...enginePlugins(plan),
+    store,
+    models: built.models,
+    evaluators: built.evaluators,
+    runtime,
+    untilStage: options.untilStage,
+    ...(options.fromStage ? { fromStage: options.fromStage } : {}),
+    reuse: options.reuse,
+    tracker,
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
+    ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
+    ...(options.onNotice ? { notice: options.onNotice } : {}),
+  });
+  const result = await engine.execute();
+  return summarizeRun(store, plan.runId, {
+    action: options.action,
+    untilStage: options.untilStage,
+    modelCalls: result.modelCalls,
+    reusedGenerations: result.reusedGenerations,
+    durationMs: Date.now() - options.started,
+  });
+}
+
 function* storedItems(compiled: CompiledRun): Generator<StoredItem> {
   let ord = 0;
   for (const item of compiled.items) {
@@ -177,4 +233,3 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 export function defineExperiment(definition: ExperimentInput): ExperimentInput {
   return definition;
 }
-

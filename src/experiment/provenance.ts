@@ -26,6 +26,11 @@ export function provenanceFor(experiment: Experiment, runtime: Readonly<Record<s
     experimentName: experiment.config.name,
     createdAt: new Date().toISOString(),
     runtime,
-    transport: Object.fromEntries(experiment.config.models.map((model) => [model.id, findProvider(model.provider).transport(model)])),
+    transport: Object.fromEntries(
+      [...experiment.config.models, ...experiment.config.evaluators].map((model) => [
+        model.id,
+        findProvider(model.provider).transport(model, { env: {}, directory: experiment.source.directory }),
+      ]),
+    ),
   };
 }

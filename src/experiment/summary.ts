@@ -14,10 +14,16 @@ export interface ScoreSummary {
 /** What `run` returns and `assay run --json` prints. */
 export interface RunSummary extends ExecutionState {
   readonly name: string;
-  /** created: a new run; resumed: continued a stored one; reused: already complete, nothing done; rerun: cleared and redone. */
-  readonly action: 'created' | 'resumed' | 'reused' | 'rerun';
+  /**
+   * created: a new run; resumed: continued a stored one; reused: already complete, nothing done; rerun:
+   * cleared and redone; replayed: later stages recomputed from stored results.
+   */
+  readonly action: 'created' | 'resumed' | 'reused' | 'rerun' | 'replayed';
   readonly untilStage: Stage;
+  /** Model calls made by this session (answering and evaluator models). */
   readonly modelCalls: number;
+  /** Generations copied from other runs in the store instead of calling the model. */
+  readonly reusedGenerations: number;
   readonly durationMs: number;
   readonly store: string;
   readonly failures: readonly FailureCountRow[];
@@ -50,7 +56,7 @@ export async function getScoreSummary(store: Store, runId: string): Promise<Scor
 export async function summarizeRun(
   store: Store,
   runId: string,
-  session: { action: RunSummary['action']; untilStage: Stage; modelCalls: number; durationMs: number },
+  session: { action: RunSummary['action']; untilStage: Stage; modelCalls: number; reusedGenerations: number; durationMs: number },
 ): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new InternalError(`run ${runId} vanished from the store`);

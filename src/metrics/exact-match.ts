@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineMetric } from '../spec/definition.js';
+import { targetsOf } from './text-normalization.js';
 
 const schema = z.strictObject({
   kind: z.literal('exact-match'),
@@ -9,7 +10,7 @@ const schema = z.strictObject({
   normalizeWhitespace: z.boolean().default(true),
 });
 
-/** 1 when the parsed answer equals the target as text (after normalisation), else 0. */
+/** 1 when the parsed answer equals the target (any of them, when a list) as text after normalisation, else 0. */
 export const exactMatchMetric = defineMetric({
   kind: 'exact-match',
   version: '1',
@@ -27,7 +28,8 @@ export const exactMatchMetric = defineMetric({
       name: args.name,
       score({ parsed, target }) {
         if (!parsed.ok) return { value: 0, details: { unparseable: parsed.reason } };
-        return { value: normalize(parsed.value) === normalize(target) ? 1 : 0 };
+        const answer = normalize(parsed.value);
+        return { value: targetsOf(target).some((expected) => normalize(expected) === answer) ? 1 : 0 };
       },
     };
   },

@@ -1,6 +1,7 @@
 import type { ProviderDefinition } from '../spec/definition.js';
 import { mockProvider } from './mock-provider.js';
 import { openAICompatibleProvider } from './openai-compatible-provider.js';
+import { recordedProvider } from './recorded-provider.js';
 
 /** Provider kinds by name. */
-export const PROVIDERS: readonly ProviderDefinition[] = [openAICompatibleProvider, mockProvider];
+export const PROVIDERS: readonly ProviderDefinition[] = [openAICompatibleProvider, mockProvider, recordedProvider];

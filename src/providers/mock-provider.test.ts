@@ -21,7 +21,7 @@ describe('mock provider', () => {
 
   it('calls itself a mock and reports usage', async () => {
     const config = mockProvider.schema.parse({ id: 'demo', provider: 'mock' });
-    const model = mockProvider.create(config, { env: {} });
+    const model = mockProvider.create(config, { env: {}, directory: '.' });
     expect(model).toMatchObject({ id: 'demo', provider: 'mock', modelName: 'mock-arithmetic' });
     const result = await model.doGenerate({ prompt: 'What is 2 + 2?', params: {}, seed: 1, signal: new AbortController().signal });
     expect(result.text).toMatch(/The answer is 4\.$/);

@@ -69,6 +69,13 @@ export const mockProvider = defineProvider({
   schema,
   identity: (config) => ({ model: config.model, options: { accuracy: config.options.accuracy, reply: config.options.reply } }),
   transport: (config) => ({ latencyMs: config.options.latencyMs }),
+  restore: (identity, transport) => ({
+    id: identity.id,
+    provider: 'mock',
+    model: identity.model,
+    params: identity.params,
+    options: { ...identity.options, latencyMs: transport.latencyMs ?? 0 },
+  }),
   create(config) {
     const { latencyMs } = config.options;
     return {

@@ -13,6 +13,8 @@ const schema = z.strictObject({
   model: z.string().min(1),
   baseURL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8080/v1' }),
   apiKeyEnv: apiKeyEnvSchema.optional(),
+  /** Ask for JSON Schema structured output (json_schema); false sends the plainer json_object mode. */
+  structuredOutputs: z.boolean().default(true),
   headers: z
     .record(z.string(), z.string())
     .refine((headers) => !Object.keys(headers).some((name) => SECRET_HEADER.test(name)), {
@@ -22,10 +24,14 @@ const schema = z.strictObject({
 });
 
 /** The AI SDK is loaded on the first call, so commands that never call a model start fast. */
-let sdk: Promise<{ generateText: typeof import('ai').generateText; createOpenAICompatible: typeof import('@ai-sdk/openai-compatible').createOpenAICompatible }> | undefined;
-function loadSdk() {
+type Sdk = {
+  ai: typeof import('ai');
+  createOpenAICompatible: typeof import('@ai-sdk/openai-compatible').createOpenAICompatible;
+};
+let sdk: Promise<Sdk> | undefined;
+function loadSdk(): Promise<Sdk> {
   sdk ??= Promise.all([import('ai'), import('@ai-sdk/openai-compatible')]).then(([ai, compatible]) => ({
-    generateText: ai.generateText,
+    ai,
     createOpenAICompatible: compatible.createOpenAICompatible,
   }));
   return sdk;
@@ -40,6 +46,21 @@ export const openAICompatibleProvider = defineProvider({
   schema,
   identity: (config) => ({ model: config.model, options: {} }),
   transport: (config) => ({ baseURL: config.baseURL, apiKeyEnv: config.apiKeyEnv ?? null, headers: Object.keys(config.headers ?? {}) }),
+  restore(identity, transport) {
+    if (Array.isArray(transport.headers) && transport.headers.length > 0) {
+      throw new UserError('cannot_restore_model', `model '${identity.id}' was called with extra headers, whose values are not stored`, {
+        hint: 'pass the experiment config file instead of the run id',
+      });
+    }
+    return {
+      id: identity.id,
+      provider: 'openai-compatible',
+      model: identity.model,
+      params: identity.params,
+      baseURL: transport.baseURL,
+      ...(typeof transport.apiKeyEnv === 'string' ? { apiKeyEnv: transport.apiKeyEnv } : {}),
+    };
+  },
   create(config, context) {
     const apiKey = config.apiKeyEnv === undefined ? undefined : context.env[config.apiKeyEnv];
     if (config.apiKeyEnv !== undefined && !apiKey) {
@@ -53,6 +74,7 @@ export const openAICompatibleProvider = defineProvider({
         baseURL: config.baseURL,
         ...(apiKey ? { apiKey } : {}),
         ...(config.headers ? { headers: config.headers } : {}),
+        supportsStructuredOutputs: config.structuredOutputs,
       }).chatModel(config.model),
     );
     const redact = redactor([apiKey]);
@@ -62,11 +84,11 @@ export const openAICompatibleProvider = defineProvider({
       provider: 'openai-compatible',
       modelName: config.model,
       async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
-        const { generateText } = await loadSdk();
+        const { ai } = await loadSdk();
         const model = await languageModel;
         const started = performance.now();
         try {
-          const result = await generateText({
+          const result = await ai.generateText({
             model,
             ...(request.system !== undefined ? { system: request.system } : {}),
             prompt: request.prompt,
@@ -75,6 +97,9 @@ export const openAICompatibleProvider = defineProvider({
             ...(request.params.topP !== undefined ? { topP: request.params.topP } : {}),
             ...(request.params.stop !== undefined ? { stopSequences: [...request.params.stop] } : {}),
             ...(request.params.extra !== undefined ? { providerOptions: { 'openai-compatible': request.params.extra as Record<string, never> } } : {}),
+            ...(request.responseFormat
+              ? { output: ai.Output.object({ schema: ai.jsonSchema(request.responseFormat.schema as never), name: request.responseFormat.name }) }
+              : {}),
             seed: request.seed,
             maxRetries: 0,
             abortSignal: request.signal,
@@ -88,6 +113,16 @@ export const openAICompatibleProvider = defineProvider({
             raw: { id: result.response.id, model: result.response.modelId, body: result.response.body ?? null },
           };
         } catch (error) {
+          // Structured output that does not validate is still an answer: hand back its text for the caller to read.
+          if (ai.NoObjectGeneratedError.isInstance(error) && typeof error.text === 'string') {
+            return {
+              text: error.text,
+              finishReason: { unified: 'other', raw: error.finishReason ?? null },
+              usage: { inputTokens: error.usage?.inputTokens ?? null, outputTokens: error.usage?.outputTokens ?? null },
+              latencyMs: performance.now() - started,
+              raw: { id: error.response?.id ?? null, invalidStructuredOutput: true },
+            };
+          }
           throw classifyProviderError(error, redact, request.signal);
         }
       },

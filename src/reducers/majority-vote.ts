@@ -17,12 +17,12 @@ export const majorityVoteReducer = defineReducer({
   create() {
     return {
       specificationVersion: 'assay.reducer.v1',
-      reduce(candidates, { parser }) {
+      async reduce(candidates, context) {
         const first = candidates[0];
         if (!first) throw new TypeError('no candidates to reduce');
         const votes = new Map<string, number[]>();
         for (const candidate of candidates) {
-          const outcome = parser.parse(candidate.text);
+          const outcome = await context.parser.parse(candidate.text, context);
           if (!outcome.ok) continue;
           const key = canonicalJson(outcome.value);
           const voters = votes.get(key);

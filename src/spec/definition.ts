@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { Judge } from './judge.js';
+import type { ModelIdentity } from './snapshot.js';
 import type { Metric } from './metric.js';
 import type { LanguageModel } from './model.js';
 import type { Parser } from './parser.js';
@@ -25,6 +27,7 @@ export interface MetricDefinition extends PluginDefinition<Metric> {
   readonly requiresTarget: boolean;
 }
 export type ReducerDefinition = PluginDefinition<Reducer>;
+export type JudgeDefinition = PluginDefinition<Judge>;
 
 /** Typed helpers: each checks `create` against its own schema, then erases the schema type for registries. */
 export function defineParser<Schema extends z.ZodType>(definition: PluginDefinition<Parser, Schema>): ParserDefinition {
@@ -41,9 +44,15 @@ export function defineReducer<Schema extends z.ZodType>(definition: PluginDefini
   return definition as unknown as ReducerDefinition;
 }
 
+export function defineJudge<Schema extends z.ZodType>(definition: PluginDefinition<Judge, Schema>): JudgeDefinition {
+  return definition as unknown as JudgeDefinition;
+}
+
 /** The environment a provider reads its secrets from; passed in so tests and libraries control it. */
 export interface ProviderContext {
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Directory that relative paths in the model's config resolve against. */
+  readonly directory: string;
 }
 
 /**
@@ -54,9 +63,12 @@ export interface ProviderDefinition<Schema extends z.ZodType = z.ZodType> {
   readonly kind: string;
   readonly description: string;
   readonly schema: Schema;
-  identity(config: z.output<Schema>): { readonly model: string; readonly options: Readonly<Record<string, unknown>> };
-  transport(config: z.output<Schema>): Readonly<Record<string, unknown>>;
+  /** Reads files the identity depends on (e.g. recorded answers) relative to the config's directory. */
+  identity(config: z.output<Schema>, context: ProviderContext): { readonly model: string; readonly options: Readonly<Record<string, unknown>> };
+  transport(config: z.output<Schema>, context: ProviderContext): Readonly<Record<string, unknown>>;
   create(config: z.output<Schema>, context: ProviderContext): LanguageModel;
+  /** Rebuilds a config entry from what a stored run recorded (identity and transport), for runs reopened without their config. */
+  restore(identity: ModelIdentity, transport: Readonly<Record<string, unknown>>): Record<string, unknown>;
 }
 
 export function defineProvider<Schema extends z.ZodType>(definition: ProviderDefinition<Schema>): ProviderDefinition {

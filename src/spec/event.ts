@@ -1,5 +1,6 @@
 import type { FailureRecord } from './failure.js';
 import type { GenerateResult } from './model.js';
+import type { Judgment } from './judge.js';
 import type { MetricScore } from './metric.js';
 import type { ParseOutcome } from './parser.js';
 import type { Stage } from './stage.js';
@@ -8,7 +9,7 @@ export const EVENT_SCHEMA_VERSION = 1;
 
 /** A candidate as stored: the normalized result plus where it came from. */
 export interface StoredCandidate extends GenerateResult {
-  /** Set when the candidate was reused from another run instead of calling the model. */
+  /** Set when the candidate was reused from another run instead of calling the model: that run's id. */
   readonly reusedFrom?: string;
 }
 
@@ -31,7 +32,7 @@ export interface TaskEventPayloads {
   'parse-failed': { readonly failure: FailureRecord };
   'score-completed': { readonly scores: Readonly<Record<string, MetricScore>> };
   'score-failed': { readonly failure: FailureRecord };
-  'judge-completed': { readonly judgments: readonly unknown[] };
+  'judge-completed': { readonly judgments: readonly Judgment[]; readonly scores: Readonly<Record<string, MetricScore>> };
   'judge-failed': { readonly failure: FailureRecord };
 }
 

@@ -9,6 +9,7 @@ export type FailureCategory =
   | 'invalid_response'
   | 'cancelled'
   | 'unmatched'
+  | 'dependency'
   | 'plugin_error';
 
 export const FAILURE_CATEGORIES: readonly FailureCategory[] = [
@@ -21,6 +22,7 @@ export const FAILURE_CATEGORIES: readonly FailureCategory[] = [
   'invalid_response',
   'cancelled',
   'unmatched',
+  'dependency',
   'plugin_error',
 ];
 

@@ -2,14 +2,19 @@ import type { ParseOutcome } from './parser.js';
 
 export interface ScoreInput {
   readonly parsed: ParseOutcome;
-  /** The item's target after any target parsing; absent when the dataset has no target. */
+  /** The item's target after any target parsing; null when the dataset has no target. */
   readonly target: unknown;
+  /** The reduced answer text. */
   readonly text: string;
+  /** Every candidate, parsed: given to metrics that declare `needsCandidates` (e.g. pass@k). */
+  readonly candidates?: readonly ParseOutcome[];
 }
 
 export interface MetricScore {
   /** In [0, 1] for the built-in metrics. */
   readonly value: number;
+  /** Named parts reported beside the score as `metric.part` (e.g. per-field results of a template check). */
+  readonly parts?: Readonly<Record<string, number>>;
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
@@ -17,5 +22,7 @@ export interface Metric {
   readonly specificationVersion: 'assay.metric.v1';
   /** The name scores are reported under; unique within an experiment. */
   readonly name: string;
+  /** Whether `score` needs every candidate parsed, not only the reduced one. */
+  readonly needsCandidates?: boolean;
   score(input: ScoreInput): MetricScore;
 }

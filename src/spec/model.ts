@@ -9,6 +9,20 @@ export interface GenerationParams {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
+/** Ask for a JSON object matching a JSON Schema (structured output), where the provider supports it. */
+export interface JsonResponseFormat {
+  readonly type: 'json';
+  readonly name: string;
+  readonly schema: Readonly<Record<string, unknown>>;
+}
+
+/** The dataset item a call is about: providers that answer from records (not from the prompt) match on it. */
+export interface RequestItem {
+  readonly datasetId: string;
+  readonly itemId: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
 export interface GenerateRequest {
   readonly system?: string;
   readonly prompt: string;
@@ -16,6 +30,8 @@ export interface GenerateRequest {
   /** Per-call seed derived from the run seed, the task and the sample index. */
   readonly seed: number;
   readonly signal: AbortSignal;
+  readonly item?: RequestItem;
+  readonly responseFormat?: JsonResponseFormat;
 }
 
 export type UnifiedFinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other' | 'unknown';

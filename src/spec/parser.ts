@@ -1,3 +1,4 @@
+import type { PluginContext } from './plugin-context.js';
 
 export type ParsedValue = string | number | boolean | null | readonly ParsedValue[] | { readonly [key: string]: ParsedValue };
 
@@ -6,10 +7,11 @@ export type ParsedValue = string | number | boolean | null | readonly ParsedValu
  * result, not an operational failure: it is scored (as wrong) rather than retried.
  */
 export type ParseOutcome =
-  | { readonly ok: true; readonly value: ParsedValue }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly value: ParsedValue; readonly details?: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly reason: string; readonly details?: Readonly<Record<string, unknown>> };
 
 export interface Parser {
   readonly specificationVersion: 'assay.parser.v1';
-  parse(text: string): ParseOutcome;
+  /** Deterministic parsers return at once; a parser that asks a model returns a promise. */
+  parse(text: string, context: PluginContext): ParseOutcome | Promise<ParseOutcome>;
 }

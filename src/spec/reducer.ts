@@ -1,3 +1,4 @@
+import type { PluginContext } from './plugin-context.js';
 import type { ParseOutcome, Parser } from './parser.js';
 
 /** One stored candidate as the reducer sees it. */
@@ -13,14 +14,14 @@ export interface ReducedCandidate {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-export interface ReduceContext {
+export interface ReduceContext extends PluginContext {
   /** The experiment's parser, for reducers that vote on parsed values. */
   readonly parser: Parser;
 }
 
 export interface Reducer {
   readonly specificationVersion: 'assay.reducer.v1';
-  reduce(candidates: readonly CandidateView[], context: ReduceContext): ReducedCandidate;
+  reduce(candidates: readonly CandidateView[], context: ReduceContext): ReducedCandidate | Promise<ReducedCandidate>;
 }
 
 export type { ParseOutcome };

@@ -37,6 +37,8 @@ export interface RunSnapshot {
   readonly version: typeof SNAPSHOT_VERSION;
   readonly datasets: readonly DatasetIdentity[];
   readonly models: readonly ModelIdentity[];
+  /** Models that read answers (parsing models, judges, best-of selectors); they get no tasks of their own. */
+  readonly evaluators: readonly ModelIdentity[];
   readonly prompts: readonly PromptIdentity[];
   readonly samples: number;
   readonly replicates: number;

@@ -1,5 +1,6 @@
 import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, TaskEvent } from './event.js';
 import type { FailureRecord } from './failure.js';
+import type { Judgment } from './judge.js';
 import type { MetricScore } from './metric.js';
 import type { ParseOutcome } from './parser.js';
 import type { ReducedCandidate } from './reducer.js';
@@ -77,6 +78,8 @@ export interface ClaimRequest {
   readonly owner: string;
   /** Only tasks whose next stage is at or before this one are claimed. */
   readonly untilStage: Stage;
+  /** Only tasks whose next stage is at or after this one are claimed (replays); default generate. */
+  readonly fromStage?: Stage;
   readonly limit: number;
   readonly leaseMs: number;
 }
@@ -152,7 +155,7 @@ export interface TaskArtifacts {
   readonly reduced: ReducedCandidate | null;
   readonly parsed: ParseOutcome | null;
   readonly scores: Readonly<Record<string, MetricScore>> | null;
-  readonly judgments: readonly unknown[] | null;
+  readonly judgments: readonly Judgment[] | null;
 }
 
 /**
@@ -193,6 +196,9 @@ export interface Store {
   resetFailures(runId: string, untilStage: Stage): Promise<number>;
   /** Moves every task past `stage` back to it, clearing the current results from `stage` on (history is kept). */
   rewind(runId: string, stage: Stage): Promise<number>;
+
+  /** Other runs that share at least one generation group with this one (core/generation-groups.ts), newest first. */
+  findRunsSharingGenerations(runId: string): Promise<string[]>;
 
   getStageHistogram(runId: string): Promise<StageHistogramRow[]>;
   getScoreTotals(runId: string): Promise<ScoreTotalRow[]>;

@@ -7,6 +7,7 @@ export interface PromptParts {
 }
 
 export interface GenerateItem {
+  readonly datasetId: string;
   readonly itemId: string;
   readonly input: string;
   readonly fields: Readonly<Record<string, unknown>>;
@@ -24,15 +25,16 @@ export function callSeed(runSeed: number, taskKey: string, sample: number): numb
   return (hash >>> 1) & 0x7fffffff;
 }
 
-/** The request for one sample of one task: rendered prompt, parameters and seed. */
-export function buildGenerateRequest(
-  prompt: PromptParts,
-  item: GenerateItem,
-  params: GenerationParams,
-  seed: number,
-  signal: AbortSignal,
-): GenerateRequest {
+/** The request for one sample of one task: rendered prompt, parameters, seed and the item it is about. */
+export function buildGenerateRequest(prompt: PromptParts, item: GenerateItem, params: GenerationParams, seed: number): Omit<GenerateRequest, 'signal'> {
   const values = { input: item.input, id: item.itemId, fields: item.fields };
   const system = prompt.systemTemplate?.render(values);
-  return { ...(system !== undefined ? { system } : {}), prompt: prompt.userTemplate.render(values), params, seed, signal };
+  return {
+    ...(system !== undefined ? { system } : {}),
+    prompt: prompt.userTemplate.render(values),
+    params,
+    seed,
+    item: { datasetId: item.datasetId, itemId: item.itemId, fields: item.fields },
+  };
 }
+

@@ -1,24 +1,23 @@
 import { storeReduction } from '../core/reduction.js';
 import type { TaskEvent } from '../spec/event.js';
-import type { Parser } from '../spec/parser.js';
-import type { CandidateView, ReducedCandidate, Reducer } from '../spec/reducer.js';
-import { pluginFailure } from './stage-failure.js';
+import type { CandidateView, ReduceContext, ReducedCandidate, Reducer } from '../spec/reducer.js';
+import { stageFailure } from './stage-failure.js';
 
 /**
- * Reduces a task's candidates to one; a reducer that throws becomes a recorded failure. Returns the event to
- * store and, on success, the reduced candidate for the stages after it.
+ * Reduces a task's candidates to one. Returns the event to store and, on success, the reduced candidate for
+ * the stages after it; a reducer that throws (or whose model call fails) becomes a recorded failure.
  */
-export function runReduce(
+export async function runReduce(
   taskOrd: number,
   reducer: Reducer,
-  parser: Parser,
+  context: ReduceContext,
   candidates: readonly CandidateView[],
-): { event: TaskEvent; reduced: ReducedCandidate | null } {
+): Promise<{ event: TaskEvent; reduced: ReducedCandidate | null }> {
   try {
-    const reduced = reducer.reduce(candidates, { parser });
+    const reduced = await reducer.reduce(candidates, context);
     const stored = storeReduction(reduced, (sample) => candidates.find((candidate) => candidate.sample === sample)?.text);
     return { event: { taskOrd, type: 'reduce-completed', payload: { reduced: stored } }, reduced };
   } catch (error) {
-    return { event: { taskOrd, type: 'reduce-failed', payload: { failure: pluginFailure(error) } }, reduced: null };
+    return { event: { taskOrd, type: 'reduce-failed', payload: { failure: stageFailure(error) } }, reduced: null };
   }
 }

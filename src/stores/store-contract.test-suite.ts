@@ -30,6 +30,7 @@ function snapshotFor(options: { items: number; models?: string[]; samples?: numb
     version: SNAPSHOT_VERSION,
     datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: options.items, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }],
     models: (options.models ?? ['m1', 'm2']).map((id) => ({ id, provider: 'mock', model: 'mock', params: {}, options: {} })),
+    evaluators: [],
     prompts: [{ id: 'default', system: null, user: '{{input}}' }],
     samples: options.samples ?? 1,
     replicates: 1,

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { getExecutionState } from '../../experiment/summary.js';
-import { STAGES } from '../../spec/stage.js';
+import { UserError } from '../../core/errors.js';
+import { STAGES, stageName } from '../../spec/stage.js';
 import { printJson, printLine, table } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 
@@ -56,6 +57,75 @@ function stateCommand(): Command {
     });
 }
 
+function evaluationCommand(): Command {
+  return new Command('evaluation')
+    .description("one task's evaluation: answer, parse, scores, and every judge prompt, raw reply and parsed judgment")
+    .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
+    .requiredOption('--task <key>', 'the task key, e.g. dataset/item/model/prompt/0')
+    .option('--metric <id>', 'only this judge (its id) or score (judge.trait)')
+    .option('--store <path>', 'store file')
+    .option('--json', 'print JSON')
+    .action(async (reference: string, options: { task: string; metric?: string; store?: string; json?: boolean }) => {
+      const { store, runId } = await resolveRun(reference, options.store);
+      try {
+        const record = await store.getTask(runId, options.task);
+        if (!record) {
+          throw new UserError('task_not_found', `run ${runId.slice(0, 12)} has no task '${options.task}'`, {
+            hint: 'task keys look like dataset/item/model/prompt/replicate; see `assay quickcheck` for examples',
+          });
+        }
+        const artifacts = (await store.loadArtifacts(runId, [record.ord])).get(record.ord)!;
+        const wanted = options.metric;
+        const matches = (name: string) => wanted === undefined || name === wanted || name.startsWith(`${wanted}.`);
+        const judgments = (artifacts.judgments ?? []).filter((judgment) => wanted === undefined || judgment.judge === wanted || Object.keys(judgment.scores).some(matches));
+        const scores = Object.fromEntries(Object.entries(artifacts.scores ?? {}).filter(([name]) => matches(name)));
+        const document = {
+          runId,
+          task: { key: record.key, ord: record.ord, nextStage: stageName(record.progress.nextStage), failed: record.progress.failed, failure: record.progress.failure },
+          candidates: artifacts.candidates,
+          reduced: artifacts.reduced,
+          parsed: artifacts.parsed,
+          scores,
+          judgments: judgments.map((judgment) => ({ ...judgment, scores: Object.fromEntries(Object.entries(judgment.scores).filter(([name]) => matches(name))) })),
+        };
+        if (options.json) {
+          printJson(document);
+          return;
+        }
+        printLine(`task ${record.key} · next stage ${document.task.nextStage}${record.progress.failed ? ` · FAILED: ${record.progress.failure?.message}` : ''}`);
+        printLine(`answer: ${clip(artifacts.reduced?.text ?? '(none yet)', 400)}`);
+        printLine(`parsed: ${artifacts.parsed ? (artifacts.parsed.ok ? JSON.stringify(artifacts.parsed.value) : `unparseable (${artifacts.parsed.reason})`) : '(not yet)'}`);
+        for (const [name, score] of Object.entries(scores)) printLine(`score ${name}: ${score.value}`);
+        if (judgments.length === 0) printLine(artifacts.judgments === null ? 'no judgments yet' : 'no judgment matches');
+        for (const judgment of judgments) {
+          printLine();
+          printLine(`judge ${judgment.judge} (${judgment.kind}) · aggregation ${JSON.stringify(judgment.aggregation)}`);
+          for (const execution of judgment.executions) {
+            printLine(`  ${execution.model}${execution.swapped ? ' (positions swapped)' : ''} · reply read as ${execution.readAs}${execution.abstained ? ' · flagged an abstention' : ''}`);
+            if (execution.prompt.system) printLine(`    system: ${clip(execution.prompt.system, 300)}`);
+            printLine(`    prompt: ${clip(execution.prompt.user, 600)}`);
+            printLine(`    reply:  ${clip(execution.rawResponse, 600)}`);
+            printLine(`    parsed: ${JSON.stringify(execution.parsed)}`);
+          }
+          for (const [name, score] of Object.entries(judgment.scores)) {
+            printLine(`  ${name}: ${score.value.toFixed(3)}${score.parts ? ` ${JSON.stringify(score.parts)}` : ''}`);
+          }
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+function clip(text: string, length: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > length ? `${flat.slice(0, length)}...` : flat;
+}
+
 export function inspectCommand(): Command {
-  return new Command('inspect').description('look inside a stored run').addCommand(snapshotCommand()).addCommand(stateCommand());
+  return new Command('inspect')
+    .description('look inside a stored run')
+    .addCommand(snapshotCommand())
+    .addCommand(stateCommand())
+    .addCommand(evaluationCommand());
 }

@@ -10,6 +10,7 @@ interface RunCommandOptions {
   existingRunPolicy: ExistingRunPolicy;
   store?: string;
   concurrency?: number;
+  reuse: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -26,6 +27,7 @@ export function runCommand(): Command {
     )
     .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
     .option('--concurrency <n>', 'model calls in flight at once (overrides runtime.concurrency)', positiveInteger)
+    .option('--no-reuse', 'call the model even where another run in the store already has the same generation')
     .option('--json', 'print one JSON summary on stdout')
     .option('--quiet', 'no progress display')
     .action(async (config: string, options: RunCommandOptions) => {
@@ -55,6 +57,7 @@ export function runCommand(): Command {
             ...(options.store ? { store: options.store } : {}),
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           },
+          reuse: options.reuse,
           stopSignal: stop.signal,
           cancelSignal: cancel.signal,
           onProgress: (tracker) => display.attach(tracker),
@@ -75,12 +78,13 @@ export function runCommand(): Command {
     });
 }
 
-function printSummary(summary: RunSummary, config: string): void {
+export function printSummary(summary: RunSummary, config: string): void {
   const through = summary.completedThroughStage ? ` through ${summary.completedThroughStage}` : '';
   printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${through}`);
   printLine(
     `  ${summary.tasks} tasks · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
   );
+  if (summary.reusedGenerations > 0) printLine(`  ${summary.reusedGenerations} generations reused from other runs in the store (no calls made for them)`);
   if (summary.scores.length > 0) {
     printLine();
     printLine(table(['model', 'prompt', 'metric', 'mean', 'n'], summary.scores.map((row) => [row.model, row.prompt, row.metric, row.mean.toFixed(3), row.n]), '  '));

@@ -85,6 +85,15 @@ CREATE TABLE IF NOT EXISTS score_totals (
   PRIMARY KEY (run_pk, model_index, prompt_index, metric)
 ) WITHOUT ROWID;
 
+-- The generation groups of each run (see core/generation-groups.ts): runs sharing a group key made the same
+-- calls for that group, so a later run can reuse an earlier one's answers.
+CREATE TABLE IF NOT EXISTS generation_groups (
+  group_key TEXT NOT NULL,
+  run_pk INTEGER NOT NULL,
+  PRIMARY KEY (group_key, run_pk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS generation_groups_by_run ON generation_groups (run_pk);
+
 -- Processes working on a run. A task's lease is valid while its owner's heartbeat is fresh.
 CREATE TABLE IF NOT EXISTS owners (
   owner_pk INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a lease must not pass to a later owner

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../core/errors.js';
+import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import { loadReduction } from '../../core/reduction.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
@@ -103,6 +104,15 @@ function toProgress(row: TaskRow, samples: number): TaskProgress {
     scoreSeq: row[7],
     judgeSeq: row[8],
   };
+}
+
+/** Calls `visit` for each score and each of its parts (as `metric.part`). */
+function forEachScore(scores: Readonly<Record<string, MetricScore>>, visit: (metric: string, value: number) => void): void {
+  for (const metric in scores) {
+    const score = scores[metric]!;
+    visit(metric, score.value);
+    if (score.parts) for (const part in score.parts) visit(`${metric}.${part}`, score.parts[part]!);
+  }
 }
 
 /** Opens (or creates) an assay store in one SQLite file, in WAL mode. */
@@ -211,10 +221,10 @@ export class SqliteStore implements Store {
          judge_seq = ?, lease_owner = ? WHERE run_pk = ? AND ord = ?`,
       ),
       release: db.prepare('UPDATE tasks SET lease_owner = NULL WHERE run_pk = ? AND ord = ? AND lease_owner IS ?'),
-      claim: db.prepare<[number, number, number, number, number, number, number], { ord: number; next_stage: number; candidate_seqs: string | null }>(
+      claim: db.prepare<[number, number, number, number, number, number, number, number], { ord: number; next_stage: number; candidate_seqs: string | null }>(
         `UPDATE tasks SET lease_owner = ? WHERE run_pk = ? AND ord IN (
            SELECT ord FROM tasks
-           WHERE run_pk = ? AND failed = 0 AND next_stage <= ?
+           WHERE run_pk = ? AND failed = 0 AND next_stage >= ? AND next_stage <= ?
              AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT owner_pk FROM owners WHERE run_pk = ? AND heartbeat_at >= ?))
            ORDER BY next_stage, ord LIMIT ?)
          RETURNING ord, next_stage, candidate_seqs`,
@@ -234,6 +244,16 @@ export class SqliteStore implements Store {
         'SELECT model_index, prompt_index, metric, sum, count FROM score_totals WHERE run_pk = ? AND count <> 0 ORDER BY model_index, prompt_index, metric',
       ),
       eventPayload: db.prepare<[number], { payload: string }>('SELECT payload FROM events WHERE seq = ?'),
+      insertGroup: db.prepare('INSERT OR IGNORE INTO generation_groups (group_key, run_pk) VALUES (?, ?)'),
+      sharedGroups: db.prepare<[number], { run_id: string }>(
+        `SELECT DISTINCT runs.run_id AS run_id FROM generation_groups AS mine
+         JOIN generation_groups AS theirs ON theirs.group_key = mine.group_key AND theirs.run_pk <> mine.run_pk
+         JOIN runs ON runs.run_pk = theirs.run_pk
+         WHERE mine.run_pk = ? ORDER BY runs.created_at DESC`,
+      ),
+      scoredTasks: db.prepare<[number], { ord: number; score_seq: number | null; judge_seq: number | null }>(
+        'SELECT ord, score_seq, judge_seq FROM tasks WHERE run_pk = ? AND (score_seq IS NOT NULL OR judge_seq IS NOT NULL)',
+      ),
       eventsByTask: db.prepare<[number, number], { seq: number; task_ord: number | null; type: string; payload: string; created_at: number }>(
         'SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = ? AND task_ord = ? ORDER BY seq',
       ),
@@ -309,6 +329,7 @@ export class SqliteStore implements Store {
           statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, item.input, JSON.stringify(item.target), JSON.stringify(item.fields));
         }
         statements.histogramAdd.run(pk, 0, 0, run.taskCount);
+        for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
         statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
         return true;
       })
@@ -334,7 +355,7 @@ export class SqliteStore implements Store {
     const pk = row.run_pk;
     this.db
       .transaction(() => {
-        for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'runs']) {
+        for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'runs']) {
           this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
         }
       })
@@ -407,21 +428,22 @@ export class SqliteStore implements Store {
       .transaction(() => {
         // Tasks already started (resumed, retried, or given up by a dead process) go first...
         const liveSince = Date.now() - request.leaseMs;
-        const rows = statements.claim.all(ownerPk, handle.pk, handle.pk, stageIndex(request.untilStage), handle.pk, liveSince, request.limit);
+        const from = request.fromStage ? stageIndex(request.fromStage) : 0;
+        const rows = statements.claim.all(ownerPk, handle.pk, handle.pk, from, stageIndex(request.untilStage), handle.pk, liveSince, request.limit);
         rows.sort((left, right) => left.next_stage - right.next_stage || left.ord - right.ord);
         const claimed: ClaimedTask[] = rows.map((row) => ({
           ord: row.ord,
           nextStage: row.next_stage as StageIndex,
           candidateSeqs: row.candidate_seqs ? (JSON.parse(row.candidate_seqs) as (number | null)[]) : empty,
         }));
-        // ...then untouched ones, whose rows are created here, already leased.
-        const wanted = request.limit - claimed.length;
-        const from = statements.freshFrom.get(handle.pk)!.fresh_from;
-        const to = Math.min(handle.taskCount, from + Math.max(0, wanted));
-        if (to > from) {
-          statements.insertFreshTasks.run(from, to, handle.pk, ownerPk);
-          statements.advanceFresh.run(to, handle.pk);
-          for (let ord = from; ord < to; ord++) claimed.push({ ord, nextStage: 0, candidateSeqs: empty });
+        // ...then untouched ones, whose rows are created here, already leased (they are all at generate).
+        const wanted = from === 0 ? request.limit - claimed.length : 0;
+        const first = statements.freshFrom.get(handle.pk)!.fresh_from;
+        const last = Math.min(handle.taskCount, first + Math.max(0, wanted));
+        if (last > first) {
+          statements.insertFreshTasks.run(first, last, handle.pk, ownerPk);
+          statements.advanceFresh.run(last, handle.pk);
+          for (let ord = first; ord < last; ord++) claimed.push({ ord, nextStage: 0, candidateSeqs: empty });
         }
         return claimed;
       })
@@ -445,15 +467,16 @@ export class SqliteStore implements Store {
       histogram.set(key, (histogram.get(key) ?? 0) + delta);
     };
     const scoreDeltas = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
+    const add = (modelIndex: number, promptIndex: number, metric: string, value: number, sign: 1 | -1) => {
+      const key = `${modelIndex}\u0000${promptIndex}\u0000${metric}`;
+      let entry = scoreDeltas.get(key);
+      if (!entry) scoreDeltas.set(key, (entry = { model: modelIndex, prompt: promptIndex, metric, sum: 0, count: 0 }));
+      entry.sum += sign * value;
+      entry.count += sign;
+    };
     const addScores = (ord: number, scores: Readonly<Record<string, MetricScore>>, sign: 1 | -1) => {
       const { modelIndex, promptIndex } = taskCoordinates(shape, ord);
-      for (const metric in scores) {
-        const key = `${modelIndex}\u0000${promptIndex}\u0000${metric}`;
-        let entry = scoreDeltas.get(key);
-        if (!entry) scoreDeltas.set(key, (entry = { model: modelIndex, prompt: promptIndex, metric, sum: 0, count: 0 }));
-        entry.sum += sign * scores[metric]!.value;
-        entry.count += sign;
-      }
+      forEachScore(scores, (metric, value) => add(modelIndex, promptIndex, metric, value, sign));
     };
 
     let appended = 0;
@@ -493,10 +516,10 @@ export class SqliteStore implements Store {
         const event = events[position]!;
         const seq = Number(statements.insertEvent.run(pk, ord, event.type, JSON.stringify(event.payload), now).lastInsertRowid);
         appended++;
-        const previousScoreSeq = progress.scoreSeq;
+        const previous = event.type === 'judge-completed' ? progress.judgeSeq : progress.scoreSeq;
         const result = applyTaskEvent(progress, event, seq, pipeline);
-        if (result.applied && event.type === 'score-completed') {
-          if (previousScoreSeq !== null) addScores(ord, this.scoresAt(previousScoreSeq), -1);
+        if (result.applied && (event.type === 'score-completed' || event.type === 'judge-completed')) {
+          if (previous !== null) addScores(ord, this.scoresAt(previous), -1);
           addScores(ord, event.payload.scores, 1);
         }
         progress = result.progress;
@@ -583,11 +606,35 @@ export class SqliteStore implements Store {
           .run(pk);
         const untouched = handle.taskCount - this.statements.freshFrom.get(pk)!.fresh_from;
         if (untouched > 0) this.statements.histogramAdd.run(pk, 0, 0, untouched);
-        if (index <= stageIndex('score')) this.db.prepare('DELETE FROM score_totals WHERE run_pk = ?').run(pk);
+        this.rebuildScoreTotals(handle);
         this.statements.insertEvent.run(pk, null, 'run-rewound', JSON.stringify({ stage }), Date.now());
         return result.changes;
       })
       .immediate();
+  }
+
+  /** Recomputes the score sums from the current score and judge results (after a rewind moved pointers). */
+  private rebuildScoreTotals(handle: RunHandle): void {
+    const totals = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
+    for (const row of this.statements.scoredTasks.iterate(handle.pk)) {
+      const { modelIndex, promptIndex } = taskCoordinates(handle.shape, row.ord);
+      for (const seq of [row.score_seq, row.judge_seq]) {
+        if (seq === null) continue;
+        forEachScore(this.scoresAt(seq), (metric, value) => {
+          const key = `${modelIndex}\u0000${promptIndex}\u0000${metric}`;
+          const entry = totals.get(key) ?? { model: modelIndex, prompt: promptIndex, metric, sum: 0, count: 0 };
+          entry.sum += value;
+          entry.count += 1;
+          totals.set(key, entry);
+        });
+      }
+    }
+    this.db.prepare('DELETE FROM score_totals WHERE run_pk = ?').run(handle.pk);
+    for (const entry of totals.values()) this.statements.scoreAdd.run(handle.pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
+  }
+
+  async findRunsSharingGenerations(runId: string): Promise<string[]> {
+    return this.statements.sharedGroups.all(this.handle(runId).pk).map((row) => row.run_id);
   }
 
   async getStageHistogram(runId: string): Promise<StageHistogramRow[]> {
