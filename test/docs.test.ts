@@ -66,6 +66,9 @@ describe('--help and the command pages', () => {
     [['inspect', 'evaluation'], 'inspect.md'],
     [['replay'], 'replay.md'],
     [['runs'], 'runs.md'],
+    [['export'], 'bundles.md'],
+    [['import'], 'bundles.md'],
+    [['status'], 'status.md'],
   ];
   for (const [command, page] of commands) {
     it(`documents every option of assay ${command.join(' ')}, and --help lists every option documented`, async () => {

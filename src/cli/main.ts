@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/errors.js';
 import { toolVersion } from '../experiment/tool-version.js';
+import { exportCommand, importCommand } from './commands/bundles.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quickcheckCommand } from './commands/quickcheck.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
+import { statusCommand } from './commands/status.js';
 
 export function buildProgram(): Command {
   return new Command('assay')
@@ -18,6 +20,9 @@ export function buildProgram(): Command {
     .addCommand(quickcheckCommand())
     .addCommand(inspectCommand())
     .addCommand(runsCommand())
+    .addCommand(statusCommand())
+    .addCommand(exportCommand())
+    .addCommand(importCommand())
     .addHelpText(
       'after',
       `

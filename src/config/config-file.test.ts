@@ -52,7 +52,7 @@ describe('loadConfigFile', () => {
 
   it('says a required field is missing at the line where it belongs', () => {
     expect(failure('name: t\ndatasets:\n  - id: d\n    path: rows.jsonl\nmodels:\n  - id: m\n    provider: mock\n').message).toMatch(
-      /:3: datasets\[0\]\.input: is required \(expected string\)$/,
+      /:3: datasets\[0\]\.input: name the field holding the input with input: <field>$/,
     );
   });
 

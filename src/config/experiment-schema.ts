@@ -26,9 +26,9 @@ export const datasetSchema = z
     path: z.string().min(1).optional(),
     /** Rows given inline (for TypeScript configs). */
     items: z.array(z.record(z.string(), z.unknown())).optional(),
-    format: z.enum(['jsonl', 'csv', 'json']).optional(),
-    /** Field (dotted path) holding the input. */
-    input: z.string().min(1),
+    format: z.enum(['jsonl', 'csv', 'json', 'karenina']).optional(),
+    /** Field (dotted path) holding the input (karenina checkpoints default to `question`). */
+    input: z.string().min(1).optional(),
     /** Field (dotted path) holding the expected answer. */
     target: z.string().min(1).optional(),
     /** Field (dotted path) holding a stable id; otherwise a content hash of the row. */
@@ -40,6 +40,10 @@ export const datasetSchema = z
   })
   .refine((dataset) => (dataset.path === undefined) !== (dataset.items === undefined), {
     error: 'give exactly one of path (a file) or items (inline rows)',
+  })
+  .refine((dataset) => dataset.input !== undefined || dataset.format === 'karenina' || dataset.path?.toLowerCase().endsWith('.jsonld'), {
+    error: 'name the field holding the input with input: <field>',
+    path: ['input'],
   });
 
 export const promptSchema = z.strictObject({

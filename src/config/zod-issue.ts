@@ -92,7 +92,10 @@ export function explainIssue(issue: z.core.$ZodIssue, valueAt: (path: readonly P
     }
     case 'invalid_format':
     case 'custom':
-    default:
-      return { path, message: `${issue.message.replace(/^Invalid input: /, '')} (got ${describe(valueAt(path))})` };
+    default: {
+      const found = valueAt(path);
+      const message = issue.message.replace(/^Invalid input: /, '');
+      return { path, message: found === undefined ? message : `${message} (got ${describe(found)})` };
+    }
   }
 }

@@ -33,6 +33,8 @@ export interface CompiledRun {
   readonly taskCount: number;
   readonly runtime: RuntimeConfig;
   readonly source: ConfigSource;
+  /** Things worth telling the user, from reading the datasets. */
+  readonly warnings: readonly string[];
   /** Manifest position -> task. Tasks are item-major: every model, prompt and replicate of item 0, then item 1. */
   task(ord: number): TaskDescriptor;
   tasks(): Iterable<TaskDescriptor>;
@@ -55,7 +57,7 @@ export function modelIdentity(model: ModelConfig, directory: string): ModelIdent
 export function compileExperiment(config: ExperimentConfig, source: ConfigSource): CompiledRun {
   const datasets = config.datasets.map((dataset) => loadDataset(dataset, source.directory));
   const prompts = compilePrompts(config);
-  const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined) ? [defaultMetric()] : []);
+  const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined || dataset.format === 'karenina') ? [defaultMetric()] : []);
   const items = datasets.flatMap((dataset) => dataset.items);
   checkTemplates(prompts, datasets);
   checkTargets(metrics, datasets, source);
@@ -67,7 +69,7 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
       id: dataset.config.id,
       fingerprint: dataset.fingerprint,
       itemCount: dataset.items.length,
-      fields: { input: dataset.config.input, target: dataset.config.target ?? null, idField: dataset.config.idField ?? null },
+      fields: { input: dataset.config.input ?? 'question', target: dataset.config.target ?? (dataset.format === 'karenina' ? 'answer' : null), idField: dataset.config.idField ?? (dataset.format === 'karenina' ? 'id' : null) },
       targetParse: dataset.config.targetParse ? pluginSpec(findParser(dataset.config.targetParse.kind), dataset.config.targetParse) : null,
     })),
     models: config.models.map((model) => modelIdentity(model, source.directory)),
@@ -82,7 +84,8 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     judges: config.judges.map((judge) => pluginSpec(findJudge(judge.kind), judge)),
   };
   checkItemTraits(config, datasets);
-  return assembleRun({ snapshot, name: config.name, datasets, items, models: config.models, prompts, runtime: config.runtime, source });
+  const warnings = datasets.flatMap((dataset) => dataset.warnings);
+  return assembleRun({ snapshot, name: config.name, datasets, items, models: config.models, prompts, runtime: config.runtime, source, warnings });
 }
 
 function assembleRun(parts: Omit<CompiledRun, 'runId' | 'pipeline' | 'taskCount' | 'task' | 'tasks' | 'manifest'>): CompiledRun {
@@ -149,7 +152,7 @@ function defaultMetric(): { kind: string; name?: string } {
 function checkTargets(metrics: readonly { kind: string; name?: string }[], datasets: readonly LoadedDataset[], source: ConfigSource): void {
   const needsTarget = metrics.filter((metric) => findMetric(metric.kind).requiresTarget);
   if (needsTarget.length === 0) return;
-  const index = datasets.findIndex((dataset) => dataset.config.target === undefined);
+  const index = datasets.findIndex((dataset) => dataset.config.target === undefined && dataset.format !== 'karenina');
   if (index >= 0) {
     throw new ConfigError(source.at(['datasets', index]), `datasets[${index}]: metric '${metricName(needsTarget[0]!)}' compares answers with a target, but dataset '${datasets[index]!.config.id}' names no target field`, {
       hint: 'add target: <field> to the dataset',

@@ -12,6 +12,9 @@ import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
 import { buildModels, enginePlugins, planFromCompiled, planFromStore, type RunPlan } from './run-plan.js';
 import { defaultStorePath, openStoreAt } from './store-location.js';
+import { FilesStore } from '../stores/files/files-store.js';
+import { outputFormat, readState } from '../stores/files/progressive-save.js';
+import { writeResultsFile } from '../report/results-file.js';
 import { summarizeRun, type RunSummary } from './summary.js';
 
 export type ExistingRunPolicy = 'auto' | 'error' | 'rerun';
@@ -46,6 +49,12 @@ export interface RunOptions extends ExecutionOptions {
   };
   /** Reuse identical generations stored by other runs in the same store (default true). */
   readonly reuse?: boolean;
+  /**
+   * Write the results to this file (`.json`, or `.csv`) when the run ends. With `progressive`, the run is kept
+   * in the files store beside it (`<path>.tmp` and `<path>.state`) instead of a SQLite store, and the output
+   * is written (and the sidecars removed) once every task is done.
+   */
+  readonly output?: { readonly path: string; readonly progressive?: boolean };
 }
 
 export interface ReplayOptions extends ExecutionOptions {
@@ -101,8 +110,10 @@ export class Experiment {
     const untilStage = options.untilStage ?? 'judge';
     const policy = options.runtime?.existingRunPolicy ?? 'auto';
     const built = buildModels(plan, options.env ?? process.env);
-    const store = options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: true });
+    const progressive = options.output?.progressive ? FilesStore.open(resolve(options.output.path), { job: this.progressiveJob() }) : null;
+    const store = progressive ?? options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: true });
     try {
+      if (progressive) await this.checkProgressiveRun(progressive, plan.runId);
       let action: RunSummary['action'] = 'created';
       const existing = await store.getRun(plan.runId);
       if (existing) {
@@ -120,10 +131,45 @@ export class Experiment {
       }
       // Another process may create the same run between our check and here; then we simply join it.
       if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options))) action = 'resumed';
-      return await execute(plan, store, built, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
+      const summary = await execute(plan, store, built, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
+      return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
     } finally {
-      if (!options.store) await store.close();
+      if (progressive || !options.store) await store.close();
     }
+  }
+
+  /**
+   * What a progressive save records to guard its resume: the config (without runtime settings, and without
+   * dataset paths, which are compared on their own so a moved dataset is reported as such) and the paths.
+   */
+  private progressiveJob() {
+    const { runtime: _runtime, ...rest } = this.config;
+    const config = { ...rest, datasets: rest.datasets.map(({ path: _path, ...dataset }) => dataset) };
+    const datasetPaths = Object.fromEntries(this.config.datasets.map((dataset) => [dataset.id, dataset.path !== undefined ? resolve(this.source.directory, dataset.path) : '(inline)']));
+    return { config, configPath: this.source.path, datasetPaths };
+  }
+
+  /** A progressive save holds one job: resuming it with another config or other data is refused with the reason. */
+  private async checkProgressiveRun(store: FilesStore, runId: string): Promise<void> {
+    const [held] = await store.listRuns();
+    if (!held) return;
+    const job = this.progressiveJob();
+    const verdict = store.files.isCompatible(job.config, job.datasetPaths);
+    if (!verdict.compatible) {
+      throw new UserError('progressive_incompatible', `cannot resume ${store.files.statePath}: ${verdict.reason}`, { hint: 'restore it, or start a new job with another --output' });
+    }
+    if (held.runId !== runId) {
+      throw new UserError('progressive_incompatible', `cannot resume ${store.files.statePath}: the dataset content has changed since the job started`, {
+        hint: 'restore it, or start a new job with another --output',
+      });
+    }
+  }
+
+  /** Reopens the job a progressive-save `.state` describes, with its config file as it is now. */
+  static fromProgressiveState(statePath: string): { experiment: Experiment; outputPath: string } {
+    const state = readState(statePath);
+    if (!state.configPath) throw new UserError('progressive_no_config', `${statePath} was written by a job defined in code; resume it from code`);
+    return { experiment: Experiment.fromConfig(state.configPath), outputPath: state.outputPath };
   }
 
   /**
@@ -170,6 +216,20 @@ async function replayPlan(plan: RunPlan, store: Store, built: ReturnType<typeof 
   const rewound = await store.rewind(plan.runId, options.stage);
   options.onNotice?.(`replaying ${options.stage} and later stages for ${rewound} task(s)`);
   return execute(plan, store, built, { ...options, untilStage: 'judge', fromStage: options.stage, action: 'replayed', started, reuse: false });
+}
+
+/** Writes the output file: now (a SQLite-backed run), or once complete for a progressive save, which then drops its sidecars. */
+async function writeOutput(store: Store, progressive: FilesStore | null, summary: RunSummary, path: string): Promise<NonNullable<RunSummary['output']>> {
+  const target = resolve(path);
+  if (!progressive) {
+    await writeResultsFile(store, summary.runId, target);
+    return { path: target, written: true };
+  }
+  // Finalizing removes the sidecars, so only a run with every stage done is finalized: a stage-limited or
+  // partial one keeps them, to be continued with --resume.
+  if (summary.status !== 'completed' || summary.completedThroughStage !== 'judge') return { path: target, written: false, state: progressive.files.statePath };
+  await progressive.finalize((scratch) => writeResultsFile(progressive, summary.runId, scratch, outputFormat(target)).then(() => undefined));
+  return { path: target, written: true };
 }
 
 async function refuseIfBusy(store: Store, runId: string, leaseMs: number): Promise<void> {

@@ -28,6 +28,8 @@ export interface RunSummary extends ExecutionState {
   readonly store: string;
   readonly failures: readonly FailureCountRow[];
   readonly scores: readonly ScoreSummary[];
+  /** The results file, when one was asked for: written, or not yet (a progressive save still in progress). */
+  readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string };
 }
 
 /** Per-stage counts of a stored run, from the store's maintained counters (no scan of tasks or events). */

@@ -6,6 +6,7 @@ import type { DatasetConfig } from '../config/experiment-schema.js';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
 import { DatasetError } from '../core/errors.js';
 import { getField } from '../core/field-path.js';
+import { readKareninaCheckpoint } from './karenina-checkpoint.js';
 
 /** One row of a dataset, normalized. */
 export interface DatasetItem {
@@ -25,6 +26,7 @@ export function itemLocation(dataset: LoadedDataset, item: DatasetItem): string 
 
 function rowLocation(datasetId: string, path: string | null, format: LoadedDataset['format'], line: number): string {
   if (path === null) return `dataset '${datasetId}' items[${line}]`;
+  if (format === 'karenina') return `${path} dataFeedElement[${line}]`;
   return format === 'json' ? `${path}[${line}]` : `${path}:${line}`;
 }
 
@@ -32,9 +34,11 @@ export interface LoadedDataset {
   readonly config: DatasetConfig;
   /** Absolute path of the file, or null for inline rows. */
   readonly path: string | null;
-  readonly format: 'jsonl' | 'csv' | 'json' | 'inline';
+  readonly format: 'jsonl' | 'csv' | 'json' | 'karenina' | 'inline';
   readonly items: readonly DatasetItem[];
   readonly fingerprint: string;
+  /** Things the user should know about (e.g. parts of a karenina checkpoint that were skipped). */
+  readonly warnings: readonly string[];
 }
 
 interface RawRow {
@@ -53,9 +57,10 @@ function readText(path: string, datasetId: string): string {
   }
 }
 
-function formatOf(config: DatasetConfig, path: string): 'jsonl' | 'csv' | 'json' {
+function formatOf(config: DatasetConfig, path: string): 'jsonl' | 'csv' | 'json' | 'karenina' {
   if (config.format) return config.format;
   const extension = extname(path).toLowerCase();
+  if (extension === '.jsonld') return 'karenina';
   if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
   if (extension === '.csv') return 'csv';
   if (extension === '.json') return 'json';
@@ -110,20 +115,32 @@ function jsonRows(text: string, path: string): RawRow[] {
  * Reads a dataset (file or inline rows) into items with stable ids, and fingerprints its content: any change
  * to any row changes the fingerprint, and with it the run id.
  */
-export function loadDataset(config: DatasetConfig, directory: string): LoadedDataset {
+export function loadDataset(datasetConfig: DatasetConfig, directory: string): LoadedDataset {
+  let config = datasetConfig;
   let path: string | null = null;
   let format: LoadedDataset['format'] = 'inline';
+  const warnings: string[] = [];
   let rows: Iterable<RawRow>;
   if (config.path !== undefined) {
     path = resolve(directory, config.path);
     format = formatOf(config, path);
     const text = readText(path, config.id);
-    rows = format === 'jsonl' ? jsonlRows(text, path) : format === 'csv' ? csvRows(text, path) : jsonRows(text, path);
+    if (format === 'karenina') {
+      const checkpoint = readKareninaCheckpoint(text, path);
+      rows = checkpoint.rows;
+      if (checkpoint.warning) warnings.push(checkpoint.warning);
+    } else {
+      rows = format === 'jsonl' ? jsonlRows(text, path) : format === 'csv' ? csvRows(text, path) : jsonRows(text, path);
+    }
   } else {
     rows = (config.items ?? []).map((row, index) => ({ row, line: index }));
   }
 
   const where = (line: number) => rowLocation(config.id, path, format, line);
+  // A checkpoint's rows always have these fields; a config may still name others.
+  if (format === 'karenina') config = { ...config, input: config.input ?? 'question', target: config.target ?? 'answer', idField: config.idField ?? 'id' };
+  if (config.input === undefined) throw new DatasetError(path ?? `dataset '${config.id}'`, `dataset '${config.id}' names no input field`, { hint: 'add input: <field> to the dataset' });
+  const inputField = config.input;
   const hash = createHash('sha256');
   const items: DatasetItem[] = [];
   const seenIds = new Set<string>();
@@ -135,9 +152,9 @@ export function loadDataset(config: DatasetConfig, directory: string): LoadedDat
     hash.update(canonical).update('\n');
     const record = row as Record<string, unknown>;
 
-    const input = getField(record, config.input);
+    const input = getField(record, inputField);
     if (input === undefined || input === null) {
-      throw new DatasetError(where(raw.line), `field '${config.input}' (the input of dataset '${config.id}') is missing`, { hint: 'check the dataset input field name' });
+      throw new DatasetError(where(raw.line), `field '${inputField}' (the input of dataset '${config.id}') is missing`, { hint: 'check the dataset input field name' });
     }
     let target: unknown = null;
     if (config.target !== undefined) {
@@ -176,5 +193,5 @@ export function loadDataset(config: DatasetConfig, directory: string): LoadedDat
   if (items.length === 0) {
     throw new DatasetError(path ?? `dataset '${config.id}'`, 'the dataset has no rows');
   }
-  return { config, path, format, items, fingerprint: hash.digest('hex') };
+  return { config, path, format, items, fingerprint: hash.digest('hex'), warnings };
 }

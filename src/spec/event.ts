@@ -52,7 +52,7 @@ export interface RunEventPayloads {
   'run-started': { readonly owner: string; readonly untilStage: Stage; readonly pid: number; readonly host: string };
   'run-finished': { readonly status: string; readonly completedThroughStage: Stage | null };
   'run-interrupted': { readonly owner: string; readonly reason: string };
-  'run-rewound': { readonly stage: Stage };
+  'run-rewound': { readonly stage: Stage; readonly tasks?: number };
 }
 
 export type RunEventType = keyof RunEventPayloads;

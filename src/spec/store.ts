@@ -150,6 +150,8 @@ export interface FailureCountRow {
 
 /** The current artifacts of one task, resolved from the state row's pointers. */
 export interface TaskArtifacts {
+  /** The task's state row: what comes next, and its failure if it is stuck on one. */
+  readonly progress: TaskProgress;
   readonly candidates: readonly (StoredCandidate | null)[];
   /** The reduced candidate with its text resolved. */
   readonly reduced: ReducedCandidate | null;
@@ -194,8 +196,11 @@ export interface Store {
   appendEvents(request: AppendRequest): Promise<AppendResult>;
   /** Makes failed tasks at or before `untilStage` pending again; returns how many. */
   resetFailures(runId: string, untilStage: Stage): Promise<number>;
-  /** Moves every task past `stage` back to it, clearing the current results from `stage` on (history is kept). */
-  rewind(runId: string, stage: Stage): Promise<number>;
+  /**
+   * Moves every task past `stage` (or only the given tasks) back to it, clearing the current results from
+   * `stage` on (history is kept).
+   */
+  rewind(runId: string, stage: Stage, ords?: readonly number[]): Promise<number>;
 
   /** Other runs that share at least one generation group with this one (core/generation-groups.ts), newest first. */
   findRunsSharingGenerations(runId: string): Promise<string[]>;

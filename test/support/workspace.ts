@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A throwaway directory with helpers to write datasets and configs into it. */
 export class Workspace {
@@ -12,6 +12,7 @@ export class Workspace {
 
   write(name: string, content: string): string {
     const path = this.path(name);
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, content);
     return path;
   }

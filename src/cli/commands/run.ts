@@ -1,11 +1,15 @@
 import { Command, Option } from 'commander';
 import type { ExistingRunPolicy } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
+import { UserError } from '../../core/errors.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
 import { formatDuration, printJson, printLine, shortId, table } from '../output.js';
 import { positiveInteger } from '../arguments.js';
 
 interface RunCommandOptions {
+  output?: string;
+  progressiveSave?: boolean;
+  resume?: string;
   untilStage?: Stage;
   existingRunPolicy: ExistingRunPolicy;
   store?: string;
@@ -18,7 +22,7 @@ interface RunCommandOptions {
 export function runCommand(): Command {
   return new Command('run')
     .description('run an experiment: create its run, or resume it where it stopped')
-    .argument('<config>', 'experiment config file (YAML or JSON)')
+    .argument('[config]', 'experiment config file (YAML or JSON); not needed with --resume')
     .addOption(new Option('--until-stage <stage>', 'stop every task after this stage').choices(STAGES))
     .addOption(
       new Option('--existing-run-policy <policy>', 'when the run exists: auto resumes or reuses it, error refuses, rerun starts over')
@@ -28,11 +32,28 @@ export function runCommand(): Command {
     .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
     .option('--concurrency <n>', 'model calls in flight at once (overrides runtime.concurrency)', positiveInteger)
     .option('--no-reuse', 'call the model even where another run in the store already has the same generation')
+    .option('--output <file>', 'write the results to this file when the run ends (.json, or .csv)')
+    .option('--progressive-save', 'keep the run in plain files beside --output (<file>.tmp and <file>.state) instead of a store')
+    .option('--resume <state>', 'continue the progressive-save job of this .state file')
     .option('--json', 'print one JSON summary on stdout')
     .option('--quiet', 'no progress display')
-    .action(async (config: string, options: RunCommandOptions) => {
+    .action(async (configArgument: string | undefined, options: RunCommandOptions) => {
       const [{ Experiment }, { createProgressDisplay }] = await Promise.all([import('../../experiment/experiment.js'), import('../progress-display.js')]);
-      const experiment = Experiment.fromConfig(config);
+      if (options.progressiveSave && !options.output) throw new UserError('usage', '--progressive-save needs --output <file>', { hint: 'e.g. --output results.json --progressive-save' });
+      if (options.resume && (configArgument || options.output)) throw new UserError('usage', '--resume takes the job from its .state file; give no config or --output with it');
+      if (!options.resume && !configArgument) throw new UserError('usage', 'give an experiment config file (or --resume <state>)', { hint: 'e.g. assay run examples/quickstart.yaml' });
+      let experiment;
+      let output: { path: string; progressive: boolean } | undefined;
+      if (options.resume) {
+        const reopened = Experiment.fromProgressiveState(options.resume);
+        experiment = reopened.experiment;
+        output = { path: reopened.outputPath, progressive: true };
+      } else {
+        experiment = Experiment.fromConfig(configArgument!);
+        if (options.output) output = { path: options.output, progressive: options.progressiveSave ?? false };
+      }
+      const config = configArgument ?? experiment.source.path ?? '';
+      for (const warning of experiment.compile().warnings) process.stderr.write(`assay: warning: ${warning}\n`);
       const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
       const stop = new AbortController();
       const cancel = new AbortController();
@@ -58,6 +79,7 @@ export function runCommand(): Command {
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           },
           reuse: options.reuse,
+          ...(output ? { output } : {}),
           stopSignal: stop.signal,
           cancelSignal: cancel.signal,
           onProgress: (tracker) => display.attach(tracker),
@@ -71,9 +93,12 @@ export function runCommand(): Command {
       const interrupted = summary.status === 'interrupted' && stop.signal.aborted;
       if (options.json) printJson({ ...summary, interrupted });
       else printSummary(summary, config);
+      const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${options.store}` : ''}`;
       if (interrupted) {
-        process.stderr.write(`interrupted: every finished result is saved; resume with: assay run ${config}${options.store ? ` --store ${options.store}` : ''}\n`);
+        process.stderr.write(`interrupted: every finished result is saved; resume with: ${again}\n`);
         process.exitCode = 130;
+      } else if (summary.output && !summary.output.written && !options.json) {
+        process.stderr.write(`the results file is written once every stage of every task is done; continue with: ${again}\n`);
       }
     });
 }
@@ -96,4 +121,6 @@ export function printSummary(summary: RunSummary, config: string): void {
   }
   printLine();
   printLine(`  store: ${summary.store}`);
+  if (summary.output?.written) printLine(`  results: ${summary.output.path}`);
+  else if (summary.output) printLine(`  progress: ${summary.output.state} (results file not written yet)`);
 }

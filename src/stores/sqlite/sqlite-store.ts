@@ -5,6 +5,7 @@ import { StoreError } from '../../core/errors.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import { loadReduction } from '../../core/reduction.js';
+import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
 import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
@@ -104,15 +105,6 @@ function toProgress(row: TaskRow, samples: number): TaskProgress {
     scoreSeq: row[7],
     judgeSeq: row[8],
   };
-}
-
-/** Calls `visit` for each score and each of its parts (as `metric.part`). */
-function forEachScore(scores: Readonly<Record<string, MetricScore>>, visit: (metric: string, value: number) => void): void {
-  for (const metric in scores) {
-    const score = scores[metric]!;
-    visit(metric, score.value);
-    if (score.parts) for (const part in score.parts) visit(`${metric}.${part}`, score.parts[part]!);
-  }
 }
 
 /** Opens (or creates) an assay store in one SQLite file, in WAL mode. */
@@ -461,22 +453,10 @@ export class SqliteStore implements Store {
     const { statements } = this;
     const { pk, pipeline, shape } = handle;
     const now = Date.now();
-    const histogram = new Map<number, number>();
-    const bump = (nextStage: number, failed: boolean, delta: number) => {
-      const key = nextStage * 2 + (failed ? 1 : 0);
-      histogram.set(key, (histogram.get(key) ?? 0) + delta);
-    };
-    const scoreDeltas = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
-    const add = (modelIndex: number, promptIndex: number, metric: string, value: number, sign: 1 | -1) => {
-      const key = `${modelIndex}\u0000${promptIndex}\u0000${metric}`;
-      let entry = scoreDeltas.get(key);
-      if (!entry) scoreDeltas.set(key, (entry = { model: modelIndex, prompt: promptIndex, metric, sum: 0, count: 0 }));
-      entry.sum += sign * value;
-      entry.count += sign;
-    };
+    const counters = new RunCounters();
     const addScores = (ord: number, scores: Readonly<Record<string, MetricScore>>, sign: 1 | -1) => {
       const { modelIndex, promptIndex } = taskCoordinates(shape, ord);
-      forEachScore(scores, (metric, value) => add(modelIndex, promptIndex, metric, value, sign));
+      counters.addScores(modelIndex, promptIndex, scores, sign);
     };
 
     let appended = 0;
@@ -539,19 +519,16 @@ export class SqliteStore implements Store {
           pk,
           ord,
         );
-        if (progress.nextStage !== before.nextStage || progress.failed !== before.failed) {
-          bump(before.nextStage, before.failed, -1);
-          bump(progress.nextStage, progress.failed, 1);
-        }
+        counters.move(before, progress);
       }
       index = end;
     }
     // Tasks finished without a new event in this batch (their events went out earlier).
     for (const ord of releases) statements.release.run(pk, ord, ownerPk);
-    for (const [key, delta] of histogram) {
+    for (const [key, delta] of counters.histogram) {
       if (delta !== 0) statements.histogramAdd.run(pk, key >> 1, key & 1, delta);
     }
-    for (const entry of scoreDeltas.values()) {
+    for (const entry of counters.scores.values()) {
       if (entry.count !== 0 || entry.sum !== 0) statements.scoreAdd.run(pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
     }
     return { appended, rejectedOrds: rejected };
@@ -582,7 +559,7 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  async rewind(runId: string, stage: Stage): Promise<number> {
+  async rewind(runId: string, stage: Stage, ords?: readonly number[]): Promise<number> {
     const handle = this.handle(runId);
     const { pk } = handle;
     const index = stageIndex(stage);
@@ -596,9 +573,9 @@ export class SqliteStore implements Store {
                parse_seq = CASE WHEN @index <= 2 THEN NULL ELSE parse_seq END,
                score_seq = CASE WHEN @index <= 3 THEN NULL ELSE score_seq END,
                judge_seq = NULL
-             WHERE run_pk = @pk AND next_stage >= @index`,
+             WHERE run_pk = @pk AND next_stage >= @index AND (@only IS NULL OR ord IN (SELECT value FROM json_each(@only)))`,
           )
-          .run({ pk, index });
+          .run({ pk, index, only: ords ? JSON.stringify(ords) : null });
         // Counters are rebuilt once here rather than adjusted task by task: a rewind is rare and run-wide.
         this.db.prepare('DELETE FROM stage_histogram WHERE run_pk = ?').run(pk);
         this.db
@@ -607,7 +584,7 @@ export class SqliteStore implements Store {
         const untouched = handle.taskCount - this.statements.freshFrom.get(pk)!.fresh_from;
         if (untouched > 0) this.statements.histogramAdd.run(pk, 0, 0, untouched);
         this.rebuildScoreTotals(handle);
-        this.statements.insertEvent.run(pk, null, 'run-rewound', JSON.stringify({ stage }), Date.now());
+        this.statements.insertEvent.run(pk, null, 'run-rewound', JSON.stringify(ords ? { stage, tasks: ords.length } : { stage }), Date.now());
         return result.changes;
       })
       .immediate();
@@ -615,22 +592,13 @@ export class SqliteStore implements Store {
 
   /** Recomputes the score sums from the current score and judge results (after a rewind moved pointers). */
   private rebuildScoreTotals(handle: RunHandle): void {
-    const totals = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
+    const counters = new RunCounters();
     for (const row of this.statements.scoredTasks.iterate(handle.pk)) {
       const { modelIndex, promptIndex } = taskCoordinates(handle.shape, row.ord);
-      for (const seq of [row.score_seq, row.judge_seq]) {
-        if (seq === null) continue;
-        forEachScore(this.scoresAt(seq), (metric, value) => {
-          const key = `${modelIndex}\u0000${promptIndex}\u0000${metric}`;
-          const entry = totals.get(key) ?? { model: modelIndex, prompt: promptIndex, metric, sum: 0, count: 0 };
-          entry.sum += value;
-          entry.count += 1;
-          totals.set(key, entry);
-        });
-      }
+      for (const seq of [row.score_seq, row.judge_seq]) if (seq !== null) counters.addScores(modelIndex, promptIndex, this.scoresAt(seq), 1);
     }
     this.db.prepare('DELETE FROM score_totals WHERE run_pk = ?').run(handle.pk);
-    for (const entry of totals.values()) this.statements.scoreAdd.run(handle.pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
+    for (const entry of counters.scores.values()) this.statements.scoreAdd.run(handle.pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
   }
 
   async findRunsSharingGenerations(runId: string): Promise<string[]> {
@@ -682,6 +650,7 @@ export class SqliteStore implements Store {
       const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
       const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
       artifacts.set(ord, {
+        progress,
         candidates,
         reduced: reduction ? loadReduction(reduction, candidates) : null,
         parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { formatDuration, printJson, printLine } from '../output.js';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('progress of a progressive-save job, read from its .state file alone (cheap while it runs)')
+    .argument('<state>', 'the job\'s <output>.state file')
+    .option('--tasks', 'also list the failed and pending tasks (reads the .tmp too)')
+    .option('--json', 'print JSON')
+    .action(async (statePath: string, options: { tasks?: boolean; json?: boolean }) => {
+      const { ProgressiveSave } = await import('../../stores/files/progressive-save.js');
+      const report = ProgressiveSave.inspectStateFile(statePath);
+      let tasks: { failed: string[]; pending: string[] } | undefined;
+      if (options.tasks) tasks = await listTasks(statePath);
+      if (options.json) {
+        printJson({ ...report, ...(tasks ? { tasks } : {}) });
+        return;
+      }
+      const extra = report.extra as { runId?: string; name?: string; status?: string };
+      printLine(`job     ${extra.name ?? '?'} (run ${extra.runId?.slice(0, 12) ?? '?'}) · ${extra.status ?? '?'}`);
+      printLine(`output  ${report.outputPath}`);
+      printLine(`tasks   ${report.completed}/${report.total} completed (${report.percent.toFixed(1)}%) · ${report.failed} failed · ${report.pending} pending`);
+      printLine(`tmp     ${report.tmpExists ? `${report.tmpBytes} bytes` : 'missing'}`);
+      printLine(`started ${report.startedAt} · last update ${report.updatedAt}`);
+      printLine(`rate    ${report.ratePerSecond.toFixed(1)} tasks/s · ETA ${report.etaSeconds === null ? '?' : formatDuration(report.etaSeconds)}`);
+      if (tasks) {
+        printLine();
+        const failed = new Set(tasks.failed);
+        for (const key of tasks.pending) printLine(`${failed.has(key) ? 'failed ' : 'pending'}  ${key}`);
+      }
+    });
+}
+
+/** Failed and pending task keys: the keys come from the items at the head of the .tmp and the run's snapshot. */
+async function listTasks(statePath: string): Promise<{ failed: string[]; pending: string[] }> {
+  const [{ ProgressiveSave, readState }, { createManifest, manifestShape }, { readFileSync }] = await Promise.all([
+    import('../../stores/files/progressive-save.js'),
+    import('../../core/manifest.js'),
+    import('node:fs'),
+  ]);
+  const state = readState(statePath);
+  const snapshot = (state.extra as { snapshot: import('../../spec/snapshot.js').RunSnapshot }).snapshot;
+  const items: { datasetId: string; itemId: string }[] = [];
+  for (const line of readFileSync(`${state.outputPath}.tmp`, 'utf8').split('\n')) {
+    if (!line.startsWith('{"type":"item"')) break;
+    items.push(JSON.parse(line) as { datasetId: string; itemId: string });
+  }
+  const manifest = createManifest(manifestShape(snapshot), items);
+  const sets = ProgressiveSave.stateSets(statePath);
+  const failed: string[] = [];
+  const pending: string[] = [];
+  // Failed tasks are retried on resume, so they are pending too: pending + completed = total.
+  for (let ord = 0; ord < manifest.taskCount; ord++) {
+    if (sets.failed(ord)) failed.push(manifest.task(ord).key);
+    if (!sets.completed(ord)) pending.push(manifest.task(ord).key);
+  }
+  return { failed, pending };
+}

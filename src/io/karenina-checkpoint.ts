@@ -1,0 +1,129 @@
+import { DatasetError } from '../core/errors.js';
+
+/** A question of a checkpoint as a dataset row: id, question, answer, keywords, rubric (traits), metadata. */
+export interface CheckpointRow {
+  readonly row: Record<string, unknown>;
+  readonly line: number;
+}
+
+interface Rating {
+  readonly '@type'?: string;
+  readonly name?: string;
+  readonly description?: string;
+  readonly bestRating?: number;
+  readonly worstRating?: number;
+  readonly additionalType?: string;
+  readonly additionalProperty?: readonly { readonly name?: string; readonly value?: unknown }[];
+}
+
+function properties(rating: { additionalProperty?: readonly { name?: string; value?: unknown }[] }): Map<string, unknown> {
+  return new Map((rating.additionalProperty ?? []).filter((entry) => typeof entry.name === 'string').map((entry) => [entry.name!, entry.value]));
+}
+
+/** Trait names in assay are identifiers: anything else becomes `_`. */
+function traitName(name: string): string {
+  const cleaned = name.trim().replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z_]+/, '');
+  return cleaned === '' ? 'trait' : cleaned;
+}
+
+/** A karenina rubric trait as an assay trait, or why it is skipped. */
+function convertRating(rating: Rating): { trait: Record<string, unknown> } | { skipped: string } {
+  const kind = (rating.additionalType ?? '').replace(/^karenina:/, '');
+  const props = properties(rating);
+  const name = traitName(rating.name ?? 'trait');
+  const description = rating.description?.trim() || rating.name || name;
+  switch (kind) {
+    case 'GlobalRubricTrait':
+    case 'QuestionSpecificRubricTrait': {
+      const best = rating.bestRating ?? 1;
+      const worst = rating.worstRating ?? 0;
+      if ((worst === 0 && best === 1) || props.get('kind') === 'boolean') return { trait: { name, kind: 'boolean', description } };
+      return { trait: { name, kind: 'score', description, min: Math.round(worst), max: Math.round(best) } };
+    }
+    case 'GlobalLLMRubricTrait':
+    case 'QuestionSpecificLLMRubricTrait': {
+      const raw = props.get('classes');
+      const classes = Array.isArray(raw) ? raw.map(String) : raw !== null && typeof raw === 'object' ? Object.keys(raw) : [];
+      if (classes.length < 2) return { skipped: `trait '${rating.name}' (a literal trait without classes)` };
+      return { trait: { name, kind: 'class', description, classes } };
+    }
+    case 'GlobalRegexTrait':
+    case 'QuestionSpecificRegexTrait': {
+      const pattern = props.get('pattern');
+      if (typeof pattern !== 'string') return { skipped: `trait '${rating.name}' (a regex trait without a pattern)` };
+      return { trait: { name, kind: 'regex', pattern, caseSensitive: props.get('case_sensitive') === true, invert: props.get('invert_result') === true } };
+    }
+    case 'GlobalMetricRubricTrait':
+    case 'QuestionSpecificMetricRubricTrait': {
+      const metrics = (props.get('metrics') as unknown[] | undefined) ?? [];
+      const measure = (['f1', 'precision', 'recall'] as const).find((candidate) => metrics.includes(candidate)) ?? 'f1';
+      return {
+        trait: {
+          name,
+          kind: 'keywords',
+          mustInclude: ((props.get('tp_instructions') as unknown[] | undefined) ?? []).map(String),
+          mustExclude: ((props.get('tn_instructions') as unknown[] | undefined) ?? []).map(String),
+          measure,
+        },
+      };
+    }
+    case 'GlobalCallableTrait':
+    case 'QuestionSpecificCallableTrait':
+      return { skipped: `callable trait '${rating.name}'` };
+    default:
+      return { skipped: `trait '${rating.name}' of unknown type '${rating.additionalType}'` };
+  }
+}
+
+/**
+ * Reads a karenina benchmark checkpoint (JSON-LD: a schema.org DataFeed of Question items with accepted
+ * answers, keywords and Rating traits). Questions become rows; LLM, regex and metric traits become assay
+ * traits under `rubric` (global ones first). Answer templates and callable traits hold Python code, which
+ * assay never runs: they are skipped and reported in one warning.
+ */
+export function readKareninaCheckpoint(text: string, path: string): { rows: CheckpointRow[]; warning: string | null } {
+  let document: Record<string, unknown>;
+  try {
+    document = JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new DatasetError(path, `not valid JSON (${(error as Error).message})`);
+  }
+  const type = document['@type'];
+  if (type !== 'DataFeed' && type !== 'Dataset') {
+    throw new DatasetError(path, `not a karenina checkpoint (expected @type DataFeed, got ${JSON.stringify(type ?? null)})`, { hint: 'or set format: json for a plain JSON array' });
+  }
+  const elements = (document.dataFeedElement ?? document.hasPart ?? []) as Record<string, unknown>[];
+  if (!Array.isArray(elements)) throw new DatasetError(path, 'dataFeedElement is not a list');
+  const skipped: string[] = [];
+  const globalTraits: Record<string, unknown>[] = [];
+  for (const rating of (document.rating ?? []) as Rating[]) {
+    const converted = convertRating(rating);
+    if ('trait' in converted) globalTraits.push(converted.trait);
+    else skipped.push(`global ${converted.skipped}`);
+  }
+  const rows: CheckpointRow[] = elements.map((element, index) => {
+    const question = (element.item ?? element) as Record<string, unknown>;
+    const text = question.text;
+    if (typeof text !== 'string') throw new DatasetError(`${path} dataFeedElement[${index}]`, 'question has no text');
+    const id = typeof element['@id'] === 'string' ? element['@id'] : typeof question['@id'] === 'string' ? question['@id'] : `question-${index}`;
+    const answer = (question.acceptedAnswer as { text?: unknown } | undefined)?.text;
+    const traits = [...globalTraits];
+    for (const rating of (question.rating ?? []) as Rating[]) {
+      const converted = convertRating(rating);
+      if ('trait' in converted) traits.push(converted.trait);
+      else skipped.push(`${id}: ${converted.skipped}`);
+    }
+    const part = question.hasPart as { '@type'?: string } | undefined;
+    if (part && part['@type'] === 'SoftwareSourceCode') skipped.push(`${id}: answer template`);
+    const metadata = Object.fromEntries([...properties(question as { additionalProperty?: { name?: string; value?: unknown }[] })]);
+    return {
+      line: index,
+      row: { ...metadata, id, question: text, answer: typeof answer === 'string' ? answer : null, keywords: question.keywords ?? [], rubric: traits },
+    };
+  });
+  const warning =
+    skipped.length === 0
+      ? null
+      : `${path}: skipped ${skipped.length} item(s) holding Python code or unsupported traits, which assay never runs: ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''}`;
+  return { rows, warning };
+}

@@ -1,0 +1,106 @@
+import { createWriteStream, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { stringify } from 'csv-stringify/sync';
+import { createManifest, manifestShape } from '../core/manifest.js';
+import { stageName } from '../spec/stage.js';
+import type { Store } from '../spec/store.js';
+import { summarizeRun } from '../experiment/summary.js';
+import { toolVersion } from '../experiment/tool-version.js';
+import { outputFormat, syncAndRename } from '../stores/files/progressive-save.js';
+
+const BATCH = 1000;
+
+/**
+ * Writes a run's results as one file: JSON (`{ format, metadata, summary, results }`) or, for a `.csv` path,
+ * one row per task with a column per score. Written to a partial file and renamed, so the output is either
+ * complete or absent.
+ */
+export async function writeResultsFile(store: Store, runId: string, path: string, format: 'json' | 'csv' = outputFormat(path)): Promise<{ tasks: number; format: 'json' | 'csv' }> {
+  const run = (await store.getRun(runId))!;
+  const items = await store.loadItems(runId);
+  const manifest = createManifest(manifestShape(run.snapshot), items);
+  const summary = await summarizeRun(store, runId, { action: 'reused', untilStage: 'judge', modelCalls: 0, reusedGenerations: 0, durationMs: 0 });
+  const partial = `${path}.${process.pid}.partial`;
+  const out = createWriteStream(partial);
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  const scoreNames = summary.scores.map((row) => row.metric).filter((name, index, all) => all.indexOf(name) === index);
+  try {
+    if (format === 'json') {
+      const metadata = { runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, createdAt: run.createdAt, writtenAt: new Date().toISOString(), tool: `assay ${toolVersion()}` };
+      const { action: _action, untilStage: _until, modelCalls: _calls, reusedGenerations: _reused, durationMs: _duration, ...counts } = summary;
+      await write(`{"format":"assay.results","version":1,\n"metadata":${JSON.stringify(metadata)},\n"summary":${JSON.stringify(counts)},\n"results":[\n`);
+    } else {
+      await write(stringify([['task', 'dataset', 'item', 'model', 'prompt', 'replicate', 'stage', 'answer', 'parsed', 'unparseable', ...scoreNames, 'failure_stage', 'failure_category', 'failure_message']]));
+    }
+    let first = true;
+    for (let start = 0; start < manifest.taskCount; start += BATCH) {
+      const ords = Array.from({ length: Math.min(BATCH, manifest.taskCount - start) }, (_, index) => start + index);
+      const artifacts = await store.loadArtifacts(runId, ords);
+      const chunk: string[] = [];
+      for (const ord of ords) {
+        const task = manifest.task(ord);
+        const found = artifacts.get(ord);
+        const progress = found?.progress;
+        const item = items[task.itemOrd]!;
+        const scores = { ...(found?.scores ?? {}), ...Object.assign({}, ...(found?.judgments ?? []).map((judgment) => judgment.scores)) } as Record<string, { value: number }>;
+        const failure = progress?.failed ? progress.failure : null;
+        if (format === 'json') {
+          const entry = {
+            task: task.key,
+            dataset: item.datasetId,
+            item: item.itemId,
+            model: run.snapshot.models[task.modelIndex]!.id,
+            prompt: run.snapshot.prompts[task.promptIndex]!.id,
+            replicate: task.replicate,
+            stage: stageName(progress?.nextStage ?? 0),
+            input: item.input,
+            target: item.target,
+            candidates: found?.candidates ?? [],
+            reduced: found?.reduced ?? null,
+            parsed: found?.parsed ?? null,
+            scores: found?.scores ?? null,
+            judgments: found?.judgments ?? null,
+            failure,
+          };
+          chunk.push(`${first ? '' : ',\n'}${JSON.stringify(entry)}`);
+          first = false;
+        } else {
+          const parsed = found?.parsed;
+          chunk.push(
+            stringify([
+              [
+                task.key,
+                item.datasetId,
+                item.itemId,
+                run.snapshot.models[task.modelIndex]!.id,
+                run.snapshot.prompts[task.promptIndex]!.id,
+                task.replicate,
+                stageName(progress?.nextStage ?? 0),
+                found?.reduced?.text ?? '',
+                parsed?.ok ? (typeof parsed.value === 'string' ? parsed.value : JSON.stringify(parsed.value)) : '',
+                parsed && !parsed.ok ? parsed.reason : '',
+                ...scoreNames.map((name) => scores[name]?.value ?? ''),
+                failure?.stage ?? '',
+                failure?.category ?? '',
+                failure?.message ?? '',
+              ],
+            ]),
+          );
+        }
+      }
+      await write(chunk.join(''));
+    }
+    if (format === 'json') await write('\n]}\n');
+    out.end();
+    await once(out, 'close');
+    syncAndRename(partial, path);
+  } catch (error) {
+    out.destroy();
+    rmSync(partial, { force: true });
+    throw error;
+  }
+  return { tasks: manifest.taskCount, format };
+}
+

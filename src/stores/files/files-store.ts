@@ -1,0 +1,506 @@
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { StoreError } from '../../core/errors.js';
+import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
+import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
+import { loadReduction } from '../../core/reduction.js';
+import { RunCounters } from '../../core/run-counters.js';
+import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
+import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
+import type { MetricScore } from '../../spec/metric.js';
+import type { Provenance, RunSnapshot } from '../../spec/snapshot.js';
+import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  ClaimRequest,
+  ClaimedTask,
+  FailureCountRow,
+  FailureRow,
+  NewRun,
+  OwnerRecord,
+  PipelineShape,
+  RunRecord,
+  RunStatus,
+  ScoreTotalRow,
+  StageHistogramRow,
+  Store,
+  StoredItem,
+  TaskArtifacts,
+  TaskProgress,
+  TaskRecord,
+} from '../../spec/store.js';
+import { pipelineOf } from '../../core/execution-state.js';
+import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
+
+export interface FilesStoreOptions {
+  /** Job settings written into the `.state` (config and dataset paths, for resume checks). */
+  readonly job: Omit<ProgressiveSaveOptions, 'outputPath'>;
+}
+
+interface LoggedEvent {
+  readonly ord: number;
+  readonly type: TaskEvent['type'];
+  readonly payload: unknown;
+  readonly at: number;
+}
+
+interface RunState {
+  runId: string;
+  name: string;
+  snapshot: RunSnapshot;
+  provenance: Provenance;
+  status: RunStatus;
+  completedThroughStage: Stage | null;
+  untilStage: Stage;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The `files` store: a run kept in plain files beside its output, `<output>.tmp` (every result, append-only
+ * JSONL in the bundle record format) and `<output>.state` (progress, replaced atomically). It holds one run,
+ * keeps its state in memory (rebuilt from the `.tmp` when reopened), and is locked to one process at a time.
+ */
+export class FilesStore implements Store {
+  readonly specificationVersion = 'assay.store.v1' as const;
+  readonly kind = 'files';
+  readonly location: string;
+  private readonly lockPath: string;
+  private save: ProgressiveSave;
+  private run: RunState | null = null;
+  private manifest: Manifest | null = null;
+  private pipeline: PipelineShape = { samples: 1, hasJudges: false };
+  private items: StoredItem[] = [];
+  private tasks: TaskProgress[] = [];
+  private leases: (number | null)[] = [];
+  private taskEvents: number[][] = [];
+  private events: (LoggedEvent | null)[] = [];
+  private counters = new RunCounters();
+  private readonly owners = new Map<string, OwnerRecord & { pk: number; heartbeat: number }>();
+  private nextOwnerPk = 1;
+  private runEvents: { type: string; payload: unknown; at: number }[] = [];
+  private finalized = false;
+
+  private constructor(outputPath: string, private readonly options: FilesStoreOptions) {
+    this.location = outputPath;
+    this.lockPath = `${outputPath}.lock`;
+    this.save = new ProgressiveSave({ outputPath, ...options.job });
+  }
+
+  /** Opens the files store for an output path: a fresh one, or the job its `.state` describes. */
+  static open(outputPath: string, options: FilesStoreOptions): FilesStore {
+    const store = new FilesStore(resolve(outputPath), options);
+    store.lock();
+    try {
+      if (existsSync(store.save.statePath)) store.reload();
+    } catch (error) {
+      store.unlock();
+      throw error;
+    }
+    return store;
+  }
+
+  /** The progressive-save files behind this store. */
+  get files(): ProgressiveSave {
+    return this.save;
+  }
+
+  private lock(): void {
+    if (existsSync(this.lockPath)) {
+      try {
+        const holder = JSON.parse(readFileSync(this.lockPath, 'utf8')) as { pid: number; host: string };
+        if (holder.pid !== process.pid && (holder.host !== hostname() || processAlive(holder.pid))) {
+          throw new StoreError(this.location, `this job is being run by pid ${holder.pid} on ${holder.host}`, { hint: 'wait for it to finish, or stop it first' });
+        }
+      } catch (error) {
+        if (error instanceof StoreError) throw error;
+      }
+    }
+    const descriptor = openSync(this.lockPath, 'w');
+    writeSync(descriptor, JSON.stringify({ pid: process.pid, host: hostname() }));
+    closeSync(descriptor);
+  }
+
+  private unlock(): void {
+    rmSync(this.lockPath, { force: true });
+  }
+
+  private reload(): void {
+    const { save, records } = ProgressiveSave.loadForResume(this.save.statePath);
+    this.save = save;
+    const extra = save.extra as unknown as RunState;
+    this.run = { ...extra };
+    this.items = records.filter((record): record is ItemRecord => record.type === 'item').map(({ type: _type, ...item }) => item);
+    this.setUp(this.run.snapshot);
+    this.save.useManifest([...this.manifest!.tasks()].map((task) => task.key));
+    for (const record of records) this.replay(record);
+    this.refreshOutcomes();
+  }
+
+  private setUp(snapshot: RunSnapshot): void {
+    this.manifest = createManifest(manifestShape(snapshot), this.items);
+    this.pipeline = pipelineOf(snapshot);
+    const count = this.manifest.taskCount;
+    this.tasks = Array.from({ length: count }, () => initialProgress(this.pipeline.samples));
+    this.leases = new Array<number | null>(count).fill(null);
+    this.taskEvents = Array.from({ length: count }, () => []);
+    this.events = [];
+    this.counters = new RunCounters();
+    this.counters.bump(0, false, count);
+  }
+
+  /** Applies one logged record while reopening, exactly as it was applied when written. */
+  private replay(record: LogRecord): void {
+    if (record.type === 'item') {
+      this.events.push(null);
+      return;
+    }
+    if (record.type === 'rewind') {
+      this.events.push(null);
+      const only = record.tasks?.map((key) => this.manifest!.locate(key)).filter((ord): ord is number => ord !== undefined);
+      this.applyRewind(stageIndex(record.stage), only);
+      return;
+    }
+    const ord = this.manifest!.locate(record.task);
+    if (ord === undefined) throw new StoreError(this.location, `the .tmp names task '${record.task}', which is not in this job`);
+    this.applyEvent(eventOf(record, ord), Date.now());
+  }
+
+  private requireRun(runId: string): RunState {
+    if (!this.run || this.run.runId !== runId) throw new StoreError(this.location, `no run ${runId} in this store`);
+    return this.run;
+  }
+
+  private keyOf(ord: number): string {
+    return this.manifest!.task(ord).key;
+  }
+
+  async createRun(run: NewRun): Promise<boolean> {
+    if (this.run) {
+      if (this.run.runId === run.runId) return false;
+      throw new StoreError(this.location, `this output already holds run ${this.run.runId.slice(0, 12)} (${this.run.name})`, {
+        hint: 'write to another --output, or delete its .state and .tmp to start over',
+      });
+    }
+    const now = new Date().toISOString();
+    this.items = [...run.items];
+    this.run = { runId: run.runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, status: 'created', completedThroughStage: null, untilStage: 'judge', createdAt: now, updatedAt: now };
+    this.setUp(run.snapshot);
+    this.save.initialize([...this.manifest!.tasks()].map((task) => task.key), this.extra());
+    this.save.append(this.items.map((item) => ({ type: 'item', ...item })));
+    for (let index = 0; index < this.items.length; index++) this.events.push(null);
+    return true;
+  }
+
+  private extra(): Record<string, unknown> {
+    return { ...this.run } as Record<string, unknown>;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    if (!this.run || this.run.runId !== runId) return undefined;
+    return this.record();
+  }
+
+  private record(): RunRecord {
+    const run = this.run!;
+    return {
+      runId: run.runId,
+      name: run.name,
+      snapshot: run.snapshot,
+      provenance: run.provenance,
+      status: run.status,
+      completedThroughStage: run.completedThroughStage,
+      taskCount: this.tasks.length,
+      createdAt: run.createdAt,
+      updatedAt: run.updatedAt,
+    };
+  }
+
+  async findRuns(idPrefix: string, limit: number): Promise<RunRecord[]> {
+    return this.run && this.run.runId.startsWith(idPrefix) && limit > 0 ? [this.record()] : [];
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return this.run ? [this.record()] : [];
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    if (!this.run || this.run.runId !== runId) return;
+    this.save.close();
+    rmSync(this.save.tmpPath, { force: true });
+    rmSync(this.save.statePath, { force: true });
+    this.save = new ProgressiveSave({ outputPath: this.location, ...this.options.job });
+    this.run = null;
+    this.items = [];
+    this.tasks = [];
+    this.events = [];
+  }
+
+  async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null): Promise<void> {
+    const run = this.requireRun(runId);
+    run.status = status;
+    run.completedThroughStage = completedThroughStage;
+    run.updatedAt = new Date().toISOString();
+    this.save.extra = this.extra();
+    this.save.writeState();
+  }
+
+  async appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void> {
+    const run = this.requireRun(runId);
+    if (type === 'run-started') {
+      run.untilStage = (payload as RunEventPayloads['run-started']).untilStage;
+      this.refreshOutcomes();
+    }
+    this.runEvents.push({ type, payload, at: Date.now() });
+  }
+
+  async loadItems(runId: string): Promise<StoredItem[]> {
+    this.requireRun(runId);
+    return this.items;
+  }
+
+  async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {
+    this.requireRun(runId);
+    const ord = this.manifest!.locate(key);
+    if (ord === undefined) return undefined;
+    return { ...taskCoordinates(this.manifest!.shape, ord), key, progress: this.tasks[ord]! };
+  }
+
+  async registerOwner(owner: OwnerRecord): Promise<void> {
+    this.requireRun(owner.runId);
+    this.owners.set(owner.owner, { ...owner, pk: this.nextOwnerPk++, heartbeat: Date.parse(owner.heartbeatAt) });
+  }
+
+  async heartbeat(owner: string): Promise<void> {
+    const record = this.owners.get(owner);
+    if (record) record.heartbeat = Date.now();
+  }
+
+  async releaseOwner(owner: string): Promise<void> {
+    this.owners.delete(owner);
+  }
+
+  async listOwners(runId: string): Promise<OwnerRecord[]> {
+    this.requireRun(runId);
+    return [...this.owners.values()].map(({ pk: _pk, heartbeat, ...owner }) => ({ ...owner, heartbeatAt: new Date(heartbeat).toISOString() }));
+  }
+
+  async claimTasks(request: ClaimRequest): Promise<ClaimedTask[]> {
+    this.requireRun(request.runId);
+    const owner = this.owners.get(request.owner);
+    if (!owner) throw new StoreError(this.location, `owner ${request.owner} is not registered`);
+    const liveSince = Date.now() - request.leaseMs;
+    const live = new Set([...this.owners.values()].filter((entry) => entry.heartbeat >= liveSince).map((entry) => entry.pk));
+    const from = request.fromStage ? stageIndex(request.fromStage) : 0;
+    const until = stageIndex(request.untilStage);
+    const candidates: number[] = [];
+    for (let ord = 0; ord < this.tasks.length; ord++) {
+      const progress = this.tasks[ord]!;
+      if (progress.failed || progress.nextStage < from || progress.nextStage > until) continue;
+      const lease = this.leases[ord]!;
+      if (lease !== null && live.has(lease)) continue;
+      candidates.push(ord);
+    }
+    candidates.sort((left, right) => this.tasks[left]!.nextStage - this.tasks[right]!.nextStage || left - right);
+    return candidates.slice(0, request.limit).map((ord) => {
+      this.leases[ord] = owner.pk;
+      const progress = this.tasks[ord]!;
+      return { ord, nextStage: progress.nextStage, candidateSeqs: progress.candidateSeqs };
+    });
+  }
+
+  async appendEvents(request: AppendRequest): Promise<AppendResult> {
+    this.requireRun(request.runId);
+    const ownerPk = request.owner === null ? null : (this.owners.get(request.owner)?.pk ?? null);
+    const rejected = new Set<number>();
+    const accepted: TaskEvent[] = [];
+    for (const event of request.events) {
+      if (!Number.isInteger(event.taskOrd) || event.taskOrd < 0 || event.taskOrd >= this.tasks.length) {
+        throw new StoreError(this.location, `task ${event.taskOrd} does not exist in run ${request.runId}`);
+      }
+      const lease = this.leases[event.taskOrd]!;
+      if (ownerPk !== null && lease !== null && lease !== ownerPk) rejected.add(event.taskOrd);
+      else accepted.push(event);
+    }
+    // Durable first, then applied: a crash between the two is replayed from the log on reopen.
+    this.save.append(accepted.map((event) => recordOf(event, this.keyOf(event.taskOrd))));
+    const now = Date.now();
+    for (const event of accepted) this.applyEvent(event, now);
+    for (const ord of request.release) if (!rejected.has(ord) && (ownerPk === null || this.leases[ord] === ownerPk || this.leases[ord] === null)) this.leases[ord] = null;
+    for (const event of accepted) this.refreshOutcome(event.taskOrd);
+    return { appended: accepted.length, rejectedOrds: [...rejected] };
+  }
+
+  private applyEvent(event: TaskEvent, at: number): void {
+    const seq = this.events.length;
+    this.events.push({ ord: event.taskOrd, type: event.type, payload: event.payload, at });
+    this.taskEvents[event.taskOrd]!.push(seq);
+    const before = this.tasks[event.taskOrd]!;
+    const previous = event.type === 'judge-completed' ? before.judgeSeq : before.scoreSeq;
+    const result = applyTaskEvent(before, event, seq, this.pipeline);
+    if (result.applied && (event.type === 'score-completed' || event.type === 'judge-completed')) {
+      const { modelIndex, promptIndex } = taskCoordinates(this.manifest!.shape, event.taskOrd);
+      if (previous !== null) this.counters.addScores(modelIndex, promptIndex, this.scoresAt(previous), -1);
+      this.counters.addScores(modelIndex, promptIndex, event.payload.scores, 1);
+    }
+    this.counters.move(before, result.progress);
+    this.tasks[event.taskOrd] = result.progress;
+  }
+
+  private refreshOutcomes(): void {
+    for (let ord = 0; ord < this.tasks.length; ord++) this.refreshOutcome(ord);
+  }
+
+  /** The `.state` counts a task completed once it passed the stage the current session runs to. */
+  private refreshOutcome(ord: number): void {
+    const progress = this.tasks[ord]!;
+    const until = stageIndex(this.run?.untilStage ?? 'judge');
+    const outcome = progress.nextStage > until || progress.nextStage === DONE_INDEX ? 'completed' : progress.failed ? 'failed' : 'pending';
+    this.save.mark(ord, outcome);
+  }
+
+  private scoresAt(seq: number): Readonly<Record<string, MetricScore>> {
+    return (this.events[seq]?.payload as { scores?: Record<string, MetricScore> } | undefined)?.scores ?? {};
+  }
+
+  async resetFailures(runId: string, untilStage: Stage): Promise<number> {
+    this.requireRun(runId);
+    const until = stageIndex(untilStage);
+    let changed = 0;
+    this.tasks.forEach((progress, ord) => {
+      if (!progress.failed || progress.nextStage > until) return;
+      const reset = { ...progress, failed: false };
+      this.counters.move(progress, reset);
+      this.tasks[ord] = reset;
+      changed++;
+    });
+    return changed;
+  }
+
+  async rewind(runId: string, stage: Stage, ords?: readonly number[]): Promise<number> {
+    this.requireRun(runId);
+    this.save.append([{ type: 'rewind', stage, ...(ords ? { tasks: ords.map((ord) => this.keyOf(ord)) } : {}) }]);
+    this.events.push(null);
+    const changed = this.applyRewind(stageIndex(stage), ords);
+    this.refreshOutcomes();
+    return changed;
+  }
+
+  private applyRewind(index: StageIndex, ords?: readonly number[]): number {
+    let changed = 0;
+    const only = ords ? new Set(ords) : null;
+    this.counters = new RunCounters();
+    this.tasks = this.tasks.map((progress, ord) => {
+      if (progress.nextStage < index || (only && !only.has(ord))) return progress;
+      changed++;
+      return {
+        nextStage: index,
+        failed: false,
+        failure: null,
+        candidateSeqs: index <= 0 ? progress.candidateSeqs.map(() => null) : progress.candidateSeqs,
+        reduceSeq: index <= 1 ? null : progress.reduceSeq,
+        parseSeq: index <= 2 ? null : progress.parseSeq,
+        scoreSeq: index <= 3 ? null : progress.scoreSeq,
+        judgeSeq: null,
+      };
+    });
+    this.tasks.forEach((progress, ord) => {
+      this.counters.bump(progress.nextStage, progress.failed, 1);
+      const { modelIndex, promptIndex } = taskCoordinates(this.manifest!.shape, ord);
+      for (const seq of [progress.scoreSeq, progress.judgeSeq]) if (seq !== null) this.counters.addScores(modelIndex, promptIndex, this.scoresAt(seq), 1);
+    });
+    return changed;
+  }
+
+  async findRunsSharingGenerations(): Promise<string[]> {
+    return [];
+  }
+
+  async getStageHistogram(runId: string): Promise<StageHistogramRow[]> {
+    this.requireRun(runId);
+    return this.counters.histogramRows();
+  }
+
+  async getScoreTotals(runId: string): Promise<ScoreTotalRow[]> {
+    this.requireRun(runId);
+    return this.counters.scoreRows();
+  }
+
+  async listFailures(runId: string, limit: number): Promise<FailureRow[]> {
+    this.requireRun(runId);
+    const rows: FailureRow[] = [];
+    const order = this.tasks.map((progress, ord) => ({ progress, ord })).filter((entry) => entry.progress.failed);
+    order.sort((left, right) => left.progress.nextStage - right.progress.nextStage || left.ord - right.ord);
+    for (const { progress, ord } of order.slice(0, limit)) {
+      const { stage, ...failure } = progress.failure!;
+      rows.push({ taskKey: this.keyOf(ord), stage, failure });
+    }
+    return rows;
+  }
+
+  async countFailures(runId: string): Promise<FailureCountRow[]> {
+    this.requireRun(runId);
+    const counts = new Map<string, FailureCountRow>();
+    for (const progress of this.tasks) {
+      if (!progress.failed || !progress.failure) continue;
+      const key = `${progress.failure.stage}\u0000${progress.failure.category}`;
+      counts.set(key, { stage: progress.failure.stage, category: progress.failure.category, count: (counts.get(key)?.count ?? 0) + 1 });
+    }
+    return [...counts.values()].sort((left, right) => right.count - left.count);
+  }
+
+  async loadArtifacts(runId: string, ords: readonly number[]): Promise<Map<number, TaskArtifacts>> {
+    this.requireRun(runId);
+    const payload = (seq: number | null): unknown => (seq === null ? null : (this.events[seq]?.payload ?? null));
+    const artifacts = new Map<number, TaskArtifacts>();
+    for (const ord of ords) {
+      const progress = this.tasks[ord];
+      if (!progress) continue;
+      const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
+      const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
+      artifacts.set(ord, {
+        progress,
+        candidates,
+        reduced: reduction ? loadReduction(reduction, candidates) : null,
+        parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,
+        scores: (payload(progress.scoreSeq) as { scores: TaskArtifacts['scores'] } | null)?.scores ?? null,
+        judgments: (payload(progress.judgeSeq) as { judgments: TaskArtifacts['judgments'] } | null)?.judgments ?? null,
+      });
+    }
+    return artifacts;
+  }
+
+  async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
+    this.requireRun(runId);
+    return (this.taskEvents[ord] ?? []).map((seq) => {
+      const event = this.events[seq]!;
+      return { seq, runId, taskOrd: ord, type: event.type, payload: event.payload, createdAt: new Date(event.at).toISOString() };
+    });
+  }
+
+  /** Writes the final output (through `write`, given a scratch path), then removes the `.tmp` and `.state`. */
+  async finalize(write: (scratchPath: string) => Promise<void>): Promise<void> {
+    await this.save.finalize(write);
+    this.finalized = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.run && !this.finalized) {
+      this.save.extra = this.extra();
+      this.save.close();
+    }
+    this.unlock();
+  }
+}
+
