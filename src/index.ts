@@ -5,6 +5,27 @@ export { getExecutionState, getScoreSummary, type RunSummary, type ScoreSummary 
 export { getRunSnapshot } from './experiment/inspect.js';
 export { openStoreAt, defaultStorePath } from './experiment/store-location.js';
 export { openSqliteStore, SqliteStore } from './stores/sqlite/sqlite-store.js';
+export { FilesStore } from './stores/files/files-store.js';
+export { ProgressiveSave, type StatusReport } from './stores/files/progressive-save.js';
+export {
+  exportBundle,
+  exportGenerationBundle,
+  exportReductionBundle,
+  exportParseBundle,
+  exportScoreBundle,
+  exportEvaluationBundle,
+} from './bundles/export-bundle.js';
+export {
+  importBundle,
+  importGenerationBundle,
+  importReductionBundle,
+  importParseBundle,
+  importScoreBundle,
+  importEvaluationBundle,
+  checkBundle,
+  type ImportResult,
+} from './bundles/import-bundle.js';
+export { writeResultsFile } from './report/results-file.js';
 export type { ExperimentConfig, ExperimentInput } from './config/experiment-schema.js';
 export type { ExecutionState, StageCounts } from './core/execution-state.js';
 export { TaskKey, type TaskKeyParts } from './core/task-key.js';

@@ -91,6 +91,11 @@ export class FilesStore implements Store {
   private nextOwnerPk = 1;
   private runEvents: { type: string; payload: unknown; at: number }[] = [];
   private finalized = false;
+  /**
+   * Per stage, where claim scans start: every task before it has moved past that stage, which only a rewind
+   * undoes. Claims stay proportional to what they hand out, not to the run.
+   */
+  private cursors = [0, 0, 0, 0, 0];
 
   private constructor(outputPath: string, private readonly options: FilesStoreOptions) {
     this.location = outputPath;
@@ -156,6 +161,7 @@ export class FilesStore implements Store {
     this.leases = new Array<number | null>(count).fill(null);
     this.taskEvents = Array.from({ length: count }, () => []);
     this.events = [];
+    this.cursors = [0, 0, 0, 0, 0];
     this.counters = new RunCounters();
     this.counters.bump(0, false, count);
   }
@@ -305,14 +311,18 @@ export class FilesStore implements Store {
     const from = request.fromStage ? stageIndex(request.fromStage) : 0;
     const until = stageIndex(request.untilStage);
     const candidates: number[] = [];
-    for (let ord = 0; ord < this.tasks.length; ord++) {
-      const progress = this.tasks[ord]!;
-      if (progress.failed || progress.nextStage < from || progress.nextStage > until) continue;
-      const lease = this.leases[ord]!;
-      if (lease !== null && live.has(lease)) continue;
-      candidates.push(ord);
+    for (let stage = from; stage <= until && candidates.length < request.limit; stage++) {
+      let ord = this.cursors[stage]!;
+      while (ord < this.tasks.length && this.tasks[ord]!.nextStage > stage) ord++;
+      this.cursors[stage] = ord;
+      for (; ord < this.tasks.length && candidates.length < request.limit; ord++) {
+        const progress = this.tasks[ord]!;
+        if (progress.nextStage !== stage || progress.failed) continue;
+        const lease = this.leases[ord]!;
+        if (lease !== null && live.has(lease)) continue;
+        candidates.push(ord);
+      }
     }
-    candidates.sort((left, right) => this.tasks[left]!.nextStage - this.tasks[right]!.nextStage || left - right);
     return candidates.slice(0, request.limit).map((ord) => {
       this.leases[ord] = owner.pk;
       const progress = this.tasks[ord]!;
@@ -399,6 +409,7 @@ export class FilesStore implements Store {
 
   private applyRewind(index: StageIndex, ords?: readonly number[]): number {
     let changed = 0;
+    this.cursors = [0, 0, 0, 0, 0];
     const only = ords ? new Set(ords) : null;
     this.counters = new RunCounters();
     this.tasks = this.tasks.map((progress, ord) => {
