@@ -69,6 +69,7 @@ describe('--help and the command pages', () => {
     [['export'], 'bundles.md'],
     [['import'], 'bundles.md'],
     [['status'], 'status.md'],
+    [['estimate'], 'estimate.md'],
   ];
   for (const [command, page] of commands) {
     it(`documents every option of assay ${command.join(' ')}, and --help lists every option documented`, async () => {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/errors.js';
 import { toolVersion } from '../experiment/tool-version.js';
 import { exportCommand, importCommand } from './commands/bundles.js';
+import { estimateCommand } from './commands/estimate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quickcheckCommand } from './commands/quickcheck.js';
 import { replayCommand } from './commands/replay.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addCommand(runCommand())
+    .addCommand(estimateCommand())
     .addCommand(replayCommand())
     .addCommand(quickcheckCommand())
     .addCommand(inspectCommand())

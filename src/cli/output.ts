@@ -35,3 +35,9 @@ export function formatDuration(seconds: number): string {
 export function shortId(runId: string): string {
   return runId.slice(0, 12);
 }
+
+/** `$1.2345`, with what could not be priced said plainly. */
+export function formatCost(cost: { total: number | null; unpriced: readonly string[] }): string {
+  const total = cost.total === null ? 'unknown' : `$${cost.total.toFixed(cost.total < 1 ? 4 : 2)}`;
+  return cost.unpriced.length > 0 ? `${total} (no price for ${cost.unpriced.join(', ')}; set price on them)` : total;
+}

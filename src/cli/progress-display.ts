@@ -1,90 +1,96 @@
 import cliProgress from 'cli-progress';
-import type { ProgressSnapshot, ProgressTracker } from '../engine/progress-tracker.js';
+import type { ModelProgress, ProgressSnapshot, ProgressTracker } from '../engine/progress-tracker.js';
 import { formatDuration } from './output.js';
 
 export interface ProgressDisplay {
   attach(tracker: ProgressTracker): void;
-  /** Prints a notice without breaking the bar. */
+  /** Prints a notice without breaking the bars. */
   notice(message: string): void;
   stop(): void;
 }
 
-function failureText(snapshot: ProgressSnapshot): string {
-  const categories = Object.entries(snapshot.failuresByCategory)
-    .map(([category, count]) => `${category} ${count}`)
-    .join(', ');
-  return categories ? `${snapshot.failed} failed (${categories})` : `${snapshot.failed} failed`;
+function failures(byCategory: ModelProgress['failuresByCategory']): string {
+  const parts = Object.entries(byCategory).map(([category, count]) => `${category} ${count}`);
+  return parts.length > 0 ? ` · errors ${parts.join(', ')}` : '';
 }
 
-function line(snapshot: ProgressSnapshot): string {
-  const percent = snapshot.total > 0 ? ((100 * (snapshot.completed + snapshot.failed)) / snapshot.total).toFixed(1) : '100.0';
-  const eta = snapshot.etaSeconds === null ? '?' : formatDuration(snapshot.etaSeconds);
+function cost(value: number | null): string {
+  return value === null ? 'cost ?' : `$${value.toFixed(value < 1 ? 4 : 2)}`;
+}
+
+function tokens(count: number): string {
+  return count >= 1_000_000 ? `${(count / 1_000_000).toFixed(1)}M` : count >= 10_000 ? `${Math.round(count / 1000)}k` : String(count);
+}
+
+function eta(seconds: number | null): string {
+  return seconds === null ? '?' : formatDuration(seconds);
+}
+
+/** One line for the whole run. */
+export function overallLine(snapshot: ProgressSnapshot): string {
+  const done = snapshot.completed + snapshot.failed;
+  const percent = snapshot.total > 0 ? ((100 * done) / snapshot.total).toFixed(1) : '100.0';
   const retries = snapshot.retries > 0 ? ` · ${snapshot.retries} retries` : '';
   const stopping = snapshot.stopping ? ' · stopping' : '';
-  return `${snapshot.completed + snapshot.failed}/${snapshot.total} tasks (${percent}%) · ${snapshot.ratePerSecond.toFixed(1)}/s · ETA ${eta} · ${failureText(snapshot)}${retries}${stopping}`;
+  return `${done}/${snapshot.total} tasks (${percent}%) · ${snapshot.ratePerSecond.toFixed(1)}/s · ETA ${eta(snapshot.etaSeconds)} · ${snapshot.failed} failed${failures(snapshot.failuresByCategory)} · ${tokens(snapshot.inputTokens + snapshot.outputTokens)} tokens · ${cost(snapshot.cost)}${retries}${stopping}`;
 }
 
-/** A live bar on a terminal. */
+/** One line per model: tasks for answering models, calls for evaluators; tokens, cost, errors, concurrency. */
+export function modelLine(model: ModelProgress): string {
+  const work = model.total > 0 ? `${model.completed + model.failed}/${model.total} · ${model.ratePerSecond.toFixed(1)}/s · ETA ${eta(model.etaSeconds)}` : `${model.calls} calls`;
+  const concurrency = model.concurrency !== null ? ` · concurrency ${model.concurrency}` : '';
+  return `${model.modelId}: ${work} · ${tokens(model.inputTokens + model.outputTokens)} tokens · ${cost(model.cost)}${failures(model.failuresByCategory)}${concurrency}`;
+}
+
+/** Live bars on a terminal: the run, then one per model. */
 class TerminalDisplay implements ProgressDisplay {
-  private readonly bar = new cliProgress.SingleBar(
-    {
-      format: '{bar} {done}/{total} · {speed}/s · ETA {remaining} · {failures}{extra}',
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: false,
-      stream: process.stderr,
-      fps: 5,
-    },
+  private readonly bars = new cliProgress.MultiBar(
+    { format: '{bar} {line}', barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr, fps: 5, autopadding: true },
     cliProgress.Presets.shades_classic,
   );
+  private overall: cliProgress.SingleBar | undefined;
+  private readonly perModel = new Map<string, cliProgress.SingleBar>();
   private timer: NodeJS.Timeout | undefined;
   private tracker: ProgressTracker | undefined;
 
   attach(tracker: ProgressTracker): void {
     this.tracker = tracker;
     const snapshot = tracker.snapshot();
-    this.bar.start(snapshot.total, snapshot.completed + snapshot.failed, this.payload(snapshot));
+    this.overall = this.bars.create(snapshot.total, snapshot.completed + snapshot.failed, { line: overallLine(snapshot) });
     this.timer = setInterval(() => this.update(), 200);
     this.timer.unref();
   }
 
-  private payload(snapshot: ProgressSnapshot) {
-    return {
-      done: snapshot.completed + snapshot.failed,
-      speed: snapshot.ratePerSecond.toFixed(1),
-      remaining: snapshot.etaSeconds === null ? '?' : formatDuration(snapshot.etaSeconds),
-      failures: failureText(snapshot),
-      extra: (snapshot.retries > 0 ? ` · ${snapshot.retries} retries` : '') + (snapshot.stopping ? ' · stopping' : ''),
-    };
-  }
-
   private update(): void {
-    if (!this.tracker) return;
+    if (!this.tracker || !this.overall) return;
     const snapshot = this.tracker.snapshot();
-    this.bar.update(snapshot.completed + snapshot.failed, this.payload(snapshot));
+    this.overall.setTotal(snapshot.total);
+    this.overall.update(snapshot.completed + snapshot.failed, { line: overallLine(snapshot) });
+    // A single model adds nothing the run's own bar does not say.
+    if (snapshot.models.length < 2) return;
+    for (const model of snapshot.models) {
+      let bar = this.perModel.get(model.modelId);
+      if (!bar) {
+        bar = this.bars.create(Math.max(1, model.total), 0, { line: '' });
+        this.perModel.set(model.modelId, bar);
+      }
+      bar.update(model.total > 0 ? model.completed + model.failed : 0, { line: `  ${modelLine(model)}` });
+    }
   }
 
   notice(message: string): void {
-    if (this.tracker) {
-      this.bar.stop();
-      process.stderr.write(`${message}\n`);
-      const snapshot = this.tracker.snapshot();
-      this.bar.start(snapshot.total, snapshot.completed + snapshot.failed, this.payload(snapshot));
-    } else {
-      process.stderr.write(`${message}\n`);
-    }
+    if (this.overall) this.bars.log(`${message}\n`);
+    else process.stderr.write(`${message}\n`);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.tracker) {
-      this.update();
-      this.bar.stop();
-    }
+    if (this.tracker) this.update();
+    this.bars.stop();
   }
 }
 
-/** Plain lines every few seconds, for logs and pipes. */
+/** Plain lines every few seconds, for logs and pipes: the run, then each model. */
 class LineDisplay implements ProgressDisplay {
   private timer: NodeJS.Timeout | undefined;
   private tracker: ProgressTracker | undefined;
@@ -93,8 +99,16 @@ class LineDisplay implements ProgressDisplay {
 
   attach(tracker: ProgressTracker): void {
     this.tracker = tracker;
-    this.timer = setInterval(() => process.stderr.write(`[assay] ${line(tracker.snapshot())}\n`), this.intervalMs);
+    this.timer = setInterval(() => this.print(), this.intervalMs);
     this.timer.unref();
+  }
+
+  private print(): void {
+    if (!this.tracker) return;
+    const snapshot = this.tracker.snapshot();
+    const lines = [`[assay] ${overallLine(snapshot)}`];
+    if (snapshot.models.length > 1) for (const model of snapshot.models) lines.push(`[assay]   ${modelLine(model)}`);
+    process.stderr.write(`${lines.join('\n')}\n`);
   }
 
   notice(message: string): void {
@@ -103,7 +117,7 @@ class LineDisplay implements ProgressDisplay {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.tracker) process.stderr.write(`[assay] ${line(this.tracker.snapshot())}\n`);
+    this.print();
   }
 }
 

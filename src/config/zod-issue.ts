@@ -73,8 +73,13 @@ export function explainIssue(issue: z.core.$ZodIssue, valueAt: (path: readonly P
       const note = issue as unknown as { discriminator?: string; options?: unknown[] };
       if (note.discriminator && note.options) {
         const found = valueAt(path);
-        const what = found === undefined ? 'is required' : `'${String(found)}' is not known`;
-        return { path, message: `${what}; expected one of ${note.options.map(String).join(', ')}` };
+        const options = note.options.map(String);
+        if (found === undefined) return { path, message: `is required; expected one of ${options.join(', ')}` };
+        const suggestion = closest(String(found), options);
+        return {
+          path,
+          message: `'${String(found)}' is not known; ${suggestion ? `did you mean '${suggestion}'? ` : ''}expected one of ${options.join(', ')}`,
+        };
       }
       return { path, message: issue.message };
     }

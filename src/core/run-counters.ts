@@ -1,5 +1,8 @@
 import type { MetricScore } from '../spec/metric.js';
-import type { ScoreTotalRow, StageHistogramRow, TaskProgress } from '../spec/store.js';
+import type { CallRecord, TaskEvent } from '../spec/event.js';
+import type { TokenUsage } from '../spec/model.js';
+import type { ScoreTotalRow, StageHistogramRow, TaskProgress, UsageRow } from '../spec/store.js';
+import type { Stage } from '../spec/stage.js';
 import type { StageIndex } from '../spec/stage.js';
 
 /** Calls `visit` for each score and each of its parts (as `metric.part`). */
@@ -18,6 +21,7 @@ export function forEachScore(scores: Readonly<Record<string, MetricScore>>, visi
  */
 export class RunCounters {
   readonly histogram = new Map<number, number>();
+  readonly usage = new Map<string, { model: string; stage: Stage; calls: number; inputTokens: number; outputTokens: number }>();
   readonly scores = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
 
   move(before: Pick<TaskProgress, 'nextStage' | 'failed'>, after: Pick<TaskProgress, 'nextStage' | 'failed'>): void {
@@ -39,6 +43,31 @@ export class RunCounters {
       entry.sum += sign * value;
       entry.count += sign;
     });
+  }
+
+  /** Usage recorded by an event: the answering model's candidate, or the evaluator calls a stage made. */
+  addUsage(event: TaskEvent, answeringModel: string): void {
+    if (event.type === 'generate-completed') {
+      if (!event.payload.candidate.reusedFrom) this.use(answeringModel, 'generate', event.payload.candidate.usage);
+      return;
+    }
+    const calls = (event.payload as { calls?: readonly CallRecord[] }).calls;
+    if (!calls) return;
+    const stage = event.type.slice(0, event.type.indexOf('-')) as Stage;
+    for (const call of calls) this.use(call.model, stage, call.usage);
+  }
+
+  private use(model: string, stage: Stage, usage: TokenUsage): void {
+    const key = `${model}\u0000${stage}`;
+    let entry = this.usage.get(key);
+    if (!entry) this.usage.set(key, (entry = { model, stage, calls: 0, inputTokens: 0, outputTokens: 0 }));
+    entry.calls++;
+    entry.inputTokens += usage.inputTokens ?? 0;
+    entry.outputTokens += usage.outputTokens ?? 0;
+  }
+
+  usageRows(): UsageRow[] {
+    return [...this.usage.values()].map((entry) => ({ ...entry }));
   }
 
   histogramRows(): StageHistogramRow[] {

@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyProviderError, ProviderCallError } from '../providers/call-error.js';
+import type { CallRecord } from '../spec/event.js';
 import type { AttemptRecord, FailureRecord } from '../spec/failure.js';
 import type { GenerateRequest, GenerateResult, LanguageModel } from '../spec/model.js';
 import { CallCancelled, ModelCallFailed, type EvaluatorCall, type PluginContext } from '../spec/plugin-context.js';
 import { DeadlineSignals } from './deadline-signals.js';
 import type { ProgressTracker } from './progress-tracker.js';
 import { retryDelayMs, shouldRetry, type RetryPolicy } from './retry-policy.js';
+import { ModelGate } from './model-gate.js';
 import { Semaphore } from './semaphore.js';
 
 export interface CallableModel {
@@ -13,10 +15,18 @@ export interface CallableModel {
   readonly params: GenerateRequest['params'];
   /** Per-model cap on calls in flight, on top of the global one. */
   readonly concurrency: number | undefined;
+  /** Halve the model's concurrency on a 429 and grow it back (default true). */
+  readonly adaptiveConcurrency?: boolean;
+  readonly rateLimit?: { readonly requestsPerMinute?: number | undefined; readonly tokensPerMinute?: number | undefined; readonly windowSeconds: number } | undefined;
+}
+
+/** What a call is expected to use, for the tokens-per-minute limit: prompt characters / 4, plus the output cap. */
+export function estimateTokens(request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): number {
+  return Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 4) + (request.params.maxTokens ?? 256);
 }
 
 export type CallOutcome =
-  | { readonly ok: true; readonly result: GenerateResult; readonly release: () => void }
+  | { readonly ok: true; readonly result: GenerateResult; readonly release: () => void; readonly failedAttempts: readonly AttemptRecord[] }
   | { readonly ok: false; readonly cancelled: true }
   | { readonly ok: false; readonly cancelled: false; readonly failure: FailureRecord };
 
@@ -27,7 +37,7 @@ export type CallOutcome =
  */
 export class ModelCaller {
   private readonly global: Semaphore;
-  private readonly gates = new Map<string, Semaphore | null>();
+  private readonly gates = new Map<string, ModelGate>();
   private readonly deadlines: DeadlineSignals;
   calls = 0;
 
@@ -41,27 +51,46 @@ export class ModelCaller {
   ) {
     this.global = new Semaphore(concurrency);
     this.deadlines = new DeadlineSignals(cancel, timeoutMs);
-    for (const [id, model] of models) this.gates.set(id, model.concurrency ? new Semaphore(model.concurrency) : null);
+    for (const [id, model] of models) {
+      this.gates.set(
+        id,
+        new ModelGate({
+          maxConcurrency: model.concurrency ?? concurrency,
+          adaptive: model.adaptiveConcurrency ?? true,
+          requestsPerWindow: model.rateLimit?.requestsPerMinute,
+          tokensPerWindow: model.rateLimit?.tokensPerMinute,
+          windowMs: (model.rateLimit?.windowSeconds ?? 60) * 1000,
+        }),
+      );
+    }
   }
 
   /**
    * Calls a model until it answers acceptably or the attempts run out. On success the call's slot is still
    * held: `release` gives it back (the engine does so once the answer is durable).
    */
-  async call(modelId: string, request: Omit<GenerateRequest, 'signal'>, accept?: (result: GenerateResult) => string | null): Promise<CallOutcome> {
+  async call(
+    modelId: string,
+    request: Omit<GenerateRequest, 'signal'>,
+    accept?: (result: GenerateResult) => string | null,
+    record?: (call: CallRecord) => void,
+  ): Promise<CallOutcome> {
     const entry = this.models.get(modelId);
     if (!entry) throw new Error(`no model '${modelId}' in this run`);
-    const gate = this.gates.get(modelId) ?? null;
+    const gate = this.gates.get(modelId)!;
     const attempts: AttemptRecord[] = [];
+    const estimate = estimateTokens(request);
+    if (entry.model.prepare) await this.prepared(modelId, entry.model);
     for (let attempt = 1; ; attempt++) {
       const signal = this.deadlines.signal();
-      const waitModel = gate?.acquire();
-      if (waitModel) await waitModel;
+      const pendingPermit = gate.acquire(estimate);
+      const permit = pendingPermit instanceof Promise ? await pendingPermit : pendingPermit;
       const waitGlobal = this.global.acquire();
       if (waitGlobal) await waitGlobal;
+      let used: number | undefined;
       const release = () => {
         this.global.release();
-        gate?.release();
+        permit.release(used);
       };
       if (this.cancel.aborted) {
         release();
@@ -76,8 +105,15 @@ export class ModelCaller {
         error = classifyProviderError(thrown, (text) => text, signal);
       }
       if (result) {
+        const { inputTokens, outputTokens } = result.usage;
+        if (inputTokens !== null || outputTokens !== null) used = (inputTokens ?? 0) + (outputTokens ?? 0);
+        this.tracker.recordUsage(modelId, result.usage);
+        record?.({ model: modelId, usage: result.usage, latencyMs: result.latencyMs });
         const refusal = accept?.(result) ?? null;
-        if (refusal === null) return { ok: true, result, release };
+        if (refusal === null) {
+          gate.succeeded();
+          return { ok: true, result, release, failedAttempts: attempts };
+        }
         error = new ProviderCallError({ category: 'invalid_response', message: refusal, retryable: true });
       }
       release();
@@ -85,6 +121,8 @@ export class ModelCaller {
       const failure = error!;
       const retry = shouldRetry(this.retryPolicy, attempt, failure);
       const delayMs = retry ? retryDelayMs(this.retryPolicy, attempt, failure) : undefined;
+      // A rate limit holds back every call to this model, not just this one, and lowers its concurrency.
+      if (failure.category === 'rate_limit') gate.rateLimited(delayMs ?? failure.retryAfterMs ?? this.retryPolicy.baseDelayMs, permit.startedAt);
       attempts.push({
         attempt,
         category: failure.category,
@@ -94,7 +132,7 @@ export class ModelCaller {
         at: new Date().toISOString(),
       });
       if (!retry) {
-        this.tracker.recordFailure(failure.category);
+        this.tracker.recordFailure(failure.category, modelId);
         return { ok: false, cancelled: false, failure: { category: failure.category, message: failure.message, attempts } };
       }
       this.tracker.recordRetry();
@@ -106,35 +144,85 @@ export class ModelCaller {
     }
   }
 
+  private readonly preparing = new Map<string, Promise<void>>();
+
+  /** A model's one-time preparation, shared by all its calls. */
+  private prepared(modelId: string, model: LanguageModel): Promise<void> {
+    let pending = this.preparing.get(modelId);
+    if (!pending) {
+      pending = model.prepare!().catch(() => undefined); // a failure to load shows up, categorized, on the call itself
+      this.preparing.set(modelId, pending);
+    }
+    return pending;
+  }
+
   /** The context a plugin gets: evaluator calls that throw `ModelCallFailed` or `CallCancelled`. */
-  context(input: string | undefined): PluginContext {
-    return {
-      signal: this.cancel,
-      ...(input !== undefined ? { input } : {}),
-      callModel: async (modelId: string, call: EvaluatorCall) => {
-        const entry = this.models.get(modelId);
-        const outcome = await this.call(
-          modelId,
-          {
-            ...(call.system !== undefined ? { system: call.system } : {}),
-            prompt: call.prompt,
-            params: { ...entry?.params, ...call.params },
-            seed: 0,
-            ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
-          },
-          call.accept,
-        );
-        if (outcome.ok) {
-          outcome.release();
-          return outcome.result;
-        }
-        if (outcome.cancelled) throw new CallCancelled();
-        throw new ModelCallFailed(outcome.failure);
+  context(input: string | undefined): TaskContext {
+    return new TaskContext(this, input);
+  }
+
+  /** One evaluator call with the engine's retries; the slot is released at once (nothing waits on durability). */
+  async callEvaluator(modelId: string, call: EvaluatorCall, record?: (call: CallRecord) => void): Promise<GenerateResult> {
+    const entry = this.models.get(modelId);
+    const outcome = await this.call(
+      modelId,
+      {
+        ...(call.system !== undefined ? { system: call.system } : {}),
+        prompt: call.prompt,
+        params: { ...entry?.params, ...call.params },
+        seed: 0,
+        ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
       },
-    };
+      call.accept,
+      record,
+    );
+    if (outcome.ok) {
+      outcome.release();
+      return outcome.result;
+    }
+    if (outcome.cancelled) throw new CallCancelled();
+    throw new ModelCallFailed(outcome.failure);
+  }
+
+  get cancelSignal(): AbortSignal {
+    return this.cancel;
+  }
+
+  /** The current (adaptive) concurrency limit of each model. */
+  limits(): Record<string, number> {
+    return Object.fromEntries([...this.gates].map(([id, gate]) => [id, gate.limit]));
   }
 
   dispose(): void {
     this.deadlines.dispose();
+    for (const gate of this.gates.values()) gate.dispose();
+  }
+}
+
+/**
+ * A plugin's view of the engine for one task: cheap to create (one per task). Its calls go through the caller,
+ * and are remembered so the engine can record them (model, tokens, latency) with the stage that made them.
+ */
+export class TaskContext implements PluginContext {
+  private calls: CallRecord[] = [];
+
+  constructor(
+    private readonly caller: ModelCaller,
+    readonly input: string | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.caller.cancelSignal;
+  }
+
+  callModel(modelId: string, call: EvaluatorCall): Promise<GenerateResult> {
+    return this.caller.callEvaluator(modelId, call, (record) => this.calls.push(record));
+  }
+
+  /** The calls made since the last take. */
+  takeCalls(): CallRecord[] {
+    const calls = this.calls;
+    this.calls = [];
+    return calls;
   }
 }

@@ -4,13 +4,13 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { completedThroughStage } from '../core/execution-state.js';
 import { sameCallsMapper } from '../core/generation-groups.js';
-import { manifestShape, taskOrd, type ManifestShape } from '../core/manifest.js';
+import { manifestShape, taskCoordinates, taskOrd, type ManifestShape } from '../core/manifest.js';
 import { stageAfter } from '../core/task-progress.js';
-import { buildGenerateRequest, callSeed, type GenerateItem, type PromptParts } from '../stages/generate.js';
+import { buildGenerateRequest, TaskSeeds, type GenerateItem, type PromptParts } from '../stages/generate.js';
 import { runJudges } from '../stages/judge.js';
 import { runParse } from '../stages/parse.js';
 import { runReduce } from '../stages/reduce.js';
-import { runScore } from '../stages/score.js';
+import { runScore, type ScorePlugins } from '../stages/score.js';
 import type { StoredCandidate, TaskEvent } from '../spec/event.js';
 import type { FailureRecord } from '../spec/failure.js';
 import type { Judge } from '../spec/judge.js';
@@ -95,6 +95,8 @@ interface QueuedTask {
   readonly reusable?: ReadonlyMap<number, { runId: string; candidate: StoredCandidate }>;
 }
 
+type TaskCoordinates = Omit<TaskDescriptor, 'key'>;
+
 type SampleResult = { readonly ok: true; readonly candidate: StoredCandidate } | { readonly ok: false; readonly cancelled: boolean };
 
 /** Is a process with this pid alive on this host? */
@@ -132,6 +134,7 @@ export class RunEngine {
   constructor(private readonly input: EngineInput) {
     // Every call waiting out a retry delay listens on this signal; thousands may wait at once.
     setMaxListeners(0, this.cancelController.signal);
+    this.seeds = new TaskSeeds(input.seed, input.shape, input.items);
     this.untilStage = input.untilStage;
     this.untilIndex = stageIndex(input.untilStage);
     const callable = new Map<string, CallableModel>(input.evaluators);
@@ -155,6 +158,7 @@ export class RunEngine {
 
   async execute(): Promise<EngineResult> {
     const { store, runId, runtime } = this.input;
+    this.input.tracker.watchLimits(() => this.caller.limits());
     await this.releaseDeadOwners();
     const others = await store.listOwners(runId);
     if (others.length > 0) {
@@ -303,7 +307,8 @@ export class RunEngine {
   private async processTask(queued: QueuedTask): Promise<void> {
     const { claimed } = queued;
     const { pipeline } = this.input;
-    const task = this.input.task(claimed.ord);
+    // Coordinates are enough on the hot path; the key string is built only where a message needs it.
+    const task = taskCoordinates(this.input.shape, claimed.ord);
     const item = this.input.items[task.itemOrd]!;
     let stage = claimed.nextStage;
     let candidates: CandidateView[] = [];
@@ -340,27 +345,33 @@ export class RunEngine {
     try {
       while (stage <= this.untilIndex && stage < DONE_INDEX) {
         let event: TaskEvent;
+        // Stage results come back at once from deterministic plugins; only model-backed ones are awaited.
         if (stage === REDUCE) {
-          const result = await runReduce(task.ord, this.input.reducer, { ...context, parser: this.input.parser }, candidates);
+          const pending = runReduce(task.ord, this.input.reducer, { signal: context.signal, callModel: context.callModel.bind(context), input: item.input, parser: this.input.parser }, candidates);
+          const result = pending instanceof Promise ? await pending : pending;
           event = result.event;
           reduced = result.reduced;
         } else if (stage === PARSE) {
-          event = await runParse(task.ord, this.input.parser, reduced?.text ?? '', context);
+          const pending = runParse(task.ord, this.input.parser, reduced?.text ?? '', context);
+          event = pending instanceof Promise ? await pending : pending;
           if (event.type === 'parse-completed') parsed = event.payload.outcome;
         } else if (stage === SCORE) {
-          event = await runScore(
+          const pending = runScore(
             task.ord,
-            { metrics: this.input.metrics, parser: this.input.parser, targetParser: this.input.targetParsers.get(item.datasetId) ?? null },
+            this.scorePlugins(item.datasetId),
             { parsed: parsed ?? { ok: false, reason: 'not parsed' }, text: reduced?.text ?? '', target: item.target, candidates: candidates.map((candidate) => candidate.text) },
             context,
           );
+          event = pending instanceof Promise ? await pending : pending;
         } else {
           const others = await this.otherAnswers(task);
           event = await runJudges(task.ord, this.input.judges, (judge) => this.judgeInput(judge, item, reduced, parsed, others), context);
         }
+        const calls = context.takeCalls();
+        if (calls.length > 0) event = { ...event, payload: { ...event.payload, calls } } as TaskEvent;
         events.push(event);
         if (event.type.endsWith('-failed')) {
-          this.input.tracker.recordFailure((event.payload as { failure: FailureRecord }).failure.category);
+          this.input.tracker.recordFailure((event.payload as { failure: FailureRecord }).failure.category, this.input.shape.modelIds[task.modelIndex]);
           return this.finishTask(task, events, 'failed');
         }
         stage = stageAfter(stage, pipeline);
@@ -373,8 +384,20 @@ export class RunEngine {
     return this.finishTask(task, events, 'completed');
   }
 
+  private readonly scorePluginsByDataset = new Map<string, ScorePlugins>();
+  private readonly seeds: TaskSeeds;
+
+  private scorePlugins(datasetId: string): ScorePlugins {
+    let plugins = this.scorePluginsByDataset.get(datasetId);
+    if (!plugins) {
+      plugins = { metrics: this.input.metrics, parser: this.input.parser, targetParser: this.input.targetParsers.get(datasetId) ?? null };
+      this.scorePluginsByDataset.set(datasetId, plugins);
+    }
+    return plugins;
+  }
+
   /** For judges comparing with another model: that model's reduced answers for the same item, prompt and replicate. */
-  private async otherAnswers(task: TaskDescriptor): Promise<Map<string, TaskArtifacts | undefined>> {
+  private async otherAnswers(task: TaskCoordinates): Promise<Map<string, TaskArtifacts | undefined>> {
     const answers = new Map<string, TaskArtifacts | undefined>();
     for (const judge of this.input.judges) {
       if (!judge.againstModel || answers.has(judge.againstModel)) continue;
@@ -394,26 +417,29 @@ export class RunEngine {
   }
 
   /** Hands a task's last events to the batcher with its lease release. A cancelled task stays pending. */
-  private finishTask(task: TaskDescriptor, events: readonly TaskEvent[], outcome: TaskOutcome['outcome']): Promise<void> | undefined {
+  private finishTask(task: TaskCoordinates, events: readonly TaskEvent[], outcome: TaskOutcome['outcome']): Promise<void> | undefined {
     return this.batcher.push(events, { ord: task.ord, modelIndex: task.modelIndex, outcome });
   }
 
-  private async generateSample(task: TaskDescriptor, sample: number, reusable?: { runId: string; candidate: StoredCandidate }): Promise<SampleResult> {
+  private async generateSample(task: TaskCoordinates, sample: number, reusable?: { runId: string; candidate: StoredCandidate }): Promise<SampleResult> {
     const model = this.input.models[task.modelIndex]!;
     const item = this.input.items[task.itemOrd]!;
     if (reusable) {
-      const candidate: StoredCandidate = { ...reusable.candidate, reusedFrom: reusable.runId };
+      // The source run's retry history stays with the source run: this run made no call.
+      const { failedAttempts: _history, ...answer } = reusable.candidate;
+      const candidate: StoredCandidate = { ...answer, reusedFrom: reusable.runId };
       this.reusedGenerations++;
       this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate } }]);
       return { ok: true, candidate };
     }
-    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, callSeed(this.input.seed, task.key, sample));
+    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, this.seeds.seed(task, sample));
     const outcome = await this.caller.call(model.model.id, request);
     if (outcome.ok) {
       // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable
       // never exceed the concurrency, which bounds what a kill -9 can make us pay for twice.
-      this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate: outcome.result } }], undefined, outcome.release);
-      return { ok: true, candidate: outcome.result };
+      const candidate: StoredCandidate = outcome.failedAttempts.length > 0 ? { ...outcome.result, failedAttempts: outcome.failedAttempts } : outcome.result;
+      this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate } }], undefined, outcome.release);
+      return { ok: true, candidate };
     }
     if (outcome.cancelled) return { ok: false, cancelled: true };
     this.batcher.push([{ taskOrd: task.ord, type: 'generate-failed', payload: { sample, failure: outcome.failure } }]);

@@ -10,7 +10,7 @@ import type { Stage } from '../spec/stage.js';
 import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
-import { buildModels, enginePlugins, planFromCompiled, planFromStore, type RunPlan } from './run-plan.js';
+import { buildModels, enginePlugins, planFromCompiled, planFromStore, priceBook, type RunPlan } from './run-plan.js';
 import { defaultStorePath, openStoreAt } from './store-location.js';
 import { FilesStore } from '../stores/files/files-store.js';
 import { outputFormat, readState } from '../stores/files/progressive-save.js';
@@ -252,6 +252,7 @@ async function execute(
     plan.manifest.taskCount,
     alreadyDone,
     plan.models.map((model) => ({ modelId: model.id, total: plan.manifest.taskCount / plan.models.length, completed: 0 })),
+    await priceBook(plan),
   );
   options.onProgress?.(tracker);
   const engine = new RunEngine({

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { modelEntrySchema, type ModelConfig, type RuntimeConfig, runtimeSchema } from '../config/experiment-schema.js';
 import { UserError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
+import { PriceBook, type Price } from '../core/cost.js';
 import { createManifest, manifestShape, type Manifest } from '../core/manifest.js';
 import { compileTemplate } from '../core/prompt-template.js';
 import type { EngineInput, EngineItem } from '../engine/run-engine.js';
@@ -79,7 +80,22 @@ export async function planFromStore(store: Store, runId: string): Promise<RunPla
 }
 
 function callable(config: ModelConfig, env: Readonly<Record<string, string | undefined>>, directory: string): CallableModel {
-  return { model: findProvider(config.provider).create(config, { env, directory }), params: config.params, concurrency: config.concurrency };
+  const settings = config as ModelConfig & { adaptiveConcurrency?: boolean; rateLimit?: CallableModel['rateLimit'] };
+  return {
+    model: findProvider(config.provider).create(config, { env, directory }),
+    params: config.params,
+    concurrency: config.concurrency,
+    adaptiveConcurrency: settings.adaptiveConcurrency ?? true,
+    rateLimit: settings.rateLimit,
+  };
+}
+
+/** Prices for every model of a plan (config first, then the maintained table). */
+export function priceBook(plan: Pick<RunPlan, 'snapshot' | 'models' | 'evaluators'>): Promise<PriceBook> {
+  const configs = new Map([...plan.models, ...plan.evaluators].map((config) => [config.id, config as ModelConfig & { price?: Price }]));
+  return PriceBook.for(
+    [...plan.snapshot.models, ...plan.snapshot.evaluators].map((identity) => ({ id: identity.id, provider: identity.provider, model: identity.model, price: configs.get(identity.id)?.price ?? null })),
+  );
 }
 
 /** Builds every model before anything touches a store, so a missing key fails with nothing written. */

@@ -1,7 +1,26 @@
 import { stageCountsFromHistogram, pipelineOf, type ExecutionState } from '../core/execution-state.js';
 import { InternalError } from '../core/errors.js';
 import type { Stage } from '../spec/stage.js';
-import type { FailureCountRow, Store } from '../spec/store.js';
+import { PriceBook, type Price } from '../core/cost.js';
+import type { FailureCountRow, RunRecord, Store } from '../spec/store.js';
+
+export interface UsageSummary {
+  readonly model: string;
+  readonly stage: Stage;
+  readonly calls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** USD, or null when the model's price is unknown. */
+  readonly cost: number | null;
+}
+
+export interface CostSummary {
+  /** USD for every priced call; null when nothing could be priced. */
+  readonly total: number | null;
+  readonly currency: 'USD';
+  /** Models that were called but have no known price (set `price` on them in the config). */
+  readonly unpriced: readonly string[];
+}
 
 export interface ScoreSummary {
   readonly model: string;
@@ -28,6 +47,9 @@ export interface RunSummary extends ExecutionState {
   readonly store: string;
   readonly failures: readonly FailureCountRow[];
   readonly scores: readonly ScoreSummary[];
+  /** Calls, tokens and cost per model and stage, over the whole run (all sessions). */
+  readonly usage: readonly UsageSummary[];
+  readonly cost: CostSummary;
   /** The results file, when one was asked for: written, or not yet (a progressive save still in progress). */
   readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string };
 }
@@ -55,6 +77,30 @@ export async function getScoreSummary(store: Store, runId: string): Promise<Scor
   }));
 }
 
+/** Prices for a stored run's models: the price its config gave (kept as provenance), else the maintained table. */
+export function storedPriceBook(run: RunRecord): Promise<PriceBook> {
+  return PriceBook.for(
+    [...run.snapshot.models, ...run.snapshot.evaluators].map((identity) => ({
+      id: identity.id,
+      provider: identity.provider,
+      model: identity.model,
+      price: (run.provenance.transport[identity.id]?.price as Price | null | undefined) ?? null,
+    })),
+  );
+}
+
+/** Usage per model and stage with its cost, and the run's total. */
+export async function getUsageSummary(store: Store, runId: string): Promise<{ usage: UsageSummary[]; cost: CostSummary }> {
+  const run = await store.getRun(runId);
+  if (!run) throw new InternalError(`run ${runId} vanished from the store`);
+  const rows = await store.getUsageTotals(runId);
+  const prices = rows.length > 0 ? await storedPriceBook(run) : PriceBook.empty();
+  const usage = rows.map((row) => ({ ...row, cost: prices.cost(row.model, row) }));
+  const unpriced = [...new Set(usage.filter((row) => row.cost === null && row.calls > 0).map((row) => row.model))];
+  const priced = usage.filter((row) => row.cost !== null);
+  return { usage, cost: { total: priced.length > 0 || usage.length === 0 ? priced.reduce((sum, row) => sum + row.cost!, 0) : null, currency: 'USD', unpriced } };
+}
+
 export async function summarizeRun(
   store: Store,
   runId: string,
@@ -70,5 +116,6 @@ export async function summarizeRun(
     store: store.location,
     failures: await store.countFailures(runId),
     scores: await getScoreSummary(store, runId),
+    ...(await getUsageSummary(store, runId)),
   };
 }

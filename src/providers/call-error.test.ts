@@ -21,6 +21,8 @@ describe('classifyProviderError', () => {
     expect(classifyProviderError(apiError(408), keep)).toMatchObject({ category: 'timeout', retryable: true });
     expect(classifyProviderError(apiError(400), keep)).toMatchObject({ category: 'client_error', retryable: false });
     expect(classifyProviderError(apiError(400, {}, '{"error":{"code":"content_filter"}}'), keep)).toMatchObject({ category: 'content_filter', retryable: false });
+    // A 200 whose body the SDK could not read is a broken answer, worth another attempt.
+    expect(classifyProviderError(apiError(200, {}, '{"choices": [{"mess'), keep)).toMatchObject({ category: 'invalid_response', retryable: true });
   });
 
   it('tells connection failures, timeouts and cancellations apart', () => {

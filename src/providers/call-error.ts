@@ -85,6 +85,10 @@ export function classifyProviderError(error: unknown, redact: (text: string) => 
       const contentFilter = /content[_ -]?(filter|policy)|safety/i.test(error.responseBody ?? '');
       return new ProviderCallError({ ...base, category: contentFilter ? 'content_filter' : 'client_error', retryable: false }, { cause: error });
     }
+    // A success status whose body could not be read (truncated, not JSON, not the expected shape).
+    if (status !== undefined && status >= 200 && status < 300) {
+      return new ProviderCallError({ ...base, category: 'invalid_response', retryable: true }, { cause: error });
+    }
     // No status: the request never got a response.
     const code = causeCode(error);
     if (code && CONNECTION_CODES.has(code)) return new ProviderCallError({ message, category: 'connection', retryable: true }, { cause: error });

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineProvider } from '../spec/definition.js';
 import type { GenerateRequest, GenerateResult } from '../spec/model.js';
-import { modelBaseShape } from './model-config.js';
+import { modelBaseShape, runtimeSettings } from './model-config.js';
+import { restoreRuntime } from './restore.js';
 
 const schema = z.strictObject({
   ...modelBaseShape,
@@ -68,13 +69,14 @@ export const mockProvider = defineProvider({
   description: 'built-in deterministic mock model (no network, for demos and tests)',
   schema,
   identity: (config) => ({ model: config.model, options: { accuracy: config.options.accuracy, reply: config.options.reply } }),
-  transport: (config) => ({ latencyMs: config.options.latencyMs }),
+  transport: (config) => ({ latencyMs: config.options.latencyMs, ...runtimeSettings(config) }),
   restore: (identity, transport) => ({
     id: identity.id,
     provider: 'mock',
     model: identity.model,
     params: identity.params,
     options: { ...identity.options, latencyMs: transport.latencyMs ?? 0 },
+    ...restoreRuntime(transport),
   }),
   create(config) {
     const { latencyMs } = config.options;

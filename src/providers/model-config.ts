@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UserError } from '../core/errors.js';
 
 /** Generation parameters accepted by every provider. */
 export const generationParamsSchema = z.strictObject({
@@ -17,10 +18,48 @@ export const apiKeyEnvSchema = z
   .string()
   .regex(ENV_NAME, 'expected the name of an environment variable (letters, digits, _), not a key');
 
+/** Limits on what may be sent to one model within a sliding window (a minute unless told otherwise). */
+export const rateLimitSchema = z.strictObject({
+  requestsPerMinute: z.number().int().positive().optional(),
+  tokensPerMinute: z.number().int().positive().optional(),
+  /** The window both limits count over, in seconds (default 60). */
+  windowSeconds: z.number().positive().max(3600).default(60),
+});
+
+/** Prices in USD per million tokens; without one, well-known models are priced from a maintained table. */
+export const priceSchema = z.strictObject({
+  input: z.number().min(0),
+  output: z.number().min(0),
+});
+
 /** Fields every model entry has, whatever its provider. */
 export const modelBaseShape = {
   id: z.string().min(1).regex(/^[^\s]+$/, 'ids may not contain spaces'),
   params: generationParamsSchema.default({}),
   /** Most calls to this model in flight at once (on top of runtime.concurrency). */
   concurrency: z.number().int().positive().optional(),
+  /** Halve the concurrency on a 429 and grow it back as calls succeed (default on). */
+  adaptiveConcurrency: z.boolean().default(true),
+  rateLimit: rateLimitSchema.optional(),
+  price: priceSchema.optional(),
 };
+
+/** Not part of the answer: concurrency, limits and prices are runtime settings, recorded as provenance. */
+export function runtimeSettings(config: { concurrency?: number | undefined; adaptiveConcurrency: boolean; rateLimit?: unknown; price?: unknown }): Record<string, unknown> {
+  return {
+    concurrency: config.concurrency ?? null,
+    adaptiveConcurrency: config.adaptiveConcurrency,
+    rateLimit: config.rateLimit ?? null,
+    price: config.price ?? null,
+  };
+}
+
+/** The API key a model reads from the environment, or a one-line error saying which variable to set. */
+export function apiKeyFrom(env: Readonly<Record<string, string | undefined>>, variable: string | undefined, modelId: string, required: boolean): string | undefined {
+  if (variable === undefined) return undefined;
+  const value = env[variable];
+  if (!value && required) {
+    throw new UserError('missing_api_key', `model '${modelId}' reads its API key from $${variable}, which is not set`, { hint: `export ${variable}=... before running` });
+  }
+  return value || undefined;
+}

@@ -8,7 +8,8 @@ import { getField } from '../core/field-path.js';
 import { defineProvider } from '../spec/definition.js';
 import type { GenerateRequest, GenerateResult } from '../spec/model.js';
 import { ProviderCallError } from './call-error.js';
-import { modelBaseShape } from './model-config.js';
+import { modelBaseShape, runtimeSettings } from './model-config.js';
+import { restoreRuntime } from './restore.js';
 
 const schema = z.strictObject({
   ...modelBaseShape,
@@ -99,7 +100,7 @@ export const recordedProvider = defineProvider({
     model: `recorded:${config.answer}`,
     options: { fingerprint: load(config, context.directory).fingerprint, matchBy: config.matchBy, answer: config.answer },
   }),
-  transport: (config, context) => ({ path: resolve(context.directory, config.path) }),
+  transport: (config, context) => ({ path: resolve(context.directory, config.path), ...runtimeSettings(config) }),
   restore: (identity, transport) => ({
     id: identity.id,
     provider: 'recorded',
@@ -107,6 +108,7 @@ export const recordedProvider = defineProvider({
     path: transport.path,
     matchBy: identity.options.matchBy,
     answer: identity.options.answer,
+    ...restoreRuntime(transport),
   }),
   create(config, context) {
     const recording = load(config, context.directory);

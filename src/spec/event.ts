@@ -1,5 +1,5 @@
-import type { FailureRecord } from './failure.js';
-import type { GenerateResult } from './model.js';
+import type { AttemptRecord, FailureRecord } from './failure.js';
+import type { GenerateResult, TokenUsage } from './model.js';
 import type { Judgment } from './judge.js';
 import type { MetricScore } from './metric.js';
 import type { ParseOutcome } from './parser.js';
@@ -11,6 +11,8 @@ export const EVENT_SCHEMA_VERSION = 1;
 export interface StoredCandidate extends GenerateResult {
   /** Set when the candidate was reused from another run instead of calling the model: that run's id. */
   readonly reusedFrom?: string;
+  /** The failed attempts before the one that answered (rate limits, timeouts...); absent when the first attempt did. */
+  readonly failedAttempts?: readonly AttemptRecord[];
 }
 
 /**
@@ -23,17 +25,24 @@ export interface StoredReduction {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** One model call made by a stage (a parsing model, a best-of chooser, a judge): who, how many tokens, how long. */
+export interface CallRecord {
+  readonly model: string;
+  readonly usage: TokenUsage;
+  readonly latencyMs: number;
+}
+
 export interface TaskEventPayloads {
   'generate-completed': { readonly sample: number; readonly candidate: StoredCandidate };
   'generate-failed': { readonly sample: number; readonly failure: FailureRecord };
-  'reduce-completed': { readonly reduced: StoredReduction };
-  'reduce-failed': { readonly failure: FailureRecord };
-  'parse-completed': { readonly outcome: ParseOutcome };
-  'parse-failed': { readonly failure: FailureRecord };
-  'score-completed': { readonly scores: Readonly<Record<string, MetricScore>> };
-  'score-failed': { readonly failure: FailureRecord };
-  'judge-completed': { readonly judgments: readonly Judgment[]; readonly scores: Readonly<Record<string, MetricScore>> };
-  'judge-failed': { readonly failure: FailureRecord };
+  'reduce-completed': { readonly reduced: StoredReduction; readonly calls?: readonly CallRecord[] };
+  'reduce-failed': { readonly failure: FailureRecord; readonly calls?: readonly CallRecord[] };
+  'parse-completed': { readonly outcome: ParseOutcome; readonly calls?: readonly CallRecord[] };
+  'parse-failed': { readonly failure: FailureRecord; readonly calls?: readonly CallRecord[] };
+  'score-completed': { readonly scores: Readonly<Record<string, MetricScore>>; readonly calls?: readonly CallRecord[] };
+  'score-failed': { readonly failure: FailureRecord; readonly calls?: readonly CallRecord[] };
+  'judge-completed': { readonly judgments: readonly Judgment[]; readonly scores: Readonly<Record<string, MetricScore>>; readonly calls?: readonly CallRecord[] };
+  'judge-failed': { readonly failure: FailureRecord; readonly calls?: readonly CallRecord[] };
 }
 
 export type TaskEventType = keyof TaskEventPayloads;

@@ -61,6 +61,11 @@ export interface LanguageModel {
   readonly provider: string;
   readonly modelName: string;
   doGenerate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Loads whatever the first call needs (SDK modules, clients). The engine awaits it before a call takes
+   * its rate-limit slot, so a limiter's clock and the server's agree from the first request.
+   */
+  prepare?(): Promise<void>;
 }
 
 /** What a provider adapter throws: a categorized failure the engine may retry. */

@@ -136,6 +136,15 @@ export interface ScoreTotalRow {
   readonly count: number;
 }
 
+/** Calls and tokens per model and stage (reused answers cost nothing and are not counted). */
+export interface UsageRow {
+  readonly model: string;
+  readonly stage: Stage;
+  readonly calls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
 export interface FailureRow {
   readonly taskKey: string;
   readonly stage: Stage;
@@ -207,6 +216,7 @@ export interface Store {
 
   getStageHistogram(runId: string): Promise<StageHistogramRow[]>;
   getScoreTotals(runId: string): Promise<ScoreTotalRow[]>;
+  getUsageTotals(runId: string): Promise<UsageRow[]>;
   listFailures(runId: string, limit: number): Promise<FailureRow[]>;
   countFailures(runId: string): Promise<FailureCountRow[]>;
   loadArtifacts(runId: string, ords: readonly number[]): Promise<Map<number, TaskArtifacts>>;

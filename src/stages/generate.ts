@@ -1,4 +1,6 @@
+import type { ManifestShape } from '../core/manifest.js';
 import type { PromptTemplate } from '../core/prompt-template.js';
+import { TaskKey } from '../core/task-key.js';
 import type { GenerateRequest, GenerationParams } from '../spec/model.js';
 
 export interface PromptParts {
@@ -13,14 +15,23 @@ export interface GenerateItem {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
-/** FNV-1a of the task key and sample, mixed with the run seed: a stable 31-bit seed per call. */
-export function callSeed(runSeed: number, taskKey: string, sample: number): number {
-  let hash = 0x811c9dc5 ^ runSeed;
-  for (let index = 0; index < taskKey.length; index++) {
-    hash ^= taskKey.charCodeAt(index);
+/** Continues an FNV-1a hash over a string. */
+export function fnv(hash: number, text: string): number {
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
     hash = Math.imul(hash, 0x01000193);
   }
-  hash ^= sample + 1;
+  return hash;
+}
+
+/** FNV-1a of the task key and sample, mixed with the run seed: a stable 31-bit seed per call. */
+export function callSeed(runSeed: number, taskKey: string, sample: number): number {
+  return seedFromKeyHash(fnv(0x811c9dc5 ^ runSeed, taskKey), sample);
+}
+
+/** The last step of `callSeed`, for callers that hashed the key piece by piece (same result). */
+export function seedFromKeyHash(keyHash: number, sample: number): number {
+  let hash = keyHash ^ (sample + 1);
   hash = Math.imul(hash, 0x01000193);
   return (hash >>> 1) & 0x7fffffff;
 }
@@ -29,12 +40,45 @@ export function callSeed(runSeed: number, taskKey: string, sample: number): numb
 export function buildGenerateRequest(prompt: PromptParts, item: GenerateItem, params: GenerationParams, seed: number): Omit<GenerateRequest, 'signal'> {
   const values = { input: item.input, id: item.itemId, fields: item.fields };
   const system = prompt.systemTemplate?.render(values);
-  return {
-    ...(system !== undefined ? { system } : {}),
-    prompt: prompt.userTemplate.render(values),
-    params,
-    seed,
-    item: { datasetId: item.datasetId, itemId: item.itemId, fields: item.fields },
-  };
+  const request = { prompt: prompt.userTemplate.render(values), params, seed, item: { datasetId: item.datasetId, itemId: item.itemId, fields: item.fields } };
+  return system !== undefined ? { system, ...request } : request;
 }
 
+
+/**
+ * `callSeed` for every task of a run without building key strings: a key is `dataset/item/` + `model/prompt/replicate`,
+ * so the hash state after each item's prefix is cached and continued with the (few) suffixes. Same seeds as
+ * `callSeed(runSeed, task.key, sample)`.
+ */
+export class TaskSeeds {
+  private readonly itemHashes: Int32Array;
+  private readonly itemHashKnown: Uint8Array;
+  private readonly suffixes = new Map<number, string>();
+
+  constructor(
+    private readonly runSeed: number,
+    private readonly shape: ManifestShape,
+    private readonly items: readonly { readonly datasetId: string; readonly itemId: string }[],
+  ) {
+    this.itemHashes = new Int32Array(items.length);
+    this.itemHashKnown = new Uint8Array(items.length);
+  }
+
+  seed(task: { readonly itemOrd: number; readonly modelIndex: number; readonly promptIndex: number; readonly replicate: number }, sample: number): number {
+    if (this.itemHashKnown[task.itemOrd] === 0) {
+      const item = this.items[task.itemOrd]!;
+      const placeholder = 'm/p/0';
+      const prefix = TaskKey.format({ datasetId: item.datasetId, itemId: item.itemId, modelId: 'm', promptId: 'p', replicate: 0 }).slice(0, -placeholder.length);
+      this.itemHashes[task.itemOrd] = fnv(0x811c9dc5 ^ this.runSeed, prefix);
+      this.itemHashKnown[task.itemOrd] = 1;
+    }
+    const suffixIndex = (task.modelIndex * this.shape.promptIds.length + task.promptIndex) * this.shape.replicates + task.replicate;
+    let suffix = this.suffixes.get(suffixIndex);
+    if (suffix === undefined) {
+      const key = TaskKey.format({ datasetId: 'd', itemId: 'i', modelId: this.shape.modelIds[task.modelIndex]!, promptId: this.shape.promptIds[task.promptIndex]!, replicate: task.replicate });
+      suffix = key.slice('d/i/'.length);
+      this.suffixes.set(suffixIndex, suffix);
+    }
+    return seedFromKeyHash(fnv(this.itemHashes[task.itemOrd]!, suffix), sample);
+  }
+}

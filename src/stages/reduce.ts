@@ -7,17 +7,27 @@ import { stageFailure } from './stage-failure.js';
  * Reduces a task's candidates to one. Returns the event to store and, on success, the reduced candidate for
  * the stages after it; a reducer that throws (or whose model call fails) becomes a recorded failure.
  */
-export async function runReduce(
+export function runReduce(
   taskOrd: number,
   reducer: Reducer,
   context: ReduceContext,
   candidates: readonly CandidateView[],
-): Promise<{ event: TaskEvent; reduced: ReducedCandidate | null }> {
-  try {
-    const reduced = await reducer.reduce(candidates, context);
+): ReduceStageResult | Promise<ReduceStageResult> {
+  const succeed = (reduced: ReducedCandidate): ReduceStageResult => {
     const stored = storeReduction(reduced, (sample) => candidates.find((candidate) => candidate.sample === sample)?.text);
     return { event: { taskOrd, type: 'reduce-completed', payload: { reduced: stored } }, reduced };
+  };
+  const fail = (error: unknown): ReduceStageResult => ({ event: { taskOrd, type: 'reduce-failed', payload: { failure: stageFailure(error) } }, reduced: null });
+  try {
+    const reduced = reducer.reduce(candidates, context);
+    // Deterministic reducers answer at once; only a reducer that asks a model costs a promise.
+    return reduced instanceof Promise ? reduced.then(succeed, fail) : succeed(reduced);
   } catch (error) {
-    return { event: { taskOrd, type: 'reduce-failed', payload: { failure: stageFailure(error) } }, reduced: null };
+    return fail(error);
   }
+}
+
+export interface ReduceStageResult {
+  readonly event: TaskEvent;
+  readonly reduced: ReducedCandidate | null;
 }

@@ -24,28 +24,38 @@ export interface ScorePlugins {
 }
 
 /** Scores a parsed answer with every metric; a target that cannot be read fails the stage with the reason. */
-export async function runScore(taskOrd: number, plugins: ScorePlugins, input: ScoreStageInput, context: PluginContext): Promise<TaskEvent> {
+export function runScore(taskOrd: number, plugins: ScorePlugins, input: ScoreStageInput, context: PluginContext): TaskEvent | Promise<TaskEvent> {
+  const fail = (error: unknown): TaskEvent => ({ taskOrd, type: 'score-failed', payload: { failure: stageFailure(error) } });
   try {
     let target = input.target;
     if (plugins.targetParser && target !== null && target !== undefined) {
       const raw = typeof target === 'string' ? target : JSON.stringify(target);
-      const outcome = await plugins.targetParser.parse(raw, context);
+      const outcome = plugins.targetParser.parse(raw, context);
+      if (outcome instanceof Promise) throw new Error('target parsers must not call models');
       if (!outcome.ok) throw new InvalidTargetError(`the target cannot be read (${outcome.reason}): ${JSON.stringify(raw.slice(-80))}`);
       target = outcome.value;
     }
-    const candidates = plugins.metrics.some((metric) => metric.needsCandidates)
-      ? await Promise.all(input.candidates.map((text) => plugins.parser.parse(text, context)))
-      : undefined;
-    const scores: Record<string, MetricScore> = {};
-    for (const metric of plugins.metrics) {
-      try {
-        scores[metric.name] = metric.score({ parsed: input.parsed, target, text: input.text, ...(candidates ? { candidates } : {}) });
-      } catch (error) {
-        throw new Error(`metric '${metric.name}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-      }
-    }
-    return { taskOrd, type: 'score-completed', payload: { scores } };
+    if (!plugins.metrics.some((metric) => metric.needsCandidates)) return scoreWith(taskOrd, plugins.metrics, input, target, undefined);
+    const parsed = input.candidates.map((text) => plugins.parser.parse(text, context));
+    if (parsed.every((outcome): outcome is ParseOutcome => !(outcome instanceof Promise))) return scoreWith(taskOrd, plugins.metrics, input, target, parsed);
+    return Promise.all(parsed).then((candidates) => scoreWith(taskOrd, plugins.metrics, input, target, candidates), fail);
   } catch (error) {
-    return { taskOrd, type: 'score-failed', payload: { failure: stageFailure(error) } };
+    return fail(error);
   }
+}
+
+function scoreWith(taskOrd: number, metrics: readonly Metric[], input: ScoreStageInput, target: unknown, candidates: readonly ParseOutcome[] | undefined): TaskEvent {
+  const scores: Record<string, MetricScore> = {};
+  for (const metric of metrics) {
+    try {
+      scores[metric.name] = metric.score({ parsed: input.parsed, target, text: input.text, ...(candidates ? { candidates } : {}) });
+    } catch (error) {
+      return {
+        taskOrd,
+        type: 'score-failed',
+        payload: { failure: stageFailure(new Error(`metric '${metric.name}': ${error instanceof Error ? error.message : String(error)}`, { cause: error })) },
+      };
+    }
+  }
+  return { taskOrd, type: 'score-completed', payload: { scores } };
 }

@@ -324,6 +324,43 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(claimed.map((task) => [task.ord, task.nextStage])).toEqual([[1, 1], [0, 2]]);
       });
 
+      it('sums tokens per model and stage, skips reused answers, and keeps what was spent through a rewind', async () => {
+        const run = newRun({ items: 2 });
+        await store.createRun(run);
+        const reused: TaskEvent = {
+          taskOrd: 3,
+          type: 'generate-completed',
+          payload: { sample: 0, candidate: { text: 'The answer is 2.', finishReason: { unified: 'stop', raw: null }, usage: { inputTokens: 3, outputTokens: 5 }, latencyMs: 1, reusedFrom: 'f'.repeat(64) } },
+        };
+        const judged: TaskEvent = {
+          taskOrd: 0,
+          type: 'parse-completed',
+          payload: {
+            outcome: { ok: true, value: 1 },
+            calls: [
+              { model: 'reader', usage: { inputTokens: 100, outputTokens: 7 }, latencyMs: 3 },
+              { model: 'reader', usage: { inputTokens: 50, outputTokens: null }, latencyMs: 3 },
+            ],
+          },
+        };
+        await store.appendEvents({
+          runId: run.runId,
+          owner: null,
+          events: [candidate(0), { taskOrd: 0, type: 'reduce-completed', payload: { reduced: { sources: [0] } } }, judged, candidate(1), candidate(2), reused],
+          release: [],
+        });
+        const expected = [
+          { model: 'm1', stage: 'generate', calls: 2, inputTokens: 6, outputTokens: 10 },
+          { model: 'm2', stage: 'generate', calls: 1, inputTokens: 3, outputTokens: 5 },
+          { model: 'reader', stage: 'parse', calls: 2, inputTokens: 150, outputTokens: 7 },
+        ];
+        const sorted = async () => (await store.getUsageTotals(run.runId)).sort((left, right) => left.model.localeCompare(right.model) || left.stage.localeCompare(right.stage));
+        expect(await sorted()).toEqual(expected);
+        // Rewinding clears results, not money: the calls were made and paid for.
+        await store.rewind(run.runId, 'parse');
+        expect(await sorted()).toEqual(expected);
+      });
+
       it('rewinds only the tasks it is given', async () => {
         const run = newRun({ items: 2, models: ['m1'] });
         await store.createRun(run);

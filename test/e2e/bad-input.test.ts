@@ -22,7 +22,7 @@ const cases: { name: string; files: Record<string, string>; error: RegExp; env?:
   {
     name: 'an unknown provider',
     files: { 'experiment.yaml': config('  - id: m\n    provider: opneai\n'), 'rows.jsonl': GOOD_ROWS },
-    error: /experiment\.yaml:10: models\[0\]\.provider: 'opneai' is not known; expected one of openai-compatible, mock, recorded$/,
+    error: /experiment\.yaml:10: models\[0\]\.provider: 'opneai' is not known; did you mean 'openai'\? expected one of openai, anthropic, google, openai-compatible, recorded, mock$/,
   },
   {
     name: 'a missing dataset file',

@@ -1,9 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Which wire format a request came in: OpenAI chat completions, Anthropic messages, or Gemini generateContent. */
+export type Api = 'openai' | 'anthropic' | 'google';
+
 export interface RecordedRequest {
   readonly index: number;
   readonly at: number;
+  readonly api: Api;
   readonly model: string;
   readonly system: string | undefined;
   readonly prompt: string;
@@ -16,6 +20,8 @@ export type Reply =
   | { readonly kind: 'answer'; readonly text: string; readonly delayMs?: number }
   | { readonly kind: 'error'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string; readonly delayMs?: number }
   | { readonly kind: 'raw'; readonly status: number; readonly body: string; readonly delayMs?: number }
+  /** Headers at once, then the body a few bytes at a time. */
+  | { readonly kind: 'drip'; readonly text: string; readonly chunkDelayMs: number }
   | { readonly kind: 'hang' };
 
 export type Behaviour = (request: RecordedRequest, server: FakeOpenAIServer) => Reply;
@@ -80,36 +86,34 @@ export class FakeOpenAIServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    if (request.method !== 'POST' || !request.url?.endsWith('/chat/completions')) {
+    const url = request.url ?? '';
+    const api: Api | null =
+      request.method !== 'POST' ? null : url.endsWith('/chat/completions') ? 'openai' : url.endsWith('/messages') ? 'anthropic' : url.includes(':generateContent') ? 'google' : null;
+    if (!api) {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
       return;
     }
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model: string; messages: { role: string; content: string }[] };
-    const recorded: RecordedRequest = {
-      index: this.requests.length,
-      at: Date.now(),
-      model: body.model,
-      system: body.messages.find((message) => message.role === 'system')?.content,
-      prompt: body.messages.filter((message) => message.role === 'user').map((message) => message.content).join('\n'),
-      body,
-      headers: request.headers,
-    };
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    const { model, system, prompt } = readRequest(api, body, url);
+    const recorded: RecordedRequest = { index: this.requests.length, at: Date.now(), api, model, system, prompt, body, headers: request.headers };
     this.requests.push(recorded);
     const reply = this.behaviour(recorded, this);
     if (reply.kind === 'hang') return;
-    if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    if (reply.kind !== 'drip' && reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
     if (response.destroyed) return;
-    if (reply.kind === 'answer') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: `chatcmpl-${recorded.index}`,
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: reply.text }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: Math.ceil(recorded.prompt.length / 4), completion_tokens: Math.ceil(reply.text.length / 4), total_tokens: 0 },
-        }),
-      );
+    if (reply.kind === 'answer' || reply.kind === 'drip') {
+      const text = JSON.stringify(answerBody(api, model, reply.text, recorded));
+      if (reply.kind === 'answer') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(text);
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      for (let offset = 0; offset < text.length; offset += 8) {
+        if (response.destroyed) return;
+        response.write(text.slice(offset, offset + 8));
+        await new Promise((resolve) => setTimeout(resolve, reply.chunkDelayMs));
+      }
+      response.end();
     } else if (reply.kind === 'error') {
       response
         .writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
@@ -118,4 +122,48 @@ export class FakeOpenAIServer {
       response.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body);
     }
   }
+}
+
+function text(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((part) => (typeof part === 'string' ? part : ((part as { text?: string }).text ?? ''))).join('');
+  return '';
+}
+
+function readRequest(api: Api, body: Record<string, unknown>, url: string): { model: string; system: string | undefined; prompt: string } {
+  if (api === 'google') {
+    const contents = (body.contents ?? []) as { role?: string; parts: { text?: string }[] }[];
+    const instruction = body.systemInstruction as { parts: { text?: string }[] } | undefined;
+    return {
+      model: decodeURIComponent(/models\/([^:]+):generateContent/.exec(url)?.[1] ?? ''),
+      system: instruction ? text(instruction.parts) : undefined,
+      prompt: contents.filter((entry) => entry.role !== 'model').map((entry) => text(entry.parts)).join('\n'),
+    };
+  }
+  const messages = (body.messages ?? []) as { role: string; content: unknown }[];
+  const system = api === 'anthropic' ? (body.system === undefined ? undefined : text(body.system)) : messages.find((message) => message.role === 'system')?.content;
+  return {
+    model: String(body.model),
+    system: typeof system === 'string' ? system : undefined,
+    prompt: messages.filter((message) => message.role === 'user').map((message) => text(message.content)).join('\n'),
+  };
+}
+
+function answerBody(api: Api, model: string, reply: string, request: RecordedRequest): unknown {
+  const input = Math.ceil(request.prompt.length / 4);
+  const output = Math.ceil(reply.length / 4);
+  if (api === 'anthropic') {
+    return { id: `msg_${request.index}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: reply }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: input, output_tokens: output } };
+  }
+  if (api === 'google') {
+    return { candidates: [{ content: { parts: [{ text: reply }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: input, candidatesTokenCount: output, totalTokenCount: input + output }, modelVersion: model };
+  }
+  return {
+    id: `chatcmpl-${request.index}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
+  };
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { getExecutionState, getScoreSummary } from '../../experiment/summary.js';
+import { getExecutionState, getScoreSummary, getUsageSummary } from '../../experiment/summary.js';
 import { STAGES } from '../../spec/stage.js';
-import { printJson, printLine, shortId, table } from '../output.js';
+import { formatCost, printJson, printLine, shortId, table } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 
 export function quickcheckCommand(): Command {
@@ -19,6 +19,7 @@ export function quickcheckCommand(): Command {
         const failureCounts = await store.countFailures(runId);
         const failureExamples = await store.listFailures(runId, 5);
         const owners = await store.listOwners(runId);
+        const { usage, cost } = await getUsageSummary(store, runId);
         if (options.json) {
           printJson({
             runId,
@@ -30,6 +31,8 @@ export function quickcheckCommand(): Command {
             failed: state.failed,
             stages: state.stages,
             scores,
+            usage,
+            cost,
             failures: { byCategory: failureCounts, examples: failureExamples },
             owners,
             createdAt: run.createdAt,
@@ -51,6 +54,16 @@ export function quickcheckCommand(): Command {
         printLine();
         if (scores.length > 0) printLine(table(['model', 'prompt', 'metric', 'mean', 'n'], scores.map((row) => [row.model, row.prompt, row.metric, row.mean.toFixed(3), row.n])));
         else printLine('no scores yet');
+        if (usage.length > 0) {
+          printLine();
+          printLine(
+            table(
+              ['model', 'stage', 'calls', 'input tokens', 'output tokens', 'cost (USD)'],
+              usage.map((row) => [row.model, row.stage, row.calls, row.inputTokens, row.outputTokens, row.cost === null ? 'unknown' : row.cost.toFixed(4)]),
+            ),
+          );
+          printLine(`cost     ${formatCost(cost)}`);
+        }
         if (failureCounts.length > 0) {
           printLine();
           printLine(`failures ${failureCounts.map((row) => `${row.count} ${row.category} at ${row.stage}`).join(', ')}`);

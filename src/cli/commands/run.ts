@@ -3,7 +3,7 @@ import type { ExistingRunPolicy } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
 import { UserError } from '../../core/errors.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
-import { formatDuration, printJson, printLine, shortId, table } from '../output.js';
+import { formatCost, formatDuration, printJson, printLine, shortId, table } from '../output.js';
 import { positiveInteger } from '../arguments.js';
 
 interface RunCommandOptions {
@@ -110,6 +110,10 @@ export function printSummary(summary: RunSummary, config: string): void {
     `  ${summary.tasks} tasks · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
   );
   if (summary.reusedGenerations > 0) printLine(`  ${summary.reusedGenerations} generations reused from other runs in the store (no calls made for them)`);
+  if (summary.usage.length > 0) {
+    const tokens = summary.usage.reduce((sum, row) => sum + row.inputTokens + row.outputTokens, 0);
+    printLine(`  ${summary.usage.reduce((sum, row) => sum + row.calls, 0)} calls and ${tokens} tokens in all sessions · cost ${formatCost(summary.cost)}`);
+  }
   if (summary.scores.length > 0) {
     printLine();
     printLine(table(['model', 'prompt', 'metric', 'mean', 'n'], summary.scores.map((row) => [row.model, row.prompt, row.metric, row.mean.toFixed(3), row.n]), '  '));

@@ -30,6 +30,7 @@ import type {
   TaskArtifacts,
   TaskProgress,
   TaskRecord,
+  UsageRow,
 } from '../../spec/store.js';
 import { pipelineOf } from '../../core/execution-state.js';
 import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
@@ -87,6 +88,8 @@ export class FilesStore implements Store {
   private taskEvents: number[][] = [];
   private events: (LoggedEvent | null)[] = [];
   private counters = new RunCounters();
+  /** Usage survives rewinds (calls that were made stay paid for), so it lives apart from the other counters. */
+  private usage = new RunCounters();
   private readonly owners = new Map<string, OwnerRecord & { pk: number; heartbeat: number }>();
   private nextOwnerPk = 1;
   private runEvents: { type: string; payload: unknown; at: number }[] = [];
@@ -162,6 +165,7 @@ export class FilesStore implements Store {
     this.taskEvents = Array.from({ length: count }, () => []);
     this.events = [];
     this.cursors = [0, 0, 0, 0, 0];
+    this.usage = new RunCounters();
     this.counters = new RunCounters();
     this.counters.bump(0, false, count);
   }
@@ -357,6 +361,7 @@ export class FilesStore implements Store {
     this.events.push({ ord: event.taskOrd, type: event.type, payload: event.payload, at });
     this.taskEvents[event.taskOrd]!.push(seq);
     const before = this.tasks[event.taskOrd]!;
+    this.usage.addUsage(event, this.manifest!.shape.modelIds[taskCoordinates(this.manifest!.shape, event.taskOrd).modelIndex]!);
     const previous = event.type === 'judge-completed' ? before.judgeSeq : before.scoreSeq;
     const result = applyTaskEvent(before, event, seq, this.pipeline);
     if (result.applied && (event.type === 'score-completed' || event.type === 'judge-completed')) {
@@ -441,6 +446,11 @@ export class FilesStore implements Store {
   async getStageHistogram(runId: string): Promise<StageHistogramRow[]> {
     this.requireRun(runId);
     return this.counters.histogramRows();
+  }
+
+  async getUsageTotals(runId: string): Promise<UsageRow[]> {
+    this.requireRun(runId);
+    return this.usage.usageRows();
   }
 
   async getScoreTotals(runId: string): Promise<ScoreTotalRow[]> {

@@ -24,13 +24,12 @@ CREATE TABLE IF NOT EXISTS runs (
   updated_at TEXT NOT NULL
 );
 
+-- The rows of a run's datasets; an item's input and target are read from its row (the snapshot names the fields).
 CREATE TABLE IF NOT EXISTS items (
   run_pk INTEGER NOT NULL,
   ord INTEGER NOT NULL,
   dataset_id TEXT NOT NULL,
   item_id TEXT NOT NULL,
-  input TEXT NOT NULL,
-  target TEXT,
   fields TEXT NOT NULL,
   PRIMARY KEY (run_pk, ord)
 ) WITHOUT ROWID;
@@ -83,6 +82,17 @@ CREATE TABLE IF NOT EXISTS score_totals (
   sum REAL NOT NULL,
   count INTEGER NOT NULL,
   PRIMARY KEY (run_pk, model_index, prompt_index, metric)
+) WITHOUT ROWID;
+
+-- Calls and tokens per model and stage, for cost.
+CREATE TABLE IF NOT EXISTS usage_totals (
+  run_pk INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  calls INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  PRIMARY KEY (run_pk, model, stage)
 ) WITHOUT ROWID;
 
 -- The generation groups of each run (see core/generation-groups.ts): runs sharing a group key made the same

@@ -4,10 +4,11 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../../core/errors.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
+import { inputOf, targetOf } from '../../core/item-fields.js';
 import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
-import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction } from '../../spec/event.js';
+import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
 import { stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
@@ -30,6 +31,7 @@ import type {
   TaskArtifacts,
   TaskProgress,
   TaskRecord,
+  UsageRow,
 } from '../../spec/store.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
@@ -68,6 +70,7 @@ const TASK_COLUMNS = 'ord, next_stage, failed, failure, candidate_seqs, reduce_s
 interface RunHandle {
   readonly pk: number;
   readonly runId: string;
+  readonly snapshot: RunSnapshot;
   readonly pipeline: PipelineShape;
   readonly shape: ManifestShape;
   readonly taskCount: number;
@@ -198,7 +201,7 @@ export class SqliteStore implements Store {
       ),
       freshFrom: db.prepare<[number], { fresh_from: number }>('SELECT fresh_from FROM runs WHERE run_pk = ?'),
       advanceFresh: db.prepare('UPDATE runs SET fresh_from = ? WHERE run_pk = ?'),
-      insertItem: db.prepare('INSERT INTO items (run_pk, ord, dataset_id, item_id, input, target, fields) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertItem: db.prepare('INSERT INTO items (run_pk, ord, dataset_id, item_id, fields) VALUES (?, ?, ?, ?, ?)'),
       itemIdentity: db.prepare<[number, number], { dataset_id: string; item_id: string }>('SELECT dataset_id, item_id FROM items WHERE run_pk = ? AND ord = ?'),
       itemOrd: db.prepare<[number, string, string], { ord: number }>('SELECT ord FROM items WHERE run_pk = ? AND dataset_id = ? AND item_id = ?'),
       insertFreshTasks: db.prepare(
@@ -232,6 +235,14 @@ export class SqliteStore implements Store {
         `INSERT INTO score_totals (run_pk, model_index, prompt_index, metric, sum, count) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_pk, model_index, prompt_index, metric) DO UPDATE SET sum = sum + excluded.sum, count = count + excluded.count`,
       ),
+      usageAdd: db.prepare(
+        `INSERT INTO usage_totals (run_pk, model, stage, calls, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_pk, model, stage) DO UPDATE SET calls = calls + excluded.calls,
+           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens`,
+      ),
+      usageTotals: db.prepare<[number], { model: string; stage: Stage; calls: number; input_tokens: number; output_tokens: number }>(
+        'SELECT model, stage, calls, input_tokens, output_tokens FROM usage_totals WHERE run_pk = ? ORDER BY model, stage',
+      ),
       scoreTotals: db.prepare<[number], { model_index: number; prompt_index: number; metric: string; sum: number; count: number }>(
         'SELECT model_index, prompt_index, metric, sum, count FROM score_totals WHERE run_pk = ? AND count <> 0 ORDER BY model_index, prompt_index, metric',
       ),
@@ -253,8 +264,8 @@ export class SqliteStore implements Store {
         'SELECT ord, failure FROM tasks WHERE run_pk = ? AND failed = 1 ORDER BY next_stage, ord LIMIT ?',
       ),
       allFailures: db.prepare<[number], { failure: string }>('SELECT failure FROM tasks WHERE run_pk = ? AND failed = 1'),
-      items: db.prepare<[number], { ord: number; dataset_id: string; item_id: string; input: string; target: string | null; fields: string }>(
-        'SELECT ord, dataset_id, item_id, input, target, fields FROM items WHERE run_pk = ? ORDER BY ord',
+      items: db.prepare<[number], { ord: number; dataset_id: string; item_id: string; fields: string }>(
+        'SELECT ord, dataset_id, item_id, fields FROM items WHERE run_pk = ? ORDER BY ord',
       ),
       ownerPk: db.prepare<[string], { owner_pk: number }>('SELECT owner_pk FROM owners WHERE owner = ?'),
       insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -275,6 +286,7 @@ export class SqliteStore implements Store {
       handle = {
         pk: row.run_pk,
         runId,
+        snapshot,
         pipeline: { samples: row.samples, hasJudges: row.has_judges === 1 },
         shape: manifestShape(snapshot),
         taskCount: row.task_count,
@@ -318,7 +330,7 @@ export class SqliteStore implements Store {
         });
         const pk = Number(result.lastInsertRowid);
         for (const item of run.items) {
-          statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, item.input, JSON.stringify(item.target), JSON.stringify(item.fields));
+          statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, JSON.stringify(item.fields));
         }
         statements.histogramAdd.run(pk, 0, 0, run.taskCount);
         for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
@@ -347,7 +359,7 @@ export class SqliteStore implements Store {
     const pk = row.run_pk;
     this.db
       .transaction(() => {
-        for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'runs']) {
+        for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'runs']) {
           this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
         }
       })
@@ -364,14 +376,13 @@ export class SqliteStore implements Store {
   }
 
   async loadItems(runId: string): Promise<StoredItem[]> {
-    return this.statements.items.all(this.handle(runId).pk).map((row) => ({
-      ord: row.ord,
-      datasetId: row.dataset_id,
-      itemId: row.item_id,
-      input: row.input,
-      target: row.target === null ? null : JSON.parse(row.target),
-      fields: JSON.parse(row.fields),
-    }));
+    const handle = this.handle(runId);
+    const datasets = new Map(handle.snapshot.datasets.map((dataset) => [dataset.id, dataset]));
+    return this.statements.items.all(handle.pk).map((row) => {
+      const fields = JSON.parse(row.fields) as Record<string, unknown>;
+      const dataset = datasets.get(row.dataset_id)!;
+      return { ord: row.ord, datasetId: row.dataset_id, itemId: row.item_id, input: inputOf(fields, dataset), target: targetOf(fields, dataset), fields };
+    });
   }
 
   async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {
@@ -463,13 +474,14 @@ export class SqliteStore implements Store {
     const rejected: number[] = [];
     const releases = new Set(request.release);
     let fresh: number | undefined;
-    const events = request.events;
-    let index = 0;
-    while (index < events.length) {
-      // Events of one task usually arrive together; each run of them costs one read and one write of its row.
-      const ord = events[index]!.taskOrd;
-      let end = index + 1;
-      while (end < events.length && events[end]!.taskOrd === ord) end++;
+    // Each task's events are applied together (one read and one write of its row), in their own order.
+    const byTask = new Map<number, TaskEvent[]>();
+    for (const event of request.events) {
+      const list = byTask.get(event.taskOrd);
+      if (list) list.push(event);
+      else byTask.set(event.taskOrd, [event]);
+    }
+    for (const [ord, taskEvents] of byTask) {
       if (!Number.isInteger(ord) || ord < 0 || ord >= handle.taskCount) {
         throw new StoreError(this.location, `task ${ord} does not exist in run ${handle.runId}`);
       }
@@ -487,15 +499,14 @@ export class SqliteStore implements Store {
       if (ownerPk !== null && currentOwner !== null && currentOwner !== ownerPk) {
         rejected.push(ord);
         releases.delete(ord);
-        index = end;
         continue;
       }
       let progress = toProgress(row, pipeline.samples);
       const before = progress;
-      for (let position = index; position < end; position++) {
-        const event = events[position]!;
+      for (const event of taskEvents) {
         const seq = Number(statements.insertEvent.run(pk, ord, event.type, JSON.stringify(event.payload), now).lastInsertRowid);
         appended++;
+        counters.addUsage(event, shape.modelIds[taskCoordinates(shape, ord).modelIndex]!);
         const previous = event.type === 'judge-completed' ? progress.judgeSeq : progress.scoreSeq;
         const result = applyTaskEvent(progress, event, seq, pipeline);
         if (result.applied && (event.type === 'score-completed' || event.type === 'judge-completed')) {
@@ -521,7 +532,6 @@ export class SqliteStore implements Store {
         );
         counters.move(before, progress);
       }
-      index = end;
     }
     // Tasks finished without a new event in this batch (their events went out earlier).
     for (const ord of releases) statements.release.run(pk, ord, ownerPk);
@@ -531,6 +541,7 @@ export class SqliteStore implements Store {
     for (const entry of counters.scores.values()) {
       if (entry.count !== 0 || entry.sum !== 0) statements.scoreAdd.run(pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
     }
+    for (const entry of counters.usage.values()) statements.usageAdd.run(pk, entry.model, entry.stage, entry.calls, entry.inputTokens, entry.outputTokens);
     return { appended, rejectedOrds: rejected };
   }
 
@@ -609,6 +620,12 @@ export class SqliteStore implements Store {
     return this.statements.histogram
       .all(this.handle(runId).pk)
       .map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
+  }
+
+  async getUsageTotals(runId: string): Promise<UsageRow[]> {
+    return this.statements.usageTotals
+      .all(this.handle(runId).pk)
+      .map((row) => ({ model: row.model, stage: row.stage, calls: row.calls, inputTokens: row.input_tokens, outputTokens: row.output_tokens }));
   }
 
   async getScoreTotals(runId: string): Promise<ScoreTotalRow[]> {
