@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +10,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // End-to-end tests spawn processes and servers; two workers match this machine's two cores.
     maxWorkers: 2,
+    // The dataset identity cache of the tests (and of the CLI processes they start) stays out of ~/.cache.
+    env: { ASSAY_CACHE_DIR: join(tmpdir(), `assay-test-cache-${process.pid}`) },
   },
 });

@@ -1,3 +1,4 @@
+import type { Provenance } from '../spec/snapshot.js';
 /** USD per million tokens. */
 export interface Price {
   readonly input: number;
@@ -52,6 +53,25 @@ export class PriceBook {
       entries.set(model.id, lookup(table, model) ?? { price: null, source: 'unknown' });
     }
     return new PriceBook(entries);
+  }
+
+  /** Prices as recorded with a run; models without one fall back to `fallback` (for runs recorded before prices were). */
+  static recorded(prices: NonNullable<Provenance['prices']>): PriceBook {
+    const entries = new Map<string, PriceEntry>();
+    for (const [id, price] of Object.entries(prices)) {
+      entries.set(id, price ? { price: { input: price.input, output: price.output }, source: price.source as PriceEntry['source'] } : { price: null, source: 'unknown' });
+    }
+    return new PriceBook(entries);
+  }
+
+  /** The prices to record with a new run. */
+  record(modelIds: readonly string[]): NonNullable<Provenance['prices']> {
+    return Object.fromEntries(
+      modelIds.map((id) => {
+        const { price, source } = this.entry(id);
+        return [id, price ? { input: price.input, output: price.output, source } : null];
+      }),
+    );
   }
 
   static empty(): PriceBook {

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Abort signals for model calls that end when the run is cancelled or when the call's timeout passes.
  * Creating a timer and a combined signal for every call costs more than the call itself with a local model,
@@ -32,6 +34,8 @@ export class DeadlineSignals {
     const now = Date.now();
     if (this.current && now - this.current.createdAt < this.granularityMs) return this.current.controller.signal;
     const controller = new AbortController();
+    // Every call of the interval listens to this one signal: that is the point, not a leak.
+    setMaxListeners(0, controller.signal);
     const timer = setTimeout(() => {
       this.live.delete(controller);
       controller.abort(new DOMException(`the model call took longer than ${this.timeoutMs} ms`, 'TimeoutError'));

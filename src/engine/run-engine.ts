@@ -42,13 +42,10 @@ export interface EngineRuntime {
 export interface EngineInput {
   readonly store: Store;
   readonly runId: string;
-  /** Manifest position -> task (key, item, model, prompt, replicate). */
-  readonly task: (ord: number) => TaskDescriptor;
   readonly shape: ManifestShape;
   readonly snapshot: RunSnapshot;
   readonly seed: number;
   readonly pipeline: PipelineShape;
-  readonly items: readonly EngineItem[];
   /** Answering models by model index. */
   readonly models: readonly CallableModel[];
   /** Evaluator models by id: parsing models, judges, best-of choosers. */
@@ -91,6 +88,8 @@ const SCORE = stageIndex('score');
 
 interface QueuedTask {
   readonly claimed: ClaimedTask;
+  /** The task's item, read from the store with the rest of its claimed batch. */
+  readonly item: EngineItem;
   /** Stored generations from other runs for this task's missing samples, by sample. */
   readonly reusable?: ReadonlyMap<number, { runId: string; candidate: StoredCandidate }>;
 }
@@ -134,7 +133,7 @@ export class RunEngine {
   constructor(private readonly input: EngineInput) {
     // Every call waiting out a retry delay listens on this signal; thousands may wait at once.
     setMaxListeners(0, this.cancelController.signal);
-    this.seeds = new TaskSeeds(input.seed, input.shape, input.items);
+    this.seeds = new TaskSeeds(input.seed, input.shape);
     this.untilStage = input.untilStage;
     this.untilIndex = stageIndex(input.untilStage);
     const callable = new Map<string, CallableModel>(input.evaluators);
@@ -256,13 +255,35 @@ export class RunEngine {
         limit: Math.min(4096, Math.max(64, this.input.runtime.concurrency * 4)),
         leaseMs: this.input.runtime.leaseMs,
       });
-      this.queue = this.reuseSources.length > 0 ? await this.withReusable(claimed) : claimed.map((task) => ({ claimed: task }));
+      const items = await this.itemsOf(claimed);
+      this.queue = this.reuseSources.length > 0 ? await this.withReusable(claimed, items) : claimed.map((task) => ({ claimed: task, item: items(task.ord) }));
       this.queueIndex = 0;
       if (claimed.length === 0) this.exhausted = true;
     })().finally(() => {
       this.refilling = null;
     });
     return this.refilling;
+  }
+
+  /**
+   * Reads the items of a claimed batch from the store in one indexed query. Items are never all held in
+   * memory: a run of a million rows holds the rows of the batches in flight.
+   */
+  private async itemsOf(claimed: readonly ClaimedTask[]): Promise<(ord: number) => EngineItem> {
+    const { perItem } = this.input.shape;
+    const itemOrds: number[] = [];
+    let last = -1;
+    for (const task of claimed) {
+      const itemOrd = Math.floor(task.ord / perItem);
+      if (itemOrd !== last) itemOrds.push(itemOrd);
+      last = itemOrd;
+    }
+    const items = await this.input.store.loadItemsAt(this.input.runId, itemOrds);
+    return (ord) => {
+      const item = items.get(Math.floor(ord / perItem));
+      if (!item) throw new Error(`item of task ${ord} is missing from the store`);
+      return item;
+    };
   }
 
   private async findReuseSources(): Promise<void> {
@@ -276,7 +297,7 @@ export class RunEngine {
   }
 
   /** Finds, with one batched read per source run, stored answers that this batch's tasks can reuse. */
-  private async withReusable(claimed: readonly ClaimedTask[]): Promise<QueuedTask[]> {
+  private async withReusable(claimed: readonly ClaimedTask[], items: (ord: number) => EngineItem): Promise<QueuedTask[]> {
     const reusable = new Map<number, Map<number, { runId: string; candidate: StoredCandidate }>>();
     for (const source of this.reuseSources) {
       const wanted = new Map<number, ClaimedTask>();
@@ -300,7 +321,7 @@ export class RunEngine {
     }
     return claimed.map((task) => {
       const found = reusable.get(task.ord);
-      return found ? { claimed: task, reusable: found } : { claimed: task };
+      return found ? { claimed: task, item: items(task.ord), reusable: found } : { claimed: task, item: items(task.ord) };
     });
   }
 
@@ -309,7 +330,7 @@ export class RunEngine {
     const { pipeline } = this.input;
     // Coordinates are enough on the hot path; the key string is built only where a message needs it.
     const task = taskCoordinates(this.input.shape, claimed.ord);
-    const item = this.input.items[task.itemOrd]!;
+    const { item } = queued;
     let stage = claimed.nextStage;
     let candidates: CandidateView[] = [];
     let reduced: ReducedCandidate | null = null;
@@ -327,7 +348,7 @@ export class RunEngine {
         : [];
       const pending: Promise<SampleResult>[] = [];
       for (let sample = 0; sample < pipeline.samples; sample++) {
-        if (claimed.candidateSeqs[sample] == null) pending.push(this.generateSample(task, sample, queued.reusable?.get(sample)));
+        if (claimed.candidateSeqs[sample] == null) pending.push(this.generateSample(task, item, sample, queued.reusable?.get(sample)));
       }
       const results = pending.length === 1 ? [await pending[0]!] : await Promise.all(pending);
       if (results.some((result) => !result.ok && result.cancelled)) return this.finishTask(task, [], 'cancelled');
@@ -421,9 +442,8 @@ export class RunEngine {
     return this.batcher.push(events, { ord: task.ord, modelIndex: task.modelIndex, outcome });
   }
 
-  private async generateSample(task: TaskCoordinates, sample: number, reusable?: { runId: string; candidate: StoredCandidate }): Promise<SampleResult> {
+  private async generateSample(task: TaskCoordinates, item: EngineItem, sample: number, reusable?: { runId: string; candidate: StoredCandidate }): Promise<SampleResult> {
     const model = this.input.models[task.modelIndex]!;
-    const item = this.input.items[task.itemOrd]!;
     if (reusable) {
       // The source run's retry history stays with the source run: this run made no call.
       const { failedAttempts: _history, ...answer } = reusable.candidate;
@@ -432,7 +452,7 @@ export class RunEngine {
       this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate } }]);
       return { ok: true, candidate };
     }
-    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, this.seeds.seed(task, sample));
+    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, this.seeds.seed(task, item, sample));
     const outcome = await this.caller.call(model.model.id, request);
     if (outcome.ok) {
       // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable

@@ -4,8 +4,8 @@ import { hashValue } from '../core/canonical-json.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
 import { compileTemplate, missingVariable, type PromptTemplate } from '../core/prompt-template.js';
-import { createManifest, manifestShape, type Manifest } from '../core/manifest.js';
-import { itemLocation, loadDataset, type DatasetItem, type LoadedDataset } from '../io/dataset-file.js';
+import { createManifest, manifestShape, type Manifest, type ManifestShape } from '../core/manifest.js';
+import { itemLocation, openDataset, type DatasetHandle, type DatasetItem, type LoadedDataset } from '../io/dataset-file.js';
 import { itemTraitsOf } from '../judges/rubric.js';
 import { findJudge, findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
 import type { GenerationParams } from '../spec/model.js';
@@ -24,17 +24,22 @@ export interface CompiledRun {
   readonly name: string;
   readonly snapshot: RunSnapshot;
   readonly pipeline: PipelineShape;
-  readonly datasets: readonly LoadedDataset[];
-  /** Items of every dataset, in manifest order. */
-  readonly items: readonly DatasetItem[];
+  readonly datasets: readonly DatasetHandle[];
   readonly models: readonly ModelConfig[];
   readonly prompts: readonly CompiledPrompt[];
-  readonly manifest: Manifest;
+  readonly shape: ManifestShape;
   readonly taskCount: number;
   readonly runtime: RuntimeConfig;
   readonly source: ConfigSource;
   /** Things worth telling the user, from reading the datasets. */
   readonly warnings: readonly string[];
+  /**
+   * Items of every dataset, in manifest order, checked against the prompts and judges. Datasets whose
+   * identity came from the cache are read here, on first call: only creating a run needs its rows.
+   */
+  items(): readonly DatasetItem[];
+  /** The task manifest over `items()`. */
+  manifest(): Manifest;
   /** Manifest position -> task. Tasks are item-major: every model, prompt and replicate of item 0, then item 1. */
   task(ord: number): TaskDescriptor;
   tasks(): Iterable<TaskDescriptor>;
@@ -55,11 +60,9 @@ export function modelIdentity(model: ModelConfig, directory: string): ModelIdent
  * hashes it into the run id. Runtime settings, paths and env values stay out of the snapshot.
  */
 export function compileExperiment(config: ExperimentConfig, source: ConfigSource): CompiledRun {
-  const datasets = config.datasets.map((dataset) => loadDataset(dataset, source.directory));
+  const datasets = config.datasets.map((dataset) => openDataset(dataset, source.directory));
   const prompts = compilePrompts(config);
   const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined || dataset.format === 'karenina') ? [defaultMetric()] : []);
-  const items = datasets.flatMap((dataset) => dataset.items);
-  checkTemplates(prompts, datasets);
   checkTargets(metrics, datasets, source);
 
   const snapshot: RunSnapshot = {
@@ -67,8 +70,8 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     version: SNAPSHOT_VERSION,
     datasets: datasets.map((dataset) => ({
       id: dataset.config.id,
-      fingerprint: dataset.fingerprint,
-      itemCount: dataset.items.length,
+      fingerprint: dataset.identity.fingerprint,
+      itemCount: dataset.identity.itemCount,
       fields: { input: dataset.config.input ?? 'question', target: dataset.config.target ?? (dataset.format === 'karenina' ? 'answer' : null), idField: dataset.config.idField ?? (dataset.format === 'karenina' ? 'id' : null) },
       targetParse: dataset.config.targetParse ? pluginSpec(findParser(dataset.config.targetParse.kind), dataset.config.targetParse) : null,
     })),
@@ -83,21 +86,40 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     metrics: metrics.map((metric) => pluginSpec(findMetric(metric.kind), metric)),
     judges: config.judges.map((judge) => pluginSpec(findJudge(judge.kind), judge)),
   };
-  checkItemTraits(config, datasets);
-  const warnings = datasets.flatMap((dataset) => dataset.warnings);
-  return assembleRun({ snapshot, name: config.name, datasets, items, models: config.models, prompts, runtime: config.runtime, source, warnings });
-}
+  // Rows read now (not from the cache) are checked now, so a bad row is reported before anything runs.
+  const loadedNow = datasets.filter((dataset) => !dataset.deferred).map((dataset) => dataset.load());
+  checkTemplates(prompts, loadedNow);
+  checkItemTraits(config, loadedNow);
 
-function assembleRun(parts: Omit<CompiledRun, 'runId' | 'pipeline' | 'taskCount' | 'task' | 'tasks' | 'manifest'>): CompiledRun {
-  const manifest = createManifest(manifestShape(parts.snapshot), parts.items);
+  let items: DatasetItem[] | undefined;
+  let manifest: Manifest | undefined;
+  const shape = manifestShape(snapshot);
+  const loadItems = (): readonly DatasetItem[] => {
+    if (items) return items;
+    const deferred = datasets.filter((dataset) => dataset.deferred).map((dataset) => dataset.load());
+    checkTemplates(prompts, deferred);
+    checkItemTraits(config, deferred);
+    items = datasets.flatMap((dataset) => dataset.load().items);
+    return items;
+  };
+  const manifestOf = () => (manifest ??= createManifest(shape, loadItems()));
   return {
-    ...parts,
-    runId: hashValue(parts.snapshot),
-    pipeline: pipelineOf(parts.snapshot),
-    manifest,
-    taskCount: manifest.taskCount,
-    task: manifest.task,
-    tasks: manifest.tasks,
+    runId: hashValue(snapshot),
+    name: config.name,
+    snapshot,
+    pipeline: pipelineOf(snapshot),
+    datasets,
+    models: config.models,
+    prompts,
+    shape,
+    taskCount: snapshot.datasets.reduce((sum, dataset) => sum + dataset.itemCount, 0) * shape.perItem,
+    runtime: config.runtime,
+    source,
+    warnings: datasets.flatMap((dataset) => dataset.identity.warnings),
+    items: loadItems,
+    manifest: manifestOf,
+    task: (ord) => manifestOf().task(ord),
+    tasks: () => manifestOf().tasks(),
   };
 }
 
@@ -149,7 +171,7 @@ function defaultMetric(): { kind: string; name?: string } {
   return findMetric('exact-match').schema.parse({ kind: 'exact-match' }) as { kind: string; name: string };
 }
 
-function checkTargets(metrics: readonly { kind: string; name?: string }[], datasets: readonly LoadedDataset[], source: ConfigSource): void {
+function checkTargets(metrics: readonly { kind: string; name?: string }[], datasets: readonly Pick<LoadedDataset, 'config' | 'format'>[], source: ConfigSource): void {
   const needsTarget = metrics.filter((metric) => findMetric(metric.kind).requiresTarget);
   if (needsTarget.length === 0) return;
   const index = datasets.findIndex((dataset) => dataset.config.target === undefined && dataset.format !== 'karenina');

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigFile, validateExperiment, type ConfigSource } from '../config/config-file.js';
 import type { ExperimentConfig, ExperimentInput, RuntimeConfig } from '../config/experiment-schema.js';
 import { formatPath } from '../config/zod-issue.js';
+import { PriceBook } from '../core/cost.js';
 import { RunBusyError, RunExistsError, UserError } from '../core/errors.js';
 import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
 import { ProgressTracker } from '../engine/progress-tracker.js';
@@ -110,8 +112,11 @@ export class Experiment {
     const untilStage = options.untilStage ?? 'judge';
     const policy = options.runtime?.existingRunPolicy ?? 'auto';
     const built = buildModels(plan, options.env ?? process.env);
+    const storePath = this.storePath(options.runtime?.store);
+    // A new store can only get a new run, which needs the rows: read (and check) them before anything is written.
+    if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().items();
     const progressive = options.output?.progressive ? FilesStore.open(resolve(options.output.path), { job: this.progressiveJob() }) : null;
-    const store = progressive ?? options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: true });
+    const store = progressive ?? options.store ?? openStoreAt(storePath, { create: true });
     try {
       if (progressive) await this.checkProgressiveRun(progressive, plan.runId);
       let action: RunSummary['action'] = 'created';
@@ -192,12 +197,18 @@ export class Experiment {
     }
   }
 
-  private createRun(store: Store, compiled: CompiledRun, options: RunOptions): Promise<boolean> {
+  private async createRun(store: Store, compiled: CompiledRun, options: RunOptions): Promise<boolean> {
+    compiled.items(); // read and checked before the store is touched
+    const prices = await priceBook({ snapshot: compiled.snapshot, models: this.config.models, evaluators: this.config.evaluators });
+    const modelIds = [...compiled.snapshot.models, ...compiled.snapshot.evaluators].map((model) => model.id);
     return store.createRun({
       runId: compiled.runId,
       name: compiled.name,
       snapshot: compiled.snapshot,
-      provenance: provenanceFor(this, { ...this.config.runtime, ...stripUndefined(options.runtime ?? {}), store: store.location }),
+      provenance: {
+        ...provenanceFor(this, { ...this.config.runtime, ...stripUndefined(options.runtime ?? {}), store: store.location }),
+        prices: prices.record(modelIds),
+      },
       items: storedItems(compiled),
       taskCount: compiled.taskCount,
     });
@@ -237,6 +248,12 @@ async function refuseIfBusy(store: Store, runId: string, leaseMs: number): Promi
   if (live.length > 0) throw new RunBusyError(runId, live.map((owner) => `pid ${owner.pid} on ${owner.host}`).join(', '));
 }
 
+/** The prices recorded when the run was created; for a run recorded before prices were, the current ones. */
+async function runPrices(store: Store, plan: RunPlan): Promise<PriceBook> {
+  const recorded = (await store.getRun(plan.runId))?.provenance.prices;
+  return recorded ? PriceBook.recorded(recorded) : priceBook(plan);
+}
+
 async function execute(
   plan: RunPlan,
   store: Store,
@@ -245,14 +262,14 @@ async function execute(
 ): Promise<RunSummary> {
   const runtime = { ...plan.runtime, ...stripUndefined(options.runtime ?? {}) };
   const histogram = await store.getStageHistogram(plan.runId);
-  const counts = stageCountsFromHistogram(histogram, plan.manifest.taskCount, plan.pipeline);
+  const counts = stageCountsFromHistogram(histogram, plan.taskCount, plan.pipeline);
   const alreadyDone = options.untilStage === 'judge' ? counts.done : counts.stages[options.untilStage].completed;
   const tracker = new ProgressTracker(
     plan.runId,
-    plan.manifest.taskCount,
+    plan.taskCount,
     alreadyDone,
-    plan.models.map((model) => ({ modelId: model.id, total: plan.manifest.taskCount / plan.models.length, completed: 0 })),
-    await priceBook(plan),
+    plan.models.map((model) => ({ modelId: model.id, total: plan.taskCount / plan.models.length, completed: 0 })),
+    await runPrices(store, plan),
   );
   options.onProgress?.(tracker);
   const engine = new RunEngine({
@@ -281,7 +298,7 @@ async function execute(
 
 function* storedItems(compiled: CompiledRun): Generator<StoredItem> {
   let ord = 0;
-  for (const item of compiled.items) {
+  for (const item of compiled.items()) {
     yield { ord: ord++, datasetId: item.datasetId, itemId: item.itemId, input: item.input, target: item.target, fields: item.fields };
   }
 }

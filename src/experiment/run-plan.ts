@@ -3,9 +3,9 @@ import { modelEntrySchema, type ModelConfig, type RuntimeConfig, runtimeSchema }
 import { UserError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
 import { PriceBook, type Price } from '../core/cost.js';
-import { createManifest, manifestShape, type Manifest } from '../core/manifest.js';
+import { manifestShape, type ManifestShape } from '../core/manifest.js';
 import { compileTemplate } from '../core/prompt-template.js';
-import type { EngineInput, EngineItem } from '../engine/run-engine.js';
+import type { EngineInput } from '../engine/run-engine.js';
 import type { CallableModel } from '../engine/model-caller.js';
 import { createJudge, createMetric, createParser, createReducer, findProvider } from '../registry.js';
 import type { PromptParts } from '../stages/generate.js';
@@ -23,8 +23,8 @@ export interface RunPlan {
   readonly name: string;
   readonly snapshot: RunSnapshot;
   readonly pipeline: PipelineShape;
-  readonly manifest: Manifest;
-  readonly items: readonly EngineItem[];
+  readonly shape: ManifestShape;
+  readonly taskCount: number;
   readonly prompts: readonly PromptParts[];
   /** Answering models' config entries, in snapshot order. */
   readonly models: readonly ModelConfig[];
@@ -40,8 +40,8 @@ export function planFromCompiled(compiled: CompiledRun, models: readonly ModelCo
     name: compiled.name,
     snapshot: compiled.snapshot,
     pipeline: compiled.pipeline,
-    manifest: compiled.manifest,
-    items: compiled.items,
+    shape: compiled.shape,
+    taskCount: compiled.taskCount,
     prompts: compiled.prompts,
     models,
     evaluators,
@@ -54,7 +54,6 @@ export function planFromCompiled(compiled: CompiledRun, models: readonly ModelCo
 export async function planFromStore(store: Store, runId: string): Promise<RunPlan> {
   const run = await store.getRun(runId);
   if (!run) throw new UserError('run_not_found', `no run ${runId} in store ${store.location}`);
-  const items = (await store.loadItems(runId)).map((item) => ({ datasetId: item.datasetId, itemId: item.itemId, input: item.input, target: item.target, fields: item.fields }));
   const { snapshot, provenance } = run;
   const restore = (identity: ModelIdentity): ModelConfig => {
     const raw = findProvider(identity.provider).restore(identity, provenance.transport[identity.id] ?? {});
@@ -66,8 +65,8 @@ export async function planFromStore(store: Store, runId: string): Promise<RunPla
     name: run.name,
     snapshot,
     pipeline: pipelineOf(snapshot),
-    manifest: createManifest(manifestShape(snapshot), items),
-    items,
+    shape: manifestShape(snapshot),
+    taskCount: run.taskCount,
     prompts: snapshot.prompts.map((prompt) => ({
       systemTemplate: prompt.system !== null ? compileTemplate(prompt.system) : null,
       userTemplate: compileTemplate(prompt.user),
@@ -106,18 +105,16 @@ export function buildModels(plan: RunPlan, env: Readonly<Record<string, string |
 }
 
 /** The engine's input for a plan, minus what the caller decides (store, stage, signals, progress). */
-export function enginePlugins(plan: RunPlan): Pick<EngineInput, 'reducer' | 'parser' | 'metrics' | 'judges' | 'targetParsers' | 'task' | 'shape' | 'snapshot' | 'seed' | 'pipeline' | 'items' | 'prompts' | 'runId'> {
+export function enginePlugins(plan: RunPlan): Pick<EngineInput, 'reducer' | 'parser' | 'metrics' | 'judges' | 'targetParsers' | 'shape' | 'snapshot' | 'seed' | 'pipeline' | 'prompts' | 'runId'> {
   const { snapshot } = plan;
   const targetParsers = new Map<string, Parser>();
   for (const dataset of snapshot.datasets) if (dataset.targetParse) targetParsers.set(dataset.id, createParser(dataset.targetParse));
   return {
     runId: plan.runId,
-    task: plan.manifest.task,
-    shape: plan.manifest.shape,
+    shape: plan.shape,
     snapshot,
     seed: snapshot.seed,
     pipeline: plan.pipeline,
-    items: plan.items,
     prompts: plan.prompts,
     reducer: createReducer(snapshot.reduce),
     parser: createParser(snapshot.parse),

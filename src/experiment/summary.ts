@@ -78,7 +78,8 @@ export async function getScoreSummary(store: Store, runId: string): Promise<Scor
 }
 
 /** Prices for a stored run's models: the price its config gave (kept as provenance), else the maintained table. */
-export function storedPriceBook(run: RunRecord): Promise<PriceBook> {
+export async function storedPriceBook(run: RunRecord): Promise<PriceBook> {
+  if (run.provenance.prices) return PriceBook.recorded(run.provenance.prices);
   return PriceBook.for(
     [...run.snapshot.models, ...run.snapshot.evaluators].map((identity) => ({
       id: identity.id,

@@ -7,6 +7,7 @@ import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
 import { DatasetError } from '../core/errors.js';
 import { getField } from '../core/field-path.js';
 import { readKareninaCheckpoint } from './karenina-checkpoint.js';
+import { cacheDirectory, cachedIdentity, rememberIdentity, stampBefore, type DatasetIdentity } from './dataset-cache.js';
 
 /** One row of a dataset, normalized. */
 export interface DatasetItem {
@@ -111,6 +112,80 @@ function jsonRows(text: string, path: string): RawRow[] {
   return document.map((row, index) => ({ row, line: index }));
 }
 
+/** A checkpoint's rows always have these fields; a config may still name others. */
+function normalizedConfig(config: DatasetConfig, format: LoadedDataset['format']): DatasetConfig {
+  return format === 'karenina' ? { ...config, input: config.input ?? 'question', target: config.target ?? 'answer', idField: config.idField ?? 'id' } : config;
+}
+
+/** A dataset known by its identity; its rows are read only when asked for. */
+export interface DatasetHandle {
+  /** The config with format defaults applied. */
+  readonly config: DatasetConfig;
+  readonly path: string | null;
+  readonly format: LoadedDataset['format'];
+  readonly identity: DatasetIdentity;
+  /** True when the identity came from the cache and the rows have not been read. */
+  readonly deferred: boolean;
+  /** The rows (read once, on first call). */
+  load(): LoadedDataset;
+}
+
+/** The settings that decide what reading a file yields: any change is another cache entry. */
+function readSettings(config: DatasetConfig, format: LoadedDataset['format']) {
+  return { format, input: config.input ?? null, target: config.target ?? null, idField: config.idField ?? null, limit: config.limit ?? null };
+}
+
+/**
+ * Opens a dataset for compiling a run. A file whose identity (fingerprint and row count) is cached for its
+ * current size, times and inode is not read now: its rows are read only if a run has to be created from it.
+ * Otherwise it is read, validated and fingerprinted at once, and its identity cached for next time.
+ */
+export function openDataset(config: DatasetConfig, directory: string): DatasetHandle {
+  if (config.path === undefined) return loadedHandle(loadDataset(config, directory));
+  const path = resolve(directory, config.path);
+  const format = formatOf(config, path);
+  const settings = readSettings(config, format);
+  const cached = cachedIdentity(path, settings);
+  if (!cached) {
+    const before = stampBefore(path);
+    const loaded = loadDataset(config, directory);
+    rememberIdentity(path, before, settings, { fingerprint: loaded.fingerprint, itemCount: loaded.items.length, warnings: loaded.warnings });
+    return loadedHandle(loaded);
+  }
+  let loaded: LoadedDataset | undefined;
+  return {
+    config: normalizedConfig(config, format),
+    path,
+    format,
+    identity: cached,
+    get deferred() {
+      return loaded === undefined;
+    },
+    load() {
+      if (loaded) return loaded;
+      const read = loadDataset(config, directory);
+      if (read.fingerprint !== cached.fingerprint || read.items.length !== cached.itemCount) {
+        throw new DatasetError(path, 'its content differs from what was cached for the same size, times and inode (was it rewritten in place within the same clock tick?)', {
+          hint: `delete ${cacheDirectory()} and run the command again`,
+        });
+      }
+      loaded = read;
+      return loaded;
+    },
+  };
+}
+
+function loadedHandle(loaded: LoadedDataset): DatasetHandle {
+  return {
+    config: loaded.config,
+    path: loaded.path,
+    format: loaded.format,
+    identity: { fingerprint: loaded.fingerprint, itemCount: loaded.items.length, warnings: loaded.warnings },
+    deferred: false,
+    load: () => loaded,
+  };
+}
+
 /**
  * Reads a dataset (file or inline rows) into items with stable ids, and fingerprints its content: any change
  * to any row changes the fingerprint, and with it the run id.
@@ -137,8 +212,7 @@ export function loadDataset(datasetConfig: DatasetConfig, directory: string): Lo
   }
 
   const where = (line: number) => rowLocation(config.id, path, format, line);
-  // A checkpoint's rows always have these fields; a config may still name others.
-  if (format === 'karenina') config = { ...config, input: config.input ?? 'question', target: config.target ?? 'answer', idField: config.idField ?? 'id' };
+  config = normalizedConfig(config, format);
   if (config.input === undefined) throw new DatasetError(path ?? `dataset '${config.id}'`, `dataset '${config.id}' names no input field`, { hint: 'add input: <field> to the dataset' });
   const inputField = config.input;
   const hash = createHash('sha256');

@@ -1,16 +1,7 @@
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { GenerateRequest, GenerateResult, LanguageModel, UnifiedFinishReason } from '../spec/model.js';
 import { classifyProviderError, redactor } from './call-error.js';
-
-/** The AI SDK's core, loaded on the first call so that commands which never call a model start fast. */
-let core: Promise<typeof import('ai')> | undefined;
-export function loadAiSdk(): Promise<typeof import('ai')> {
-  // The SDK prints warnings (an unsupported setting, say) to the console, which would corrupt `--json`
-  // output; they are kept with each answer's raw response instead.
-  (globalThis as { AI_SDK_LOG_WARNINGS?: unknown }).AI_SDK_LOG_WARNINGS = false;
-  core ??= import('ai');
-  return core;
-}
+import { warmTransport } from './http-transport.js';
 
 const FINISH_REASONS: readonly UnifiedFinishReason[] = ['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other'];
 
@@ -27,70 +18,71 @@ export interface AiSdkModelOptions {
   readonly optionsNamespace: string;
 }
 
+/** The AI SDK call options for one request: a system message, one user message, the parameters. */
+export function callOptions(request: GenerateRequest, optionsNamespace: string): LanguageModelV3CallOptions {
+  const prompt: LanguageModelV3Prompt = [];
+  if (request.system !== undefined) prompt.push({ role: 'system', content: request.system });
+  prompt.push({ role: 'user', content: [{ type: 'text', text: request.prompt }] });
+  const { params } = request;
+  return {
+    prompt,
+    ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
+    ...(params.maxTokens !== undefined ? { maxOutputTokens: params.maxTokens } : {}),
+    ...(params.topP !== undefined ? { topP: params.topP } : {}),
+    ...(params.stop !== undefined ? { stopSequences: [...params.stop] } : {}),
+    ...(params.extra !== undefined ? { providerOptions: { [optionsNamespace]: params.extra as Record<string, never> } } : {}),
+    ...(request.responseFormat ? { responseFormat: { type: 'json' as const, schema: request.responseFormat.schema as never, name: request.responseFormat.name } } : {}),
+    seed: request.seed,
+    abortSignal: request.signal,
+  };
+}
+
 /**
- * A model adapter over any AI SDK provider: one `generateText` call per attempt with the SDK's own retries
- * off, structured output when asked for, and failures turned into categorized errors with secrets removed.
+ * A model adapter over any AI SDK provider. It calls the provider model's `doGenerate` (the AI SDK's provider
+ * specification) once per attempt: the provider package builds the request for its API and reads the reply,
+ * while retries, limits and recording stay in assay's engine. `generateText` would add a second layer of
+ * retries, steps and validation that assay does not use, at a measured third of the CPU of a call.
+ * Structured output is asked for with the JSON response format and read by assay's own reply reader, so an
+ * answer that does not match the schema is still kept and judged by that reader.
  */
 export function aiSdkModel(options: AiSdkModelOptions): LanguageModel {
   let model: Promise<LanguageModelV3> | undefined;
   const redact = redactor([options.apiKey]);
-  const prepare = async () => {
-    await loadAiSdk();
-    model ??= options.load();
-    await model;
-  };
+  const load = () => (model ??= options.load());
   return {
     specificationVersion: 'assay.model.v1',
     id: options.id,
     provider: options.provider,
     modelName: options.modelName,
-    prepare,
+    async prepare() {
+      await Promise.all([load(), warmTransport()]);
+    },
     async doGenerate(request: GenerateRequest): Promise<GenerateResult> {
-      const ai = await loadAiSdk();
-      model ??= options.load();
-      const languageModel = await model;
+      const languageModel = await load();
       const started = performance.now();
       try {
-        const result = await ai.generateText({
-          model: languageModel,
-          ...(request.system !== undefined ? { system: request.system } : {}),
-          prompt: request.prompt,
-          ...(request.params.temperature !== undefined ? { temperature: request.params.temperature } : {}),
-          ...(request.params.maxTokens !== undefined ? { maxOutputTokens: request.params.maxTokens } : {}),
-          ...(request.params.topP !== undefined ? { topP: request.params.topP } : {}),
-          ...(request.params.stop !== undefined ? { stopSequences: [...request.params.stop] } : {}),
-          ...(request.params.extra !== undefined ? { providerOptions: { [options.optionsNamespace]: request.params.extra as Record<string, never> } } : {}),
-          ...(request.responseFormat
-            ? { output: ai.Output.object({ schema: ai.jsonSchema(request.responseFormat.schema as never), name: request.responseFormat.name }) }
-            : {}),
-          seed: request.seed,
-          maxRetries: 0,
-          abortSignal: request.signal,
-        });
-        const unified = FINISH_REASONS.includes(result.finishReason) ? result.finishReason : 'unknown';
+        const result = await languageModel.doGenerate(callOptions(request, options.optionsNamespace));
+        let text = '';
+        let reasoning: string | undefined;
+        for (const part of result.content) {
+          if (part.type === 'text') text += part.text;
+          else if (part.type === 'reasoning') reasoning = (reasoning ?? '') + part.text;
+        }
+        const unified = FINISH_REASONS.includes(result.finishReason.unified) ? result.finishReason.unified : 'unknown';
         return {
-          text: result.text,
-          finishReason: { unified, raw: result.rawFinishReason ?? null },
-          usage: { inputTokens: result.usage.inputTokens ?? null, outputTokens: result.usage.outputTokens ?? null },
+          text,
+          finishReason: { unified, raw: result.finishReason.raw ?? null },
+          usage: { inputTokens: result.usage.inputTokens.total ?? null, outputTokens: result.usage.outputTokens.total ?? null },
           latencyMs: performance.now() - started,
           raw: {
-            id: result.response.id,
-            model: result.response.modelId,
-            body: result.response.body ?? null,
-            ...(result.warnings && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+            id: result.response?.id ?? null,
+            model: result.response?.modelId ?? null,
+            body: result.response?.body ?? null,
+            ...(reasoning !== undefined ? { reasoning } : {}),
+            ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
           },
         };
       } catch (error) {
-        // Structured output that does not validate is still an answer: hand back its text for the caller to read.
-        if (ai.NoObjectGeneratedError.isInstance(error) && typeof error.text === 'string') {
-          return {
-            text: error.text,
-            finishReason: { unified: 'other', raw: error.finishReason ?? null },
-            usage: { inputTokens: error.usage?.inputTokens ?? null, outputTokens: error.usage?.outputTokens ?? null },
-            latencyMs: performance.now() - started,
-            raw: { id: error.response?.id ?? null, invalidStructuredOutput: true },
-          };
-        }
         throw classifyProviderError(error, redact, request.signal);
       }
     },

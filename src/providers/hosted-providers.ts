@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineProvider } from '../spec/definition.js';
 import { aiSdkModel } from './ai-sdk-model.js';
+import { poolFetch } from './http-transport.js';
 import { apiKeyEnvSchema, apiKeyFrom, modelBaseShape, runtimeSettings } from './model-config.js';
 import { restoreRuntime } from './restore.js';
 
@@ -53,7 +54,7 @@ export const openAIProvider = defineProvider({
       apiKey,
       optionsNamespace: 'openai',
       load: async () => {
-        const provider = (await import('@ai-sdk/openai')).createOpenAI({ apiKey: apiKey!, ...(config.baseURL ? { baseURL: config.baseURL } : {}) });
+        const provider = (await import('@ai-sdk/openai')).createOpenAI({ apiKey: apiKey!, fetch: poolFetch, ...(config.baseURL ? { baseURL: config.baseURL } : {}) });
         return config.api === 'responses' ? provider.responses(config.model) : provider.chat(config.model);
       },
     });
@@ -83,7 +84,7 @@ export const anthropicProvider = defineProvider({
       modelName: config.model,
       apiKey,
       optionsNamespace: 'anthropic',
-      load: async () => (await import('@ai-sdk/anthropic')).createAnthropic({ apiKey: apiKey!, ...(config.baseURL ? { baseURL: config.baseURL } : {}) })(config.model),
+      load: async () => (await import('@ai-sdk/anthropic')).createAnthropic({ apiKey: apiKey!, fetch: poolFetch, ...(config.baseURL ? { baseURL: config.baseURL } : {}) })(config.model),
     });
   },
 });
@@ -111,7 +112,7 @@ export const googleProvider = defineProvider({
       modelName: config.model,
       apiKey,
       optionsNamespace: 'google',
-      load: async () => (await import('@ai-sdk/google')).createGoogleGenerativeAI({ apiKey: apiKey!, ...(config.baseURL ? { baseURL: config.baseURL } : {}) })(config.model),
+      load: async () => (await import('@ai-sdk/google')).createGoogleGenerativeAI({ apiKey: apiKey!, fetch: poolFetch, ...(config.baseURL ? { baseURL: config.baseURL } : {}) })(config.model),
     });
   },
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineProvider } from '../spec/definition.js';
 import { UserError } from '../core/errors.js';
 import { aiSdkModel } from './ai-sdk-model.js';
+import { poolFetch } from './http-transport.js';
 import { apiKeyEnvSchema, apiKeyFrom, modelBaseShape, runtimeSettings } from './model-config.js';
 import { restoreRuntime, SECRET_HEADER } from './restore.js';
 
@@ -64,6 +65,7 @@ export const openAICompatibleProvider = defineProvider({
           .createOpenAICompatible({
             name: 'openai-compatible',
             baseURL: config.baseURL,
+            fetch: poolFetch,
             ...(apiKey ? { apiKey } : {}),
             ...(config.headers ? { headers: config.headers } : {}),
             supportsStructuredOutputs: config.structuredOutputs,

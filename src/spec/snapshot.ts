@@ -63,4 +63,9 @@ export interface Provenance {
   readonly runtime: Readonly<Record<string, unknown>>;
   /** Per model: base URL and the *name* of the env var holding its key. Never the key itself. */
   readonly transport: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Per model: the price (USD per million tokens) in force when the run was created, and where it came from,
+   * so reading a run's cost needs no price table and does not change when the table does.
+   */
+  readonly prices?: Readonly<Record<string, { readonly input: number; readonly output: number; readonly source: string } | null>>;
 }

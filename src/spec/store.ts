@@ -190,6 +190,8 @@ export interface Store {
   appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void>;
 
   loadItems(runId: string): Promise<StoredItem[]>;
+  /** The items at these positions (an indexed read: what a claimed batch of tasks needs). */
+  loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>>;
   getTask(runId: string, key: string): Promise<TaskRecord | undefined>;
 
   registerOwner(owner: OwnerRecord): Promise<void>;

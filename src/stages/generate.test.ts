@@ -11,9 +11,10 @@ describe('call seeds', () => {
     const shape = { modelIds: ['org/model', 'm2'], promptIds: ['default', 'p%2F'], replicates: 3, perItem: 12 };
     const manifest = createManifest(shape, items);
     for (const runSeed of [0, 42, 2 ** 31 - 1]) {
-      const seeds = new TaskSeeds(runSeed, shape, items);
+      const seeds = new TaskSeeds(runSeed, shape);
       for (const task of manifest.tasks()) {
-        for (const sample of [0, 1, 7]) expect(seeds.seed(task, sample)).toBe(callSeed(runSeed, task.key, sample));
+        const item = items[task.itemOrd]!;
+        for (const sample of [0, 1, 7]) expect(seeds.seed(task, item, sample)).toBe(callSeed(runSeed, task.key, sample));
       }
     }
   });

@@ -51,26 +51,26 @@ export function buildGenerateRequest(prompt: PromptParts, item: GenerateItem, pa
  * `callSeed(runSeed, task.key, sample)`.
  */
 export class TaskSeeds {
-  private readonly itemHashes: Int32Array;
-  private readonly itemHashKnown: Uint8Array;
+  /** Tasks of one item are claimed together: the last item's prefix hash is kept. */
+  private lastItem: { readonly datasetId: string; readonly itemId: string } | null = null;
+  private lastHash = 0;
   private readonly suffixes = new Map<number, string>();
 
   constructor(
     private readonly runSeed: number,
     private readonly shape: ManifestShape,
-    private readonly items: readonly { readonly datasetId: string; readonly itemId: string }[],
-  ) {
-    this.itemHashes = new Int32Array(items.length);
-    this.itemHashKnown = new Uint8Array(items.length);
-  }
+  ) {}
 
-  seed(task: { readonly itemOrd: number; readonly modelIndex: number; readonly promptIndex: number; readonly replicate: number }, sample: number): number {
-    if (this.itemHashKnown[task.itemOrd] === 0) {
-      const item = this.items[task.itemOrd]!;
+  seed(
+    task: { readonly modelIndex: number; readonly promptIndex: number; readonly replicate: number },
+    item: { readonly datasetId: string; readonly itemId: string },
+    sample: number,
+  ): number {
+    if (this.lastItem === null || this.lastItem.itemId !== item.itemId || this.lastItem.datasetId !== item.datasetId) {
       const placeholder = 'm/p/0';
       const prefix = TaskKey.format({ datasetId: item.datasetId, itemId: item.itemId, modelId: 'm', promptId: 'p', replicate: 0 }).slice(0, -placeholder.length);
-      this.itemHashes[task.itemOrd] = fnv(0x811c9dc5 ^ this.runSeed, prefix);
-      this.itemHashKnown[task.itemOrd] = 1;
+      this.lastHash = fnv(0x811c9dc5 ^ this.runSeed, prefix);
+      this.lastItem = item;
     }
     const suffixIndex = (task.modelIndex * this.shape.promptIds.length + task.promptIndex) * this.shape.replicates + task.replicate;
     let suffix = this.suffixes.get(suffixIndex);
@@ -79,6 +79,6 @@ export class TaskSeeds {
       suffix = key.slice('d/i/'.length);
       this.suffixes.set(suffixIndex, suffix);
     }
-    return seedFromKeyHash(fnv(this.itemHashes[task.itemOrd]!, suffix), sample);
+    return seedFromKeyHash(fnv(this.lastHash, suffix), sample);
   }
 }

@@ -148,6 +148,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.createRun(run);
         expect(await store.loadItems(run.runId)).toEqual(run.items);
       });
+
+      it('reads the items at given positions, contiguous or scattered', async () => {
+        const run = newRun({ items: 40 });
+        await store.createRun(run);
+        const contiguous = await store.loadItemsAt(run.runId, [10, 11, 12, 13]);
+        expect([...contiguous.keys()].sort((a, b) => a - b)).toEqual([10, 11, 12, 13]);
+        expect(contiguous.get(12)).toEqual(run.items[12]);
+        const scattered = await store.loadItemsAt(run.runId, [39, 0, 17]);
+        expect(new Map([...scattered].sort(([a], [b]) => a - b))).toEqual(new Map([0, 17, 39].map((ord) => [ord, run.items[ord]!])));
+        expect((await store.loadItemsAt(run.runId, [])).size).toBe(0);
+        expect([...(await store.loadItemsAt(run.runId, [38, 40, 41])).keys()]).toEqual([38]);
+      });
     });
 
     describe('claiming', () => {

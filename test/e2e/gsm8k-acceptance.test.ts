@@ -53,7 +53,7 @@ describe('GSM8K graded from four real models recorded answers', () => {
       let compared = 0;
       const disagreements: string[] = [];
       for (const task of compiled.tasks()) {
-        const item = compiled.items[task.itemOrd]!;
+        const item = compiled.items()[task.itemOrd]!;
         const label = labels.get(`${item.input}\u0000${compiled.models[task.modelIndex]!.id}`);
         const verdict = artifacts.get(task.ord)!.scores!.accuracy!.value === 1;
         compared++;

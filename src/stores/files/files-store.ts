@@ -280,6 +280,16 @@ export class FilesStore implements Store {
     return this.items;
   }
 
+  async loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>> {
+    this.requireRun(runId);
+    const found = new Map<number, StoredItem>();
+    for (const ord of itemOrds) {
+      const item = this.items[ord];
+      if (item) found.set(ord, item);
+    }
+    return found;
+  }
+
   async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {
     this.requireRun(runId);
     const ord = this.manifest!.locate(key);

@@ -263,9 +263,15 @@ export class SqliteStore implements Store {
       failures: db.prepare<[number, number], { ord: number; failure: string }>(
         'SELECT ord, failure FROM tasks WHERE run_pk = ? AND failed = 1 ORDER BY next_stage, ord LIMIT ?',
       ),
-      allFailures: db.prepare<[number], { failure: string }>('SELECT failure FROM tasks WHERE run_pk = ? AND failed = 1'),
+      allFailures: db.prepare<[number], { failure: string }>('SELECT failure FROM tasks INDEXED BY tasks_claimable WHERE run_pk = ? AND failed = 1'),
       items: db.prepare<[number], { ord: number; dataset_id: string; item_id: string; fields: string }>(
         'SELECT ord, dataset_id, item_id, fields FROM items WHERE run_pk = ? ORDER BY ord',
+      ),
+      itemsBetween: db.prepare<[number, number, number], { ord: number; dataset_id: string; item_id: string; fields: string }>(
+        'SELECT ord, dataset_id, item_id, fields FROM items WHERE run_pk = ? AND ord BETWEEN ? AND ?',
+      ),
+      itemsAmong: db.prepare<[number, string], { ord: number; dataset_id: string; item_id: string; fields: string }>(
+        'SELECT ord, dataset_id, item_id, fields FROM items WHERE run_pk = ? AND ord IN (SELECT value FROM json_each(?))',
       ),
       ownerPk: db.prepare<[string], { owner_pk: number }>('SELECT owner_pk FROM owners WHERE owner = ?'),
       insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -383,6 +389,29 @@ export class SqliteStore implements Store {
       const dataset = datasets.get(row.dataset_id)!;
       return { ord: row.ord, datasetId: row.dataset_id, itemId: row.item_id, input: inputOf(fields, dataset), target: targetOf(fields, dataset), fields };
     });
+  }
+
+  async loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>> {
+    const handle = this.handle(runId);
+    const found = new Map<number, StoredItem>();
+    if (itemOrds.length === 0) return found;
+    const datasets = new Map(handle.snapshot.datasets.map((dataset) => [dataset.id, dataset]));
+    let low = itemOrds[0]!;
+    let high = low;
+    for (const ord of itemOrds) {
+      if (ord < low) low = ord;
+      if (ord > high) high = ord;
+    }
+    // A claimed batch is mostly a contiguous run of positions: one range scan; a scattered one, point reads.
+    const wanted = new Set(itemOrds);
+    const rows = high - low < wanted.size * 2 ? this.statements.itemsBetween.all(handle.pk, low, high) : this.statements.itemsAmong.all(handle.pk, JSON.stringify([...wanted]));
+    for (const row of rows) {
+      if (!wanted.has(row.ord)) continue;
+      const fields = JSON.parse(row.fields) as Record<string, unknown>;
+      const dataset = datasets.get(row.dataset_id)!;
+      found.set(row.ord, { ord: row.ord, datasetId: row.dataset_id, itemId: row.item_id, input: inputOf(fields, dataset), target: targetOf(fields, dataset), fields });
+    }
+    return found;
   }
 
   async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {

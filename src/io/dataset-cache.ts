@@ -1,0 +1,94 @@
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { hashValue } from '../core/canonical-json.js';
+
+/**
+ * What reading a dataset file establishes about it, without its rows: enough to derive the run id. Cached per
+ * file so that reopening a run of a million rows does not read and hash them all again.
+ */
+export interface DatasetIdentity {
+  readonly fingerprint: string;
+  readonly itemCount: number;
+  readonly warnings: readonly string[];
+}
+
+/** Bumped whenever what a fingerprint covers, or how it is computed, changes. */
+const CACHE_VERSION = 1;
+
+/**
+ * A file is trusted by its metadata only once it is this old: a file written within the same clock tick as
+ * our read could change again without its size or mtime changing (git's "racy" entries).
+ */
+const SETTLED_MS = 2000;
+
+/** `$ASSAY_CACHE_DIR`, else `$XDG_CACHE_HOME/assay`, else `~/.cache/assay`. */
+export function cacheDirectory(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (env.ASSAY_CACHE_DIR) return env.ASSAY_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'assay');
+}
+
+interface FileStamp {
+  readonly path: string;
+  readonly size: string;
+  readonly mtimeNs: string;
+  readonly ctimeNs: string;
+  readonly ino: string;
+  readonly dev: string;
+}
+
+function stampOf(path: string): { stamp: FileStamp; settled: boolean } | null {
+  try {
+    const stat = statSync(path, { bigint: true });
+    const stamp = { path, size: String(stat.size), mtimeNs: String(stat.mtimeNs), ctimeNs: String(stat.ctimeNs), ino: String(stat.ino), dev: String(stat.dev) };
+    // A later write moves the mtime (and the ctime, which is part of the stamp) past this one.
+    return { stamp, settled: BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > BigInt(SETTLED_MS) * 1_000_000n };
+  } catch {
+    return null;
+  }
+}
+
+/** The cache entry name for a file read with a given dataset config: any change to either is another entry. */
+function entryPath(directory: string, stamp: FileStamp, readSettings: unknown): string {
+  return join(directory, 'datasets', `${hashValue({ version: CACHE_VERSION, stamp, readSettings })}.json`);
+}
+
+/**
+ * The identity of a dataset file as last computed, if the file has not changed since (same path, size,
+ * modification and change times, inode and device) and the same settings read it. Any doubt is a miss.
+ */
+export function cachedIdentity(path: string, readSettings: unknown, directory = cacheDirectory()): DatasetIdentity | null {
+  const current = stampOf(path);
+  if (!current?.settled) return null;
+  try {
+    const entry = JSON.parse(readFileSync(entryPath(directory, current.stamp, readSettings), 'utf8')) as Partial<DatasetIdentity>;
+    if (typeof entry.fingerprint !== 'string' || typeof entry.itemCount !== 'number' || !Array.isArray(entry.warnings)) return null;
+    return { fingerprint: entry.fingerprint, itemCount: entry.itemCount, warnings: entry.warnings };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Remembers a file's identity, computed from a read that started with the file stamped `before`. Nothing is
+ * kept when the file changed during the read or is too fresh to trust; a cache that cannot be written is
+ * simply not used.
+ */
+export function rememberIdentity(path: string, before: FileStamp | null, readSettings: unknown, identity: DatasetIdentity, directory = cacheDirectory()): void {
+  const after = stampOf(path);
+  if (!before || !after?.settled || JSON.stringify(before) !== JSON.stringify(after.stamp)) return;
+  try {
+    const target = entryPath(directory, after.stamp, readSettings);
+    mkdirSync(join(directory, 'datasets'), { recursive: true });
+    const scratch = `${target}.${process.pid}.tmp`;
+    writeFileSync(scratch, JSON.stringify(identity));
+    renameSync(scratch, target);
+  } catch {
+    // A read-only home or a full disk costs speed, not correctness.
+  }
+}
+
+/** The stamp of a file before reading it, to hand to `rememberIdentity` afterwards. */
+export function stampBefore(path: string): FileStamp | null {
+  return stampOf(path)?.stamp ?? null;
+}
