@@ -5,7 +5,7 @@ import { ConfigError, DatasetError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
 import { compileTemplate, missingVariable, type PromptTemplate } from '../core/prompt-template.js';
 import { createManifest, manifestShape, type Manifest, type ManifestShape } from '../core/manifest.js';
-import { itemLocation, openDataset, type DatasetHandle, type DatasetItem, type LoadedDataset } from '../io/dataset-file.js';
+import { openDataset, type DatasetHandle, type DatasetItem, type ItemCheck, type LoadedDataset } from '../io/dataset-file.js';
 import { itemTraitsOf } from '../judges/rubric.js';
 import { findJudge, findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
 import type { GenerationParams } from '../spec/model.js';
@@ -34,9 +34,13 @@ export interface CompiledRun {
   /** Things worth telling the user, from reading the datasets. */
   readonly warnings: readonly string[];
   /**
-   * Items of every dataset, in manifest order, checked against the prompts and judges. Datasets whose
-   * identity came from the cache are read here, on first call: only creating a run needs its rows.
+   * Items of every dataset, in manifest order, checked against the prompts and judges, read from the files
+   * again on every call and never kept: a run is created from this stream.
    */
+  streamItems(): Iterable<DatasetItem>;
+  /** Reads and checks the rows of datasets known only from the cache (so a bad row is refused before anything is written). */
+  validate(): void;
+  /** Every item in memory (read once, kept): for tools and tests that index items by position. */
   items(): readonly DatasetItem[];
   /** The task manifest over `items()`. */
   manifest(): Manifest;
@@ -60,8 +64,10 @@ export function modelIdentity(model: ModelConfig, directory: string): ModelIdent
  * hashes it into the run id. Runtime settings, paths and env values stay out of the snapshot.
  */
 export function compileExperiment(config: ExperimentConfig, source: ConfigSource): CompiledRun {
-  const datasets = config.datasets.map((dataset) => openDataset(dataset, source.directory));
   const prompts = compilePrompts(config);
+  const check = itemCheck(prompts, config);
+  // Rows read now (not known from the cache) are checked as they are read, so a bad row is reported at once.
+  const datasets = config.datasets.map((dataset) => openDataset(dataset, source.directory, check));
   const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined || dataset.format === 'karenina') ? [defaultMetric()] : []);
   checkTargets(metrics, datasets, source);
 
@@ -86,22 +92,17 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     metrics: metrics.map((metric) => pluginSpec(findMetric(metric.kind), metric)),
     judges: config.judges.map((judge) => pluginSpec(findJudge(judge.kind), judge)),
   };
-  // Rows read now (not from the cache) are checked now, so a bad row is reported before anything runs.
-  const loadedNow = datasets.filter((dataset) => !dataset.deferred).map((dataset) => dataset.load());
-  checkTemplates(prompts, loadedNow);
-  checkItemTraits(config, loadedNow);
 
+  const shape = manifestShape(snapshot);
+  let validated = datasets.every((dataset) => !dataset.deferred);
+  const streamItems = function* (): Generator<DatasetItem> {
+    // Rows not yet checked by this process are checked on the way.
+    for (const dataset of datasets) yield* dataset.items(dataset.deferred && !validated ? check : undefined);
+    validated = true;
+  };
   let items: DatasetItem[] | undefined;
   let manifest: Manifest | undefined;
-  const shape = manifestShape(snapshot);
-  const loadItems = (): readonly DatasetItem[] => {
-    if (items) return items;
-    const deferred = datasets.filter((dataset) => dataset.deferred).map((dataset) => dataset.load());
-    checkTemplates(prompts, deferred);
-    checkItemTraits(config, deferred);
-    items = datasets.flatMap((dataset) => dataset.load().items);
-    return items;
-  };
+  const loadItems = () => (items ??= [...streamItems()]);
   const manifestOf = () => (manifest ??= createManifest(shape, loadItems()));
   return {
     runId: hashValue(snapshot),
@@ -116,6 +117,12 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     runtime: config.runtime,
     source,
     warnings: datasets.flatMap((dataset) => dataset.identity.warnings),
+    streamItems,
+    validate() {
+      if (validated) return;
+      for (const dataset of datasets) if (dataset.deferred) for (const _item of dataset.items(check));
+      validated = true;
+    },
     items: loadItems,
     manifest: manifestOf,
     task: (ord) => manifestOf().task(ord),
@@ -134,37 +141,31 @@ function compilePrompts(config: ExperimentConfig): CompiledPrompt[] {
   }));
 }
 
-function checkTemplates(prompts: readonly CompiledPrompt[], datasets: readonly LoadedDataset[]): void {
-  for (const prompt of prompts) {
-    for (const template of [prompt.systemTemplate, prompt.userTemplate]) {
-      if (!template || template.variables.length === 0) continue;
-      for (const dataset of datasets) {
-        for (const item of dataset.items) {
-          const missing = missingVariable(template, { input: item.input, id: item.itemId, fields: item.fields });
-          if (missing === undefined) continue;
-          throw new DatasetError(itemLocation(dataset, item), `prompt '${prompt.id}' uses {{${missing}}}, which this row does not have`, {
-            hint: 'add the field to every row or change the prompt template',
-          });
-        }
-      }
-    }
-  }
-}
-
-/** Per-item rubric traits live in the dataset: check them all before anything runs. */
-function checkItemTraits(config: ExperimentConfig, datasets: readonly LoadedDataset[]): void {
-  for (const judge of config.judges) {
+/**
+ * What every row must satisfy for this config: each prompt template finds its variables, and judges reading
+ * rubric traits from the rows find valid ones. Applied to each row as it is read.
+ */
+function itemCheck(prompts: readonly CompiledPrompt[], config: ExperimentConfig): ItemCheck | undefined {
+  const templates = prompts.flatMap((prompt) =>
+    [prompt.systemTemplate, prompt.userTemplate].filter((template): template is PromptTemplate => template !== null && template.variables.length > 0).map((template) => ({ prompt, template })),
+  );
+  const traitJudges = config.judges.flatMap((judge) => {
     const path = (judge as { itemTraits?: string }).itemTraits;
-    if (path === undefined) continue;
-    for (const dataset of datasets) {
-      for (const item of dataset.items) {
-        const traits = itemTraitsOf(item.fields, path);
-        if (typeof traits === 'string') {
-          throw new DatasetError(itemLocation(dataset, item), `judge '${judge.id}': ${traits}`, { hint: 'fix the item traits in the dataset' });
-        }
+    return path === undefined ? [] : [{ id: judge.id, path }];
+  });
+  if (templates.length === 0 && traitJudges.length === 0) return undefined;
+  return (item, location) => {
+    for (const { prompt, template } of templates) {
+      const missing = missingVariable(template, { input: item.input, id: item.itemId, fields: item.fields });
+      if (missing !== undefined) {
+        throw new DatasetError(location, `prompt '${prompt.id}' uses {{${missing}}}, which this row does not have`, { hint: 'add the field to every row or change the prompt template' });
       }
     }
-  }
+    for (const judge of traitJudges) {
+      const traits = itemTraitsOf(item.fields, judge.path);
+      if (typeof traits === 'string') throw new DatasetError(location, `judge '${judge.id}': ${traits}`, { hint: 'fix the item traits in the dataset' });
+    }
+  };
 }
 
 function defaultMetric(): { kind: string; name?: string } {

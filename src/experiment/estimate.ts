@@ -57,15 +57,16 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
     // Prompt tokens per (item, prompt), the same for every model and replicate.
     let promptTokens = 0;
     let questionChars = 0;
-    const items = compiled.items();
-    for (const item of items) {
+    let itemCount = 0;
+    for (const item of compiled.streamItems()) {
+      itemCount++;
       for (const prompt of compiled.prompts) {
         const values = { input: item.input, id: item.itemId, fields: item.fields };
         promptTokens += countTokens(prompt.userTemplate.render(values)) + (prompt.systemTemplate ? countTokens(prompt.systemTemplate.render(values)) : 0) + 4;
       }
       questionChars += item.input.length;
     }
-    const promptTokensPerTask = promptTokens / (items.length * compiled.prompts.length);
+    const promptTokensPerTask = promptTokens / (itemCount * compiled.prompts.length);
 
     const rows: EstimateRow[] = [];
     const outputOf = (model: { id: string; provider: string; model: string; params: { maxTokens?: number } }, fallback: number): { tokens: number; basis: OutputBasis } => {
@@ -92,7 +93,7 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
       const identity = compiled.snapshot.evaluators.find((candidate) => candidate.id === id)!;
       return { ...identity, params: identity.params as { maxTokens?: number } };
     };
-    const questionTokens = Math.ceil(questionChars / items.length / 4);
+    const questionTokens = Math.ceil(questionChars / itemCount / 4);
     const readerInput = questionTokens + answerTokens + 150;
     if (config.reduce.kind === 'best-of' && samples > 1) {
       const model = evaluator(config.reduce.model as string);

@@ -114,7 +114,7 @@ export class Experiment {
     const built = buildModels(plan, options.env ?? process.env);
     const storePath = this.storePath(options.runtime?.store);
     // A new store can only get a new run, which needs the rows: read (and check) them before anything is written.
-    if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().items();
+    if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().validate();
     const progressive = options.output?.progressive ? FilesStore.open(resolve(options.output.path), { job: this.progressiveJob() }) : null;
     const store = progressive ?? options.store ?? openStoreAt(storePath, { create: true });
     try {
@@ -198,7 +198,7 @@ export class Experiment {
   }
 
   private async createRun(store: Store, compiled: CompiledRun, options: RunOptions): Promise<boolean> {
-    compiled.items(); // read and checked before the store is touched
+    compiled.validate(); // every row checked before the store is touched
     const prices = await priceBook({ snapshot: compiled.snapshot, models: this.config.models, evaluators: this.config.evaluators });
     const modelIds = [...compiled.snapshot.models, ...compiled.snapshot.evaluators].map((model) => model.id);
     return store.createRun({
@@ -298,7 +298,7 @@ async function execute(
 
 function* storedItems(compiled: CompiledRun): Generator<StoredItem> {
   let ord = 0;
-  for (const item of compiled.items()) {
+  for (const item of compiled.streamItems()) {
     yield { ord: ord++, datasetId: item.datasetId, itemId: item.itemId, input: item.input, target: item.target, fields: item.fields };
   }
 }

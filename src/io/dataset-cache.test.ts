@@ -38,7 +38,7 @@ describe('dataset identity cache', () => {
     expect(second.deferred).toBe(true);
     expect(second.identity).toEqual(first.identity);
     // The rows are still there on demand, and match.
-    expect(second.load().items.map((item) => item.itemId)).toEqual(['a', 'b']);
+    expect([...second.items()].map((item) => item.itemId)).toEqual(['a', 'b']);
     expect(cachedIdentity(path, { format: 'jsonl', input: 'q', target: 'a', idField: 'id', limit: null }, cache)?.fingerprint).toBe(first.identity.fingerprint);
   });
 
@@ -74,6 +74,6 @@ describe('dataset identity cache', () => {
     const then = Date.now() / 1000 - 60;
     utimesSync(path, then, then);
     expect(openDataset(config, directory).deferred).toBe(false); // ctime moved: a new stamp, a miss
-    expect(() => handle.load()).toThrow(/content differs from what was cached/);
+    expect(() => [...handle.items()]).toThrow(/content changed since assay first read it/);
   });
 });

@@ -117,17 +117,32 @@ function normalizedConfig(config: DatasetConfig, format: LoadedDataset['format']
   return format === 'karenina' ? { ...config, input: config.input ?? 'question', target: config.target ?? 'answer', idField: config.idField ?? 'id' } : config;
 }
 
-/** A dataset known by its identity; its rows are read only when asked for. */
+/** What reading a whole dataset establishes, without keeping its rows. */
+export interface DatasetSummary {
+  /** The config with format defaults applied. */
+  readonly config: DatasetConfig;
+  /** Absolute path of the file, or null for inline rows. */
+  readonly path: string | null;
+  readonly format: LoadedDataset['format'];
+  readonly fingerprint: string;
+  readonly itemCount: number;
+  readonly warnings: readonly string[];
+}
+
+/** A check applied to every row as it is read; it throws (with the row's location) to refuse the dataset. */
+export type ItemCheck = (item: DatasetItem, location: string) => void;
+
+/** A dataset known by its identity; its rows are read again each time they are asked for, never kept. */
 export interface DatasetHandle {
   /** The config with format defaults applied. */
   readonly config: DatasetConfig;
   readonly path: string | null;
   readonly format: LoadedDataset['format'];
   readonly identity: DatasetIdentity;
-  /** True when the identity came from the cache and the rows have not been read. */
+  /** True when the identity came from the cache: the rows have not been read (nor checked) by this process. */
   readonly deferred: boolean;
-  /** The rows (read once, on first call). */
-  load(): LoadedDataset;
+  /** The rows, read from the file, in order; at the end the content is checked against the identity. */
+  items(check?: ItemCheck): Generator<DatasetItem, void>;
 }
 
 /** The settings that decide what reading a file yields: any change is another cache entry. */
@@ -137,60 +152,65 @@ function readSettings(config: DatasetConfig, format: LoadedDataset['format']) {
 
 /**
  * Opens a dataset for compiling a run. A file whose identity (fingerprint and row count) is cached for its
- * current size, times and inode is not read now: its rows are read only if a run has to be created from it.
- * Otherwise it is read, validated and fingerprinted at once, and its identity cached for next time.
+ * current size, times and inode is not read now. Otherwise it is read once, each row checked with `check`,
+ * and its identity cached for next time; its rows are not kept either way.
  */
-export function openDataset(config: DatasetConfig, directory: string): DatasetHandle {
-  if (config.path === undefined) return loadedHandle(loadDataset(config, directory));
-  const path = resolve(directory, config.path);
-  const format = formatOf(config, path);
+export function openDataset(config: DatasetConfig, directory: string, check?: ItemCheck): DatasetHandle {
+  const path = config.path !== undefined ? resolve(directory, config.path) : null;
+  const format = path !== null ? formatOf(config, path) : 'inline';
   const settings = readSettings(config, format);
-  const cached = cachedIdentity(path, settings);
-  if (!cached) {
-    const before = stampBefore(path);
-    const loaded = loadDataset(config, directory);
-    rememberIdentity(path, before, settings, { fingerprint: loaded.fingerprint, itemCount: loaded.items.length, warnings: loaded.warnings });
-    return loadedHandle(loaded);
+  let identity = path !== null ? cachedIdentity(path, settings) : null;
+  const deferred = identity !== null;
+  if (!identity) {
+    const before = path !== null ? stampBefore(path) : null;
+    const summary = scanDataset(config, directory, check);
+    identity = { fingerprint: summary.fingerprint, itemCount: summary.itemCount, warnings: summary.warnings };
+    if (path !== null) rememberIdentity(path, before, settings, identity);
   }
-  let loaded: LoadedDataset | undefined;
+  const known = identity;
   return {
     config: normalizedConfig(config, format),
     path,
     format,
-    identity: cached,
-    get deferred() {
-      return loaded === undefined;
-    },
-    load() {
-      if (loaded) return loaded;
-      const read = loadDataset(config, directory);
-      if (read.fingerprint !== cached.fingerprint || read.items.length !== cached.itemCount) {
-        throw new DatasetError(path, 'its content differs from what was cached for the same size, times and inode (was it rewritten in place within the same clock tick?)', {
-          hint: `delete ${cacheDirectory()} and run the command again`,
+    identity: known,
+    deferred,
+    *items(itemCheck?: ItemCheck) {
+      const summary = yield* readItems(config, directory, itemCheck);
+      if (summary.fingerprint !== known.fingerprint || summary.itemCount !== known.itemCount) {
+        const what = path ?? `dataset '${config.id}'`;
+        throw new DatasetError(what, 'its content changed since assay first read it (its fingerprint no longer matches)', {
+          hint: deferred ? `if it was rewritten in place, delete ${cacheDirectory()} and run the command again` : 'leave the dataset alone while assay runs, then run the command again',
         });
       }
-      loaded = read;
-      return loaded;
     },
   };
 }
 
-function loadedHandle(loaded: LoadedDataset): DatasetHandle {
-  return {
-    config: loaded.config,
-    path: loaded.path,
-    format: loaded.format,
-    identity: { fingerprint: loaded.fingerprint, itemCount: loaded.items.length, warnings: loaded.warnings },
-    deferred: false,
-    load: () => loaded,
-  };
+/** Reads every row, checking each, and returns what identifies the dataset; no row is kept. */
+export function scanDataset(config: DatasetConfig, directory: string, check?: ItemCheck): DatasetSummary {
+  const reader = readItems(config, directory, check);
+  for (;;) {
+    const next = reader.next();
+    if (next.done) return next.value;
+  }
 }
 
 /**
  * Reads a dataset (file or inline rows) into items with stable ids, and fingerprints its content: any change
  * to any row changes the fingerprint, and with it the run id.
  */
-export function loadDataset(datasetConfig: DatasetConfig, directory: string): LoadedDataset {
+export function loadDataset(config: DatasetConfig, directory: string, check?: ItemCheck): LoadedDataset {
+  const items: DatasetItem[] = [];
+  const reader = readItems(config, directory, check);
+  for (;;) {
+    const next = reader.next();
+    if (next.done) return { ...next.value, items };
+    items.push(next.value);
+  }
+}
+
+/** The rows of a dataset one at a time, validated, fingerprinted as they go; the summary comes last. */
+function* readItems(datasetConfig: DatasetConfig, directory: string, check?: ItemCheck): Generator<DatasetItem, DatasetSummary> {
   let config = datasetConfig;
   let path: string | null = null;
   let format: LoadedDataset['format'] = 'inline';
@@ -216,11 +236,12 @@ export function loadDataset(datasetConfig: DatasetConfig, directory: string): Lo
   if (config.input === undefined) throw new DatasetError(path ?? `dataset '${config.id}'`, `dataset '${config.id}' names no input field`, { hint: 'add input: <field> to the dataset' });
   const inputField = config.input;
   const hash = createHash('sha256');
-  const items: DatasetItem[] = [];
-  const seenIds = new Set<string>();
+  // Where each id was first seen, to report duplicates: the only per-row state kept.
+  const seenIds = new Map<string, number>();
+  let count = 0;
   for (const raw of rows) {
     const { row } = raw;
-    if (config.limit !== undefined && items.length >= config.limit) break;
+    if (config.limit !== undefined && count >= config.limit) break;
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new DatasetError(where(raw.line), 'expected an object (one row)');
     const canonical = canonicalJson(row);
     hash.update(canonical).update('\n');
@@ -244,9 +265,9 @@ export function loadDataset(datasetConfig: DatasetConfig, directory: string): Lo
         throw new DatasetError(where(raw.line), `field '${config.idField}' (the id of dataset '${config.id}') is missing`);
       }
       itemId = String(value);
-      if (seenIds.has(itemId)) {
-        const first = items.find((item) => item.itemId === itemId)!;
-        throw new DatasetError(where(raw.line), `duplicate id '${itemId}' (first at ${where(first.line)})`, { hint: 'ids must be unique within a dataset' });
+      const first = seenIds.get(itemId);
+      if (first !== undefined) {
+        throw new DatasetError(where(raw.line), `duplicate id '${itemId}' (first at ${where(first)})`, { hint: 'ids must be unique within a dataset' });
       }
     } else {
       // Identical rows get the same content hash; later copies are numbered so every item stays distinct.
@@ -254,18 +275,21 @@ export function loadDataset(datasetConfig: DatasetConfig, directory: string): Lo
       itemId = base;
       for (let copy = 2; seenIds.has(itemId); copy++) itemId = `${base}~${copy}`;
     }
-    seenIds.add(itemId);
-    items.push({
+    seenIds.set(itemId, raw.line);
+    const item: DatasetItem = {
       datasetId: config.id,
       itemId,
       input: typeof input === 'string' ? input : JSON.stringify(input),
       target,
       fields: record,
       line: raw.line,
-    });
+    };
+    check?.(item, where(raw.line));
+    count++;
+    yield item;
   }
-  if (items.length === 0) {
+  if (count === 0) {
     throw new DatasetError(path ?? `dataset '${config.id}'`, 'the dataset has no rows');
   }
-  return { config, path, format, items, fingerprint: hash.digest('hex'), warnings };
+  return { config, path, format, fingerprint: hash.digest('hex'), itemCount: count, warnings };
 }
