@@ -17,10 +17,13 @@ export interface DatasetIdentity {
 const CACHE_VERSION = 1;
 
 /**
- * A file is trusted by its metadata only once it is this old: a file written within the same clock tick as
- * our read could change again without its size or mtime changing (git's "racy" entries).
+ * A file's metadata vouches for its content only if the file was last written a while before we read it:
+ * a write within the same timestamp tick as our read could change the content but not the stamp (git's
+ * "racy" entries). Timestamps with whole seconds come from coarse filesystems (FAT keeps 2 s).
  */
-const SETTLED_MS = 2000;
+function racyWindowNs(mtimeNs: bigint): bigint {
+  return mtimeNs % 1_000_000_000n === 0n ? 2_500_000_000n : 100_000_000n;
+}
 
 /** `$ASSAY_CACHE_DIR`, else `$XDG_CACHE_HOME/assay`, else `~/.cache/assay`. */
 export function cacheDirectory(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -37,12 +40,13 @@ interface FileStamp {
   readonly dev: string;
 }
 
-function stampOf(path: string): { stamp: FileStamp; settled: boolean } | null {
+function stampOf(path: string): { stamp: FileStamp; mtimeNs: bigint } | null {
   try {
     const stat = statSync(path, { bigint: true });
-    const stamp = { path, size: String(stat.size), mtimeNs: String(stat.mtimeNs), ctimeNs: String(stat.ctimeNs), ino: String(stat.ino), dev: String(stat.dev) };
-    // A later write moves the mtime (and the ctime, which is part of the stamp) past this one.
-    return { stamp, settled: BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > BigInt(SETTLED_MS) * 1_000_000n };
+    return {
+      stamp: { path, size: String(stat.size), mtimeNs: String(stat.mtimeNs), ctimeNs: String(stat.ctimeNs), ino: String(stat.ino), dev: String(stat.dev) },
+      mtimeNs: stat.mtimeNs,
+    };
   } catch {
     return null;
   }
@@ -59,7 +63,7 @@ function entryPath(directory: string, stamp: FileStamp, readSettings: unknown): 
  */
 export function cachedIdentity(path: string, readSettings: unknown, directory = cacheDirectory()): DatasetIdentity | null {
   const current = stampOf(path);
-  if (!current?.settled) return null;
+  if (!current) return null;
   try {
     const entry = JSON.parse(readFileSync(entryPath(directory, current.stamp, readSettings), 'utf8')) as Partial<DatasetIdentity>;
     if (typeof entry.fingerprint !== 'string' || typeof entry.itemCount !== 'number' || !Array.isArray(entry.warnings)) return null;
@@ -69,14 +73,28 @@ export function cachedIdentity(path: string, readSettings: unknown, directory = 
   }
 }
 
+/** A file's stamp taken just before reading it, with the time of the reading. */
+export interface ReadStamp {
+  readonly stamp: FileStamp;
+  readonly mtimeNs: bigint;
+  readonly readAtNs: bigint;
+}
+
+/** The stamp of a file before reading it, to hand to `rememberIdentity` afterwards. */
+export function stampBefore(path: string): ReadStamp | null {
+  const current = stampOf(path);
+  return current ? { ...current, readAtNs: BigInt(Date.now()) * 1_000_000n } : null;
+}
+
 /**
- * Remembers a file's identity, computed from a read that started with the file stamped `before`. Nothing is
- * kept when the file changed during the read or is too fresh to trust; a cache that cannot be written is
- * simply not used.
+ * Remembers a file's identity, computed from a read that started at `before`. Nothing is kept when the
+ * file changed during the read, or had been written too shortly before it to be told apart from a later
+ * write; a cache that cannot be written is simply not used.
  */
-export function rememberIdentity(path: string, before: FileStamp | null, readSettings: unknown, identity: DatasetIdentity, directory = cacheDirectory()): void {
+export function rememberIdentity(path: string, before: ReadStamp | null, readSettings: unknown, identity: DatasetIdentity, directory = cacheDirectory()): void {
+  if (!before || before.readAtNs - before.mtimeNs <= racyWindowNs(before.mtimeNs)) return;
   const after = stampOf(path);
-  if (!before || !after?.settled || JSON.stringify(before) !== JSON.stringify(after.stamp)) return;
+  if (!after || JSON.stringify(before.stamp) !== JSON.stringify(after.stamp)) return;
   try {
     const target = entryPath(directory, after.stamp, readSettings);
     mkdirSync(join(directory, 'datasets'), { recursive: true });
@@ -86,9 +104,4 @@ export function rememberIdentity(path: string, before: FileStamp | null, readSet
   } catch {
     // A read-only home or a full disk costs speed, not correctness.
   }
-}
-
-/** The stamp of a file before reading it, to hand to `rememberIdentity` afterwards. */
-export function stampBefore(path: string): FileStamp | null {
-  return stampOf(path)?.stamp ?? null;
 }
