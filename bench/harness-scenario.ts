@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { Experiment } from '../dist/index.js';
 import { arithmeticDataset, mockConfig } from './fixtures.js';
 
-const [workDirectory, countText, concurrencyText] = process.argv.slice(2);
-const count = Number(countText);
+const [workDirectory, itemsText, replicatesText, concurrencyText] = process.argv.slice(2);
+const itemCount = Number(itemsText);
+const replicates = Number(replicatesText ?? 1);
+const count = itemCount * replicates;
 const concurrency = Number(concurrencyText ?? 256);
-const dataset = arithmeticDataset(workDirectory!, count);
-const store = join(workDirectory!, `harness-${count}.db`);
+const dataset = arithmeticDataset(workDirectory!, itemCount);
+const store = join(workDirectory!, `harness-${itemCount}x${replicates}.db`);
 for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });
-const config = mockConfig(workDirectory!, dataset, store, concurrency);
+const config = mockConfig(workDirectory!, dataset, store, concurrency, replicates);
 
 const started = performance.now();
 const experiment = Experiment.fromConfig(config);
@@ -24,6 +26,8 @@ const seconds = (finished - started) / 1000;
 process.stdout.write(
   JSON.stringify({
     tasks: count,
+    items: itemCount,
+    replicates,
     seconds,
     compileSeconds: (compiled - started) / 1000,
     tasksPerSecond: count / seconds,

@@ -1,3 +1,4 @@
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { defineProvider } from '../spec/definition.js';
 import { aiSdkModel } from './ai-sdk-model.js';
@@ -28,91 +29,75 @@ function restoreHosted(provider: string, identity: { id: string; model: string; 
   };
 }
 
-const openaiSchema = z.strictObject({
-  ...modelBaseShape,
-  ...hosted,
-  provider: z.literal('openai'),
-  apiKeyEnv: apiKeyEnvSchema.default('OPENAI_API_KEY'),
-  /** `chat` (chat completions) or `responses` (the Responses API). */
-  api: z.enum(['chat', 'responses']).default('chat'),
-});
+interface HostedConfig {
+  readonly id: string;
+  readonly model: string;
+  readonly baseURL?: string | undefined;
+  readonly apiKeyEnv: string;
+  readonly api?: 'chat' | 'responses';
+}
 
-/** OpenAI's API (through the AI SDK's OpenAI provider). */
-export const openAIProvider = defineProvider({
+/** One hosted API: its config fields beyond the shared ones, and how to build its AI SDK model. */
+interface HostedApi {
+  readonly kind: 'openai' | 'anthropic' | 'google';
+  readonly description: string;
+  /** The variable the key is read from when the config names none. */
+  readonly keyEnv: string;
+  readonly extra?: z.ZodRawShape;
+  /** Options that change answers, so are part of the model's identity. */
+  readonly options?: (config: HostedConfig) => Record<string, unknown>;
+  readonly load: (config: HostedConfig, settings: { apiKey: string; fetch: typeof fetch; baseURL?: string }) => Promise<LanguageModelV3>;
+}
+
+function hostedProvider(api: HostedApi) {
+  const schema = z.strictObject({ ...modelBaseShape, ...hosted, provider: z.literal(api.kind), apiKeyEnv: apiKeyEnvSchema.default(api.keyEnv), ...api.extra });
+  return defineProvider({
+    kind: api.kind,
+    description: api.description,
+    schema,
+    identity: (config) => ({ model: config.model, options: api.options?.(config as HostedConfig) ?? {} }),
+    transport: transportOf,
+    restore: (identity, transport) => restoreHosted(api.kind, identity, transport),
+    create(config, context) {
+      const settings = config as HostedConfig;
+      const apiKey = apiKeyFrom(context.env, settings.apiKeyEnv, settings.id, true)!;
+      return aiSdkModel({
+        id: settings.id,
+        provider: api.kind,
+        modelName: settings.model,
+        apiKey,
+        optionsNamespace: api.kind,
+        load: () => api.load(settings, { apiKey, fetch: poolFetch, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) }),
+      });
+    },
+  });
+}
+
+/** OpenAI's API: chat completions, or the Responses API with `api: responses`. */
+export const openAIProvider = hostedProvider({
   kind: 'openai',
   description: "OpenAI's API",
-  schema: openaiSchema,
-  identity: (config) => ({ model: config.model, options: { api: config.api } }),
-  transport: transportOf,
-  restore: (identity, transport) => restoreHosted('openai', identity, transport),
-  create(config, context) {
-    const apiKey = apiKeyFrom(context.env, config.apiKeyEnv, config.id, true);
-    return aiSdkModel({
-      id: config.id,
-      provider: 'openai',
-      modelName: config.model,
-      apiKey,
-      optionsNamespace: 'openai',
-      load: async () => {
-        const provider = (await import('@ai-sdk/openai')).createOpenAI({ apiKey: apiKey!, fetch: poolFetch, ...(config.baseURL ? { baseURL: config.baseURL } : {}) });
-        return config.api === 'responses' ? provider.responses(config.model) : provider.chat(config.model);
-      },
-    });
+  keyEnv: 'OPENAI_API_KEY',
+  extra: { api: z.enum(['chat', 'responses']).default('chat') },
+  options: (config) => ({ api: config.api }),
+  async load(config, settings) {
+    const provider = (await import('@ai-sdk/openai')).createOpenAI(settings);
+    return config.api === 'responses' ? provider.responses(config.model) : provider.chat(config.model);
   },
-});
-
-const anthropicSchema = z.strictObject({
-  ...modelBaseShape,
-  ...hosted,
-  provider: z.literal('anthropic'),
-  apiKeyEnv: apiKeyEnvSchema.default('ANTHROPIC_API_KEY'),
 });
 
 /** Anthropic's Messages API. */
-export const anthropicProvider = defineProvider({
+export const anthropicProvider = hostedProvider({
   kind: 'anthropic',
   description: "Anthropic's Messages API",
-  schema: anthropicSchema,
-  identity: (config) => ({ model: config.model, options: {} }),
-  transport: transportOf,
-  restore: (identity, transport) => restoreHosted('anthropic', identity, transport),
-  create(config, context) {
-    const apiKey = apiKeyFrom(context.env, config.apiKeyEnv, config.id, true);
-    return aiSdkModel({
-      id: config.id,
-      provider: 'anthropic',
-      modelName: config.model,
-      apiKey,
-      optionsNamespace: 'anthropic',
-      load: async () => (await import('@ai-sdk/anthropic')).createAnthropic({ apiKey: apiKey!, fetch: poolFetch, ...(config.baseURL ? { baseURL: config.baseURL } : {}) })(config.model),
-    });
-  },
-});
-
-const googleSchema = z.strictObject({
-  ...modelBaseShape,
-  ...hosted,
-  provider: z.literal('google'),
-  apiKeyEnv: apiKeyEnvSchema.default('GOOGLE_GENERATIVE_AI_API_KEY'),
+  keyEnv: 'ANTHROPIC_API_KEY',
+  load: async (config, settings) => (await import('@ai-sdk/anthropic')).createAnthropic(settings)(config.model),
 });
 
 /** Google's Gemini API (Generative Language API). */
-export const googleProvider = defineProvider({
+export const googleProvider = hostedProvider({
   kind: 'google',
   description: "Google's Gemini API",
-  schema: googleSchema,
-  identity: (config) => ({ model: config.model, options: {} }),
-  transport: transportOf,
-  restore: (identity, transport) => restoreHosted('google', identity, transport),
-  create(config, context) {
-    const apiKey = apiKeyFrom(context.env, config.apiKeyEnv, config.id, true);
-    return aiSdkModel({
-      id: config.id,
-      provider: 'google',
-      modelName: config.model,
-      apiKey,
-      optionsNamespace: 'google',
-      load: async () => (await import('@ai-sdk/google')).createGoogleGenerativeAI({ apiKey: apiKey!, fetch: poolFetch, ...(config.baseURL ? { baseURL: config.baseURL } : {}) })(config.model),
-    });
-  },
+  keyEnv: 'GOOGLE_GENERATIVE_AI_API_KEY',
+  load: async (config, settings) => (await import('@ai-sdk/google')).createGoogleGenerativeAI(settings)(config.model),
 });

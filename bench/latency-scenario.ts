@@ -1,0 +1,48 @@
+// Workload 2: a local OpenAI-compatible server that answers after a fixed delay; `assay run` (the CLI, in its
+// own process) sends one request per item at a given concurrency. The physical limit is concurrency / delay
+// requests per second; the figure is how close assay gets.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { distinctArithmeticDataset, httpConfig } from './fixtures.js';
+import { ModelServer } from './support/model-server.js';
+import { watch } from './support/watch.js';
+
+const [workDirectory, itemsText, delayText, concurrencyText] = process.argv.slice(2);
+const items = Number(itemsText);
+const delayMs = Number(delayText);
+const concurrency = Number(concurrencyText);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const server = await new ModelServer(delayMs).start();
+const dataset = distinctArithmeticDataset(workDirectory!, items);
+const store = join(workDirectory!, `latency-${items}-${delayMs}.db`);
+for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });
+const config = httpConfig(workDirectory!, dataset, store, server.baseURL, concurrency, `latency-${items}-${delayMs}`);
+
+const run = watch(process.execPath, [join(root, 'bin', 'assay.js'), 'run', config, '--quiet', '--json'], { cwd: workDirectory! });
+const result = await run.done;
+await server.stop();
+if (result.code !== 0) throw new Error(`assay run failed (${result.code}): ${result.stderr}`);
+const summary = JSON.parse(result.stdout) as { done: number; status: string };
+if (summary.done !== items) throw new Error(`run ended ${summary.status} with ${summary.done}/${items} done`);
+const steadySeconds = (server.lastDoneAt! - server.firstAt!) / 1000;
+const ideal = delayMs > 0 ? (concurrency * 1000) / delayMs : null;
+process.stdout.write(
+  JSON.stringify({
+    items,
+    delayMs,
+    concurrency,
+    requests: server.requests,
+    seconds: result.seconds,
+    startupSeconds: (server.firstAt! - run.startedAt) / 1000,
+    steadySeconds,
+    requestsPerSecond: server.requests / steadySeconds,
+    endToEndRequestsPerSecond: server.requests / result.seconds,
+    ideal,
+    fraction: ideal ? server.requests / steadySeconds / ideal : null,
+    maxInFlight: server.maxInFlight,
+    peakRssMB: result.peakRssMB,
+  }),
+);
+for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });

@@ -1,0 +1,97 @@
+// A local OpenAI-compatible chat completions server for the benchmarks: answers every arithmetic question
+// correctly after a fixed delay, and counts what it saw (per prompt, in flight, first and last arrival).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export function solve(prompt: string): string {
+  const match = /(-?\d+)\s*([-+*])\s*(-?\d+)/.exec(prompt);
+  if (!match) return 'I do not know.';
+  const [left, operator, right] = [Number(match[1]), match[2], Number(match[3])];
+  const value = operator === '+' ? left + right : operator === '-' ? left - right : left * right;
+  return `Let me work it out: ${left} ${operator} ${right} = ${value}. The answer is ${value}.`;
+}
+
+export class ModelServer {
+  private server: Server | undefined;
+  port = 0;
+  requests = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  firstAt: number | null = null;
+  lastDoneAt: number | null = null;
+  /** Requests per prompt, when asked to keep them (the resume benchmark counts repeats). */
+  readonly prompts: Map<string, number> | null;
+  /** When each prompt was last answered (performance.now()), with `trackPrompts`. */
+  readonly answeredAt: Map<string, number> | null;
+
+  constructor(
+    private readonly delayMs: number,
+    options: { trackPrompts?: boolean } = {},
+  ) {
+    this.prompts = options.trackPrompts ? new Map() : null;
+    this.answeredAt = options.trackPrompts ? new Map() : null;
+  }
+
+  get baseURL(): string {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  /** Forgets the counters (not the prompts), to measure one phase. */
+  resetCounters(): void {
+    this.requests = 0;
+    this.maxInFlight = 0;
+    this.firstAt = null;
+    this.lastDoneAt = null;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const arrived = performance.now();
+        this.firstAt ??= arrived;
+        this.requests++;
+        this.inFlight++;
+        if (this.inFlight > this.maxInFlight) this.maxInFlight = this.inFlight;
+        let prompt = '';
+        let model = 'model';
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model?: string; messages?: { role: string; content: unknown }[] };
+          model = body.model ?? model;
+          const user = (body.messages ?? []).filter((message) => message.role === 'user').pop();
+          prompt = typeof user?.content === 'string' ? user.content : JSON.stringify(user?.content ?? '');
+        } catch {
+          // an unreadable body still gets an answer
+        }
+        if (this.prompts) this.prompts.set(prompt, (this.prompts.get(prompt) ?? 0) + 1);
+        const text = solve(prompt);
+        const reply = () => {
+          const payload = JSON.stringify({
+            id: `chatcmpl-${this.requests}`,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model,
+            choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: Math.ceil(prompt.length / 4), completion_tokens: Math.ceil(text.length / 4), total_tokens: Math.ceil((prompt.length + text.length) / 4) },
+          });
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }).end(payload);
+          this.inFlight--;
+          this.lastDoneAt = performance.now();
+          this.answeredAt?.set(prompt, this.lastDoneAt);
+        };
+        if (this.delayMs > 0) setTimeout(reply, this.delayMs);
+        else reply();
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
