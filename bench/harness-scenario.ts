@@ -18,7 +18,8 @@ const started = performance.now();
 const experiment = Experiment.fromConfig(config);
 experiment.compile();
 const compiled = performance.now();
-const summary = await experiment.run({});
+let prepared = 0;
+const summary = await experiment.run({ onProgress: () => (prepared = performance.now()) });
 const finished = performance.now();
 if (summary.status !== 'completed' || summary.done !== count) throw new Error(`run ended ${summary.status} with ${summary.done}/${count} done`);
 
@@ -30,6 +31,9 @@ process.stdout.write(
     replicates,
     seconds,
     compileSeconds: (compiled - started) / 1000,
+    // From the start until the engine takes its first task: config, dataset identity, run creation.
+    prepareSeconds: (prepared - started) / 1000,
+    engineTasksPerSecond: count / ((finished - prepared) / 1000),
     tasksPerSecond: count / seconds,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     storeMB: statSync(store).size / 1e6,

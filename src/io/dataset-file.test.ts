@@ -63,4 +63,28 @@ describe('loadDataset', () => {
     writeFileSync(join(directory, 'empty.jsonl'), '\n\n');
     expect(() => loadDataset(config({ path: 'empty.jsonl' }), directory)).toThrow(/the dataset has no rows/);
   });
+
+  it('reads JSONL a chunk at a time without splitting a row, a character or a long line', () => {
+    // Rows of varied sizes with multi-byte text, so line ends and characters fall on every side of the 1 MiB
+    // chunk edges; one row is longer than a chunk; CRLF endings; no newline after the last row.
+    const rows: { id: string; question: string }[] = [];
+    for (let index = 0; index < 40_000; index++) rows.push({ id: `r${index}`, question: `${'é✓𝔸'.repeat(index % 17)} question ${index}` });
+    rows.splice(20_000, 0, { id: 'long', question: 'ü'.repeat(1_500_000) });
+    const text = rows.map((row) => JSON.stringify(row)).join('\r\n');
+    writeFileSync(join(directory, 'big.jsonl'), text);
+    const loaded = loadDataset(config({ path: 'big.jsonl', idField: 'id' }), directory);
+    expect(loaded.items).toHaveLength(rows.length);
+    expect(loaded.items.map((item) => item.input)).toEqual(rows.map((row) => row.question));
+    expect(loaded.items[20_000]!.line).toBe(20_001);
+    expect(loaded.items.at(-1)!.line).toBe(rows.length);
+    // The same rows written as one JSON array fingerprint the same.
+    writeFileSync(join(directory, 'big.json'), JSON.stringify(rows));
+    expect(loadDataset(config({ path: 'big.json', idField: 'id' }), directory).fingerprint).toBe(loaded.fingerprint);
+  });
+
+  it('refuses a duplicate id with both lines, and a missing file by name', () => {
+    writeFileSync(join(directory, 'dup.jsonl'), '{"id":"a","question":"x"}\n{"id":"b","question":"y"}\n{"id":"a","question":"z"}\n');
+    expect(() => loadDataset(config({ path: 'dup.jsonl', idField: 'id' }), directory)).toThrow(/dup\.jsonl:3: duplicate id 'a' \(first at .*dup\.jsonl:1\)/);
+    expect(() => loadDataset(config({ path: 'absent.jsonl' }), directory)).toThrow(/absent\.jsonl: dataset 'd' file does not exist/);
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetConfig } from '../config/experiment-schema.js';
@@ -48,13 +48,64 @@ interface RawRow {
   readonly line: number;
 }
 
+function unreadable(path: string, datasetId: string, error: unknown): DatasetError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${(error as Error).message})`;
+  return new DatasetError(path, `dataset '${datasetId}' file ${what}`, { hint: 'paths in a config are relative to the config file' });
+}
+
 function readText(path: string, datasetId: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${(error as Error).message})`;
-    throw new DatasetError(path, `dataset '${datasetId}' file ${what}`, { hint: 'paths in a config are relative to the config file' });
+    throw unreadable(path, datasetId, error);
+  }
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * The lines of a file, read a chunk at a time, so a large JSONL file is never one string in memory. Splitting
+ * on the byte 0x0A is safe in UTF-8: it never occurs inside a multi-byte character.
+ */
+function* fileLines(path: string, datasetId: string): Generator<string> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw unreadable(path, datasetId, error);
+  }
+  try {
+    let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let filled = 0; // bytes of `buffer` holding data; [0, filled) starts at a line boundary
+    for (;;) {
+      if (filled === buffer.length) {
+        // A line longer than the buffer: grow it.
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, filled);
+        buffer = larger;
+      }
+      let read: number;
+      try {
+        read = readSync(fd, buffer, filled, buffer.length - filled, null);
+      } catch (error) {
+        throw unreadable(path, datasetId, error);
+      }
+      if (read === 0) {
+        if (filled > 0) yield buffer.toString('utf8', 0, filled);
+        return;
+      }
+      const end = filled + read;
+      let start = 0;
+      for (let newline = buffer.indexOf(10, filled); newline !== -1 && newline < end; newline = buffer.indexOf(10, start)) {
+        yield buffer.toString('utf8', start, newline);
+        start = newline + 1;
+      }
+      buffer.copy(buffer, 0, start, end);
+      filled = end - start;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -68,15 +119,11 @@ function formatOf(config: DatasetConfig, path: string): 'jsonl' | 'csv' | 'json'
   throw new DatasetError(path, `cannot tell the format from the extension '${extension}'`, { hint: 'set format: jsonl, csv or json on the dataset' });
 }
 
-function* jsonlRows(text: string, path: string): Generator<RawRow> {
-  let start = 0;
+function* jsonlRows(lines: Iterable<string>, path: string): Generator<RawRow> {
   let line = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
+  for (const text of lines) {
     line++;
-    const content = text.slice(start, end).trim();
-    start = end + 1;
+    const content = text.trim();
     if (content === '') continue;
     let row: unknown;
     try {
@@ -175,7 +222,8 @@ export function openDataset(config: DatasetConfig, directory: string, check?: It
     identity: known,
     deferred,
     *items(itemCheck?: ItemCheck) {
-      const summary = yield* readItems(config, directory, itemCheck);
+      // Rows this process has checked before (a fresh scan, or a check already passed) are read without one.
+      const summary = yield* readItems(config, directory, itemCheck, itemCheck !== undefined);
       if (summary.fingerprint !== known.fingerprint || summary.itemCount !== known.itemCount) {
         const what = path ?? `dataset '${config.id}'`;
         throw new DatasetError(what, 'its content changed since assay first read it (its fingerprint no longer matches)', {
@@ -209,8 +257,12 @@ export function loadDataset(config: DatasetConfig, directory: string, check?: It
   }
 }
 
-/** The rows of a dataset one at a time, validated, fingerprinted as they go; the summary comes last. */
-function* readItems(datasetConfig: DatasetConfig, directory: string, check?: ItemCheck): Generator<DatasetItem, DatasetSummary> {
+/**
+ * The rows of a dataset one at a time, validated, fingerprinted as they go; the summary comes last. With
+ * `recheck` false the rows were read and checked before by this process (and the fingerprint at the end
+ * proves they did not change), so ids given by the file are not tracked again for duplicates.
+ */
+function* readItems(datasetConfig: DatasetConfig, directory: string, check?: ItemCheck, recheck = true): Generator<DatasetItem, DatasetSummary> {
   let config = datasetConfig;
   let path: string | null = null;
   let format: LoadedDataset['format'] = 'inline';
@@ -219,13 +271,16 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
   if (config.path !== undefined) {
     path = resolve(directory, config.path);
     format = formatOf(config, path);
-    const text = readText(path, config.id);
-    if (format === 'karenina') {
+    if (format === 'jsonl') {
+      rows = jsonlRows(fileLines(path, config.id), path);
+    } else if (format === 'karenina') {
+      const text = readText(path, config.id);
       const checkpoint = readKareninaCheckpoint(text, path);
       rows = checkpoint.rows;
       if (checkpoint.warning) warnings.push(checkpoint.warning);
     } else {
-      rows = format === 'jsonl' ? jsonlRows(text, path) : format === 'csv' ? csvRows(text, path) : jsonRows(text, path);
+      const text = readText(path, config.id);
+      rows = format === 'csv' ? csvRows(text, path) : jsonRows(text, path);
     }
   } else {
     rows = (config.items ?? []).map((row, index) => ({ row, line: index }));
@@ -236,8 +291,10 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
   if (config.input === undefined) throw new DatasetError(path ?? `dataset '${config.id}'`, `dataset '${config.id}' names no input field`, { hint: 'add input: <field> to the dataset' });
   const inputField = config.input;
   const hash = createHash('sha256');
-  // Where each id was first seen, to report duplicates: the only per-row state kept.
+  // Where each id was first seen, to report duplicates (and to number identical rows that have no id field):
+  // the only per-row state kept.
   const seenIds = new Map<string, number>();
+  const trackIds = recheck || config.idField === undefined;
   let count = 0;
   for (const raw of rows) {
     const { row } = raw;
@@ -265,7 +322,7 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
         throw new DatasetError(where(raw.line), `field '${config.idField}' (the id of dataset '${config.id}') is missing`);
       }
       itemId = String(value);
-      const first = seenIds.get(itemId);
+      const first = trackIds ? seenIds.get(itemId) : undefined;
       if (first !== undefined) {
         throw new DatasetError(where(raw.line), `duplicate id '${itemId}' (first at ${where(first)})`, { hint: 'ids must be unique within a dataset' });
       }
@@ -275,7 +332,7 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
       itemId = base;
       for (let copy = 2; seenIds.has(itemId); copy++) itemId = `${base}~${copy}`;
     }
-    seenIds.set(itemId, raw.line);
+    if (trackIds) seenIds.set(itemId, raw.line);
     const item: DatasetItem = {
       datasetId: config.id,
       itemId,

@@ -336,7 +336,15 @@ export class SqliteStore implements Store {
         });
         const pk = Number(result.lastInsertRowid);
         for (const item of run.items) {
-          statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, JSON.stringify(item.fields));
+          try {
+            statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, JSON.stringify(item.fields));
+          } catch (error) {
+            // Ids were checked when the rows were first read; a duplicate now means the file changed since.
+            if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+            throw new StoreError(this.location, `dataset '${item.datasetId}' now has item id '${item.itemId}' twice: the file changed while assay read it`, {
+              hint: 'leave the dataset alone while assay runs, then run the command again',
+            });
+          }
         }
         statements.histogramAdd.run(pk, 0, 0, run.taskCount);
         for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
