@@ -26,8 +26,6 @@ await server.stop();
 if (result.code !== 0) throw new Error(`assay run failed (${result.code}): ${result.stderr}`);
 const summary = JSON.parse(result.stdout) as { done: number; status: string };
 if (summary.done !== items) throw new Error(`run ended ${summary.status} with ${summary.done}/${items} done`);
-const steadySeconds = (server.lastDoneAt! - server.firstAt!) / 1000;
-const ideal = delayMs > 0 ? (concurrency * 1000) / delayMs : null;
 process.stdout.write(
   JSON.stringify({
     items,
@@ -36,12 +34,8 @@ process.stdout.write(
     requests: server.requests,
     seconds: result.seconds,
     startupSeconds: (server.firstAt! - run.startedAt) / 1000,
-    steadySeconds,
-    requestsPerSecond: server.requests / steadySeconds,
+    ...server.throughput(concurrency),
     endToEndRequestsPerSecond: server.requests / result.seconds,
-    ideal,
-    fraction: ideal ? server.requests / steadySeconds / ideal : null,
-    maxInFlight: server.maxInFlight,
     peakRssMB: result.peakRssMB,
   }),
 );

@@ -76,8 +76,6 @@ if (mode === 'full') {
   await server.stop();
   // promptfoo exits 100 when some assertion failed; a clean run here passes every one.
   if (result.code !== 0 && server.requests < items) throw new Error(`${tool} failed (${result.code}): ${result.stderr.slice(-2000)}`);
-  const steadySeconds = (server.lastDoneAt! - server.firstAt!) / 1000;
-  const ideal = delayMs > 0 ? (concurrency * 1000) / delayMs : null;
   process.stdout.write(
     JSON.stringify({
       tool,
@@ -87,10 +85,8 @@ if (mode === 'full') {
       requests: server.requests,
       seconds: result.seconds,
       startupSeconds: (server.firstAt! - run.startedAt) / 1000,
-      requestsPerSecond: server.requests / steadySeconds,
-      fraction: ideal ? server.requests / steadySeconds / ideal : null,
+      ...server.throughput(concurrency),
       peakRssMB: result.peakRssMB,
-      maxInFlight: server.maxInFlight,
       exitCode: result.code,
     }),
   );

@@ -17,13 +17,12 @@ const client = watch(process.execPath, [join(root, 'bench', 'support', 'raw-clie
 const result = await client.done;
 await server.stop();
 if (result.code !== 0) throw new Error(`raw client failed: ${result.stderr}`);
-const steadySeconds = (server.lastDoneAt! - server.firstAt!) / 1000;
-const ideal = delayMs > 0 ? (concurrency * 1000) / delayMs : null;
+const { requestsPerSecond, fraction } = server.throughput(concurrency);
 process.stdout.write(
   JSON.stringify({
     items,
-    requestsPerSecond: server.requests / steadySeconds,
-    fraction: ideal ? server.requests / steadySeconds / ideal : null,
+    requestsPerSecond,
+    fraction,
     seconds: result.seconds,
     peakRssMB: result.peakRssMB,
   }),

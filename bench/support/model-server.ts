@@ -36,6 +36,17 @@ export class ModelServer {
     return `http://127.0.0.1:${this.port}/v1`;
   }
 
+  /**
+   * Throughput as the server saw it, from its first request to its last answer, and as a fraction of the
+   * physical limit, concurrency / delay (null when the server does not wait).
+   */
+  throughput(concurrency: number): { steadySeconds: number; requestsPerSecond: number; ideal: number | null; fraction: number | null; maxInFlight: number } {
+    const steadySeconds = (this.lastDoneAt! - this.firstAt!) / 1000;
+    const requestsPerSecond = this.requests / steadySeconds;
+    const ideal = this.delayMs > 0 ? (concurrency * 1000) / this.delayMs : null;
+    return { steadySeconds, requestsPerSecond, ideal, fraction: ideal ? requestsPerSecond / ideal : null, maxInFlight: this.maxInFlight };
+  }
+
   /** Forgets the counters (not the prompts), to measure one phase. */
   resetCounters(): void {
     this.requests = 0;
