@@ -108,8 +108,9 @@ export class ModelCaller {
         const { inputTokens, outputTokens } = result.usage;
         if (inputTokens !== null || outputTokens !== null) used = (inputTokens ?? 0) + (outputTokens ?? 0);
         this.tracker.recordUsage(modelId, result.usage);
-        record?.({ model: modelId, usage: result.usage, latencyMs: result.latencyMs });
         const refusal = accept?.(result) ?? null;
+        // Every reply is recorded (its tokens were paid for); the accepted one carries the attempts before it.
+        record?.({ model: modelId, usage: result.usage, latencyMs: result.latencyMs, ...(refusal === null && attempts.length > 0 ? { failedAttempts: [...attempts] } : {}) });
         if (refusal === null) {
           gate.succeeded();
           return { ok: true, result, release, failedAttempts: attempts };

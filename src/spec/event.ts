@@ -30,6 +30,8 @@ export interface CallRecord {
   readonly model: string;
   readonly usage: TokenUsage;
   readonly latencyMs: number;
+  /** On the call that answered: the attempts that failed before it (rate limits, timeouts, bad replies). */
+  readonly failedAttempts?: readonly AttemptRecord[];
 }
 
 export interface TaskEventPayloads {

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import type { CallRecord } from '../../src/spec/event.js';
 import { judgeBehaviour } from '../support/judge-behaviour.js';
 import { FakeOpenAIServer } from '../support/openai-server.js';
 import { runCli } from '../support/cli.js';
@@ -130,6 +132,33 @@ describe('judges against a local server that plays the judge', () => {
     expect(server.requests.filter((request) => !request.model.startsWith('judge')).length).toBe(answersBefore);
     const task = await cli('inspect', 'evaluation', 'experiment.yaml', '--task', 'arith/q2/rival/default/0', '--json');
     expect(task.judgments[0].executions[0].readAs).toBe('labelled');
+  });
+
+  it('keeps the failed attempts of a judge call that answered on retry, beside its usage', async () => {
+    // The rival errs everywhere, so no two tasks show the judge the same prompt.
+    const plays = judgeBehaviour({ wrong: { rival: [0, 1, 2, 3, 4, 5, 6].map(question) } });
+    // The judge fails its first attempt at every prompt (a 500), then judges.
+    server.behaviour = (request, self) =>
+      request.model === 'judge-a' && self.requestsFor(request.prompt).filter((seen) => seen.model === 'judge-a').length === 1 ? { kind: 'error', status: 500 } : plays(request, self);
+    workspace.write('experiment.yaml', config(server.baseURL, 'parse: { kind: last-number }\njudges:\n  - { id: check, kind: rubric, models: [judge-a], traits: [ { name: correct, kind: boolean, description: "Right?" } ] }\n'));
+    const summary = await cli('run', 'experiment.yaml', '--json');
+    expect(summary).toMatchObject({ status: 'completed', done: 12, failed: 0 });
+    expect(score(summary, 'solver', 'check.correct')).toBe(1);
+    expect(score(summary, 'rival', 'check.correct')).toBe(0);
+
+    const store = openSqliteStore(workspace.path('store.db'), { create: false });
+    try {
+      for (let ord = 0; ord < 12; ord++) {
+        const judged = (await store.readTaskEvents(summary.runId, ord)).find((event) => event.type === 'judge-completed')!;
+        const calls = (judged.payload as { calls: CallRecord[] }).calls;
+        // One reply paid for per task, and it says what failed before it.
+        expect(calls, `task ${ord}`).toHaveLength(1);
+        expect(calls[0]!.model).toBe('judge-a');
+        expect(calls[0]!.failedAttempts, `task ${ord}`).toMatchObject([{ attempt: 1, category: 'server_error', status: 500 }]);
+      }
+    } finally {
+      await store.close();
+    }
   });
 
   it('fills an answer template with a parsing model and verifies it field by field', async () => {
