@@ -6,7 +6,7 @@ import { createManifest, manifestShape, taskCoordinates, type Manifest } from '.
 import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
 import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
-import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
+import { applyTaskEvent, initialProgress, rewindProgress } from '../../core/task-progress.js';
 import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { Provenance, RunSnapshot } from '../../spec/snapshot.js';
@@ -430,16 +430,7 @@ export class FilesStore implements Store {
     this.tasks = this.tasks.map((progress, ord) => {
       if (progress.nextStage < index || (only && !only.has(ord))) return progress;
       changed++;
-      return {
-        nextStage: index,
-        failed: false,
-        failure: null,
-        candidateSeqs: index <= 0 ? progress.candidateSeqs.map(() => null) : progress.candidateSeqs,
-        reduceSeq: index <= 1 ? null : progress.reduceSeq,
-        parseSeq: index <= 2 ? null : progress.parseSeq,
-        scoreSeq: index <= 3 ? null : progress.scoreSeq,
-        judgeSeq: null,
-      };
+      return rewindProgress(progress, index);
     });
     this.tasks.forEach((progress, ord) => {
       this.counters.bump(progress.nextStage, progress.failed, 1);
