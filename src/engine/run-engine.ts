@@ -24,6 +24,7 @@ import type { ClaimedTask, PipelineShape, RunStatus, Store, TaskArtifacts, TaskD
 import { ModelCaller, type CallableModel } from './model-caller.js';
 import type { ProgressTracker } from './progress-tracker.js';
 import { WriteBatcher, type TaskOutcome } from './write-batcher.js';
+import { processAlive } from '../core/process-alive.js';
 
 export interface EngineItem extends GenerateItem {
   readonly target: unknown;
@@ -97,16 +98,6 @@ interface QueuedTask {
 type TaskCoordinates = Omit<TaskDescriptor, 'key'>;
 
 type SampleResult = { readonly ok: true; readonly candidate: StoredCandidate } | { readonly ok: false; readonly cancelled: boolean };
-
-/** Is a process with this pid alive on this host? */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Executes the pending tasks of one run against a store: claims tasks in batches (leased to this process),

@@ -34,6 +34,7 @@ import type {
 } from '../../spec/store.js';
 import { pipelineOf } from '../../core/execution-state.js';
 import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
+import { processAlive } from '../../core/process-alive.js';
 
 export interface FilesStoreOptions {
   /** Job settings written into the `.state` (config and dataset paths, for resume checks). */
@@ -57,15 +58,6 @@ interface RunState {
   untilStage: Stage;
   createdAt: string;
   updatedAt: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
