@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type RunSnapshot } from '../spec/snapshot.js';
+import type { RunSnapshot } from '../spec/snapshot.js';
+import { testSnapshot } from '../testing/snapshot.js';
 import { generationGroups, sameCallsMapper } from './generation-groups.js';
 import { manifestShape, taskCoordinates } from './manifest.js';
 
@@ -7,22 +8,12 @@ const model = (id: string, temperature = 0) => ({ id, provider: 'mock', model: '
 const dataset = (id: string, fingerprint: string, itemCount: number) => ({ id, fingerprint, itemCount, fields: { input: 'q', target: 'a', idField: null }, targetParse: null });
 
 function snapshot(overrides: Partial<RunSnapshot>): RunSnapshot {
-  return {
-    format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
+  return testSnapshot({
     datasets: [dataset('d', 'f1', 3)],
     models: [model('a')],
-    evaluators: [],
-    prompts: [{ id: 'p', system: null, user: '{{input}}' }],
-    samples: 1,
-    replicates: 1,
-    seed: 0,
-    reduce: { id: 'first', version: '1', args: {} },
-    parse: { id: 'last-number', version: '1', args: {} },
     metrics: [{ id: 'numeric-match', version: '1', args: { name: 'x' } }],
-    judges: [],
     ...overrides,
-  };
+  });
 }
 
 describe('generation groups', () => {

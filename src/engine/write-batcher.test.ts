@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from '../spec/snapshot.js';
+import { testSnapshot } from '../testing/snapshot.js';
 import type { AppendRequest, AppendResult, Store } from '../spec/store.js';
 import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
 import { WriteBatcher, type TaskOutcome } from './write-batcher.js';
@@ -34,21 +34,7 @@ describe('WriteBatcher', () => {
     await store.createRun({
       runId,
       name: 'batcher',
-      snapshot: {
-        format: SNAPSHOT_FORMAT,
-        version: SNAPSHOT_VERSION,
-        datasets: [],
-        models: [{ id: 'm', provider: 'mock', model: 'mock', params: {}, options: {} }],
-        evaluators: [],
-        prompts: [{ id: 'p', system: null, user: '{{input}}' }],
-        samples: 1,
-        replicates: 1,
-        seed: 0,
-        reduce: { id: 'first', version: '1', args: {} },
-        parse: { id: 'exact-text', version: '1', args: {} },
-        metrics: [],
-        judges: [],
-      },
+      snapshot: testSnapshot({ parse: { id: 'exact-text', version: '1', args: {} }, metrics: [] }),
       provenance: {} as never,
       items: Array.from({ length: 10 }, (_, ord) => ({ ord, datasetId: 'd', itemId: `i${ord}`, input: 'x', target: null, fields: {} })),
       taskCount: 10,

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashValue } from '../core/canonical-json.js';
 import type { TaskEvent } from '../spec/event.js';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Provenance, type RunSnapshot } from '../spec/snapshot.js';
+import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
+import { testSnapshot } from '../testing/snapshot.js';
 import type { NewRun, Store, StoredItem } from '../spec/store.js';
 
 /** Creates an empty store; `dispose` removes whatever it left behind. */
@@ -27,21 +28,13 @@ const PROVENANCE: Provenance = {
 };
 
 function snapshotFor(options: { items: number; models?: string[]; samples?: number; seed?: number }): RunSnapshot {
-  return {
-    format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
+  return testSnapshot({
     datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: options.items, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }],
     models: (options.models ?? ['m1', 'm2']).map((id) => ({ id, provider: 'mock', model: 'mock', params: {}, options: {} })),
-    evaluators: [],
     prompts: [{ id: 'default', system: null, user: '{{input}}' }],
     samples: options.samples ?? 1,
-    replicates: 1,
     seed: options.seed ?? 0,
-    reduce: { id: 'first', version: '1', args: {} },
-    parse: { id: 'last-number', version: '1', args: {} },
-    metrics: [{ id: 'numeric-match', version: '1', args: { name: 'accuracy' } }],
-    judges: [],
-  };
+  });
 }
 
 function newRun(options: { items: number; models?: string[]; samples?: number; seed?: number }): NewRun & { items: StoredItem[] } {
