@@ -66,6 +66,8 @@ export const runtimeSchema = z.strictObject({
   gracePeriodMs: z.number().int().min(0).default(30_000),
   /** How long a claimed task stays leased to a process that stops heartbeating. */
   leaseMs: z.number().int().min(1_000).default(300_000),
+  /** The most the run may cost in all (USD, every session and model role); calls that could pass it are not made. */
+  maxCostUsd: z.number().positive().optional(),
 });
 
 export const experimentSchema = z

@@ -86,6 +86,61 @@ export class StoreError extends UserError {
   }
 }
 
+/** Why a store could not make a write: each has its own advice. */
+export type StoreFailureReason = 'disk_full' | 'read_only' | 'io' | 'corrupt' | 'busy' | 'connection';
+
+const STORE_FAILURE_TEXT: Readonly<Record<StoreFailureReason, { what: string; hint: string }>> = {
+  disk_full: { what: 'disk full', hint: 'free space and run the same command again' },
+  read_only: { what: 'the store is read-only', hint: 'make it writable (or pass --store with a writable path) and run the same command again' },
+  io: { what: 'an I/O error', hint: 'check the disk, then run the same command again' },
+  corrupt: { what: 'the store file is damaged', hint: 'restore it from a copy, or pass --store with another path' },
+  busy: { what: 'the store stayed locked by another process', hint: 'run the same command again when it is free' },
+  connection: { what: 'the connection to the store was lost', hint: 'check the database server, then run the same command again' },
+};
+
+/**
+ * A store refused a write (or a read) for a reason outside assay: disk full, read-only, I/O error, damage, a
+ * lock held too long, a lost connection. Nothing was changed by the failed operation.
+ */
+export class StoreUnavailableError extends UserError {
+  readonly reason: StoreFailureReason;
+  readonly storeLocation: string;
+  private readonly detail: string | undefined;
+
+  constructor(location: string, reason: StoreFailureReason, options?: { cause?: unknown; detail?: string; saved?: string }) {
+    const text = STORE_FAILURE_TEXT[reason];
+    const detail = options?.detail ? ` (${options.detail})` : '';
+    const saved = options?.saved ? `: ${options.saved}` : '';
+    super('store_unavailable', `${text.what} at ${location}${detail}${saved}`, { hint: text.hint, ...(options?.cause !== undefined ? { cause: options.cause } : {}) });
+    this.reason = reason;
+    this.storeLocation = location;
+    this.detail = options?.detail;
+  }
+
+  /** The same failure, told with what was saved before it ("412 of 1000 tasks are done and saved"). */
+  withSaved(saved: string): StoreUnavailableError {
+    return new StoreUnavailableError(this.storeLocation, this.reason, { cause: this.cause, saved, ...(this.detail ? { detail: this.detail } : {}) });
+  }
+
+  static override isInstance(value: unknown): value is StoreUnavailableError {
+    return value instanceof StoreUnavailableError;
+  }
+}
+
+/**
+ * A claim, append or heartbeat named an owner the store does not know (never registered, or removed because
+ * its lease lapsed). Its writes are refused: it must register again and learn which leases it still holds.
+ */
+export class OwnerUnknownError extends AssayError {
+  constructor(readonly owner: string) {
+    super('owner_unknown', `owner ${owner} is not registered with this store (its lease lapsed, or it never registered)`);
+  }
+
+  static override isInstance(value: unknown): value is OwnerUnknownError {
+    return value instanceof OwnerUnknownError;
+  }
+}
+
 /** Unexpected internal state; a bug in assay rather than something the user can fix. */
 export class InternalError extends AssayError {
   constructor(message: string, options?: { cause?: unknown }) {

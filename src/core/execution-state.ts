@@ -10,6 +10,8 @@ export interface StageCounts {
 export interface ExecutionState {
   readonly runId: string;
   readonly status: RunRecord['status'];
+  /** Why the run is interrupted (user, budget, store, error); null unless it is. */
+  readonly interruptReason: RunRecord['interruptReason'];
   readonly completedThroughStage: Stage | null;
   readonly tasks: number;
   readonly stages: Readonly<Record<Stage, StageCounts & { readonly enabled: boolean }>>;

@@ -1,4 +1,4 @@
-import type { TaskEvent, TaskEventPayloads } from '../spec/event.js';
+import { eventStage, type TaskEvent, type TaskEventPayloads } from '../spec/event.js';
 import type { Stage } from '../spec/stage.js';
 import type { StoredItem } from '../spec/store.js';
 
@@ -32,10 +32,13 @@ export type FailureRecordLine = { readonly type: 'failure'; readonly task: strin
 
 export type ItemRecord = { readonly type: 'item' } & StoredItem;
 
+/** An evaluator's reply, as the progressive-save log records it (bundles carry only artifacts). */
+export type CallRecordLine = { readonly type: 'call'; readonly task: string } & TaskEventPayloads['call-completed'];
+
 /** A replay's rewind (of every task, or of the tasks listed), as the progressive-save log records it. */
 export type RewindRecord = { readonly type: 'rewind'; readonly stage: Stage; readonly tasks?: readonly string[] };
 
-export type LogRecord = ArtifactRecord | FailureRecordLine | ItemRecord | RewindRecord;
+export type LogRecord = ArtifactRecord | FailureRecordLine | CallRecordLine | ItemRecord | RewindRecord;
 
 const COMPLETED_TYPE: Readonly<Record<ArtifactKind, TaskEvent['type']>> = {
   generation: 'generate-completed',
@@ -45,9 +48,10 @@ const COMPLETED_TYPE: Readonly<Record<ArtifactKind, TaskEvent['type']>> = {
   evaluation: 'judge-completed',
 };
 
-/** The record for a task event, or undefined for events that are not artifacts or failures. */
-export function recordOf(event: TaskEvent, taskKey: string): ArtifactRecord | FailureRecordLine {
-  const stage = event.type.slice(0, event.type.indexOf('-')) as Stage;
+/** The log record for a task event: an artifact, a failure, or an evaluator's reply. */
+export function recordOf(event: TaskEvent, taskKey: string): ArtifactRecord | FailureRecordLine | CallRecordLine {
+  if (event.type === 'call-completed') return { type: 'call', task: taskKey, ...event.payload };
+  const stage = eventStage(event);
   if (event.type.endsWith('-failed')) {
     const payload = event.payload as { failure: FailureRecordLine['failure']; sample?: number };
     return { type: 'failure', task: taskKey, stage, ...(payload.sample !== undefined ? { sample: payload.sample } : {}), failure: payload.failure };
@@ -56,8 +60,12 @@ export function recordOf(event: TaskEvent, taskKey: string): ArtifactRecord | Fa
   return { type: kind, task: taskKey, ...(event.payload as object) } as ArtifactRecord;
 }
 
-/** The event an artifact or failure record stands for. */
-export function eventOf(record: ArtifactRecord | FailureRecordLine, taskOrd: number): TaskEvent {
+/** The event an artifact, failure or call record stands for. */
+export function eventOf(record: ArtifactRecord | FailureRecordLine | CallRecordLine, taskOrd: number): TaskEvent {
+  if (record.type === 'call') {
+    const { type: _type, task: _task, ...payload } = record;
+    return { taskOrd, type: 'call-completed', payload };
+  }
   if (record.type === 'failure') {
     const { type: _type, task: _task, stage, ...payload } = record;
     return { taskOrd, type: `${stage}-failed`, payload } as TaskEvent;

@@ -1,5 +1,5 @@
 import type { MetricScore } from '../spec/metric.js';
-import type { CallRecord, TaskEvent } from '../spec/event.js';
+import { eventStage, type CallRecord, type TaskEvent } from '../spec/event.js';
 import type { TokenUsage } from '../spec/model.js';
 import type { ScoreTotalRow, StageHistogramRow, TaskProgress, UsageRow } from '../spec/store.js';
 import type { Stage } from '../spec/stage.js';
@@ -45,16 +45,23 @@ export class RunCounters {
     });
   }
 
-  /** Usage recorded by an event: the answering model's candidate, or the evaluator calls a stage made. */
+  /**
+   * Usage recorded by an event: the answering model's candidate, an evaluator's reply (`call-completed`), or
+   * the calls listed by a stage result that have no event of their own (imported ones).
+   */
   addUsage(event: TaskEvent, answeringModel: string): void {
     if (event.type === 'generate-completed') {
       if (!event.payload.candidate.reusedFrom) this.use(answeringModel, 'generate', event.payload.candidate.usage);
       return;
     }
+    if (event.type === 'call-completed') {
+      this.use(event.payload.model, event.payload.stage, event.payload.result.usage);
+      return;
+    }
     const calls = (event.payload as { calls?: readonly CallRecord[] }).calls;
     if (!calls) return;
-    const stage = event.type.slice(0, event.type.indexOf('-')) as Stage;
-    for (const call of calls) this.use(call.model, stage, call.usage);
+    const stage = eventStage(event);
+    for (const call of calls) if (!call.logged) this.use(call.model, stage, call.usage);
   }
 
   private use(model: string, stage: Stage, usage: TokenUsage): void {

@@ -33,7 +33,9 @@ export function applyTaskEvent(
   seq: number,
   pipeline: PipelineShape,
 ): { progress: TaskProgress; applied: boolean } {
-  const stage = eventStage(event.type);
+  // A call's reply is kept beside the task; only the stage's own outcome moves it.
+  if (event.type === 'call-completed') return { progress, applied: false };
+  const stage = eventStage(event);
   const index = stageIndex(stage);
   if (index !== progress.nextStage) return { progress, applied: false };
 

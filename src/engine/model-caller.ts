@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyProviderError, ProviderCallError } from '../providers/call-error.js';
 import type { CallRecord } from '../spec/event.js';
+import type { Stage } from '../spec/stage.js';
+import type { TokenUsage } from '../spec/model.js';
 import type { AttemptRecord, FailureRecord } from '../spec/failure.js';
 import type { GenerateRequest, GenerateResult, LanguageModel } from '../spec/model.js';
 import { CallCancelled, ModelCallFailed, type EvaluatorCall, type PluginContext } from '../spec/plugin-context.js';
@@ -23,6 +25,39 @@ export interface CallableModel {
 /** What a call is expected to use, for the tokens-per-minute limit: prompt characters / 4, plus the output cap. */
 export function estimateTokens(request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): number {
   return Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 4) + (request.params.maxTokens ?? 256);
+}
+
+/** Leave to spend on one call: settled with what the call used (null when it failed and used nothing). */
+export interface AdmissionTicket {
+  settle(usage: TokenUsage | null): void;
+}
+
+/**
+ * The last check before a call goes out, once its slots are held: may this task still call a model (its lease
+ * is held and recent), and does the spending cap leave room for it? A refusal gives the task back.
+ */
+export interface CallAdmission {
+  admit(ord: number, modelId: string, request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): AdmissionTicket | null | Promise<AdmissionTicket | null>;
+}
+
+const FREE_TICKET: AdmissionTicket = { settle: () => undefined };
+
+/** Admits every call (no leases to keep, no cap): for callers outside a run, and tests. */
+export const OPEN_ADMISSION: CallAdmission = { admit: () => FREE_TICKET };
+
+/** One reply of a model: what was recorded, what came back, and whether the caller accepted it. */
+export interface ModelReply {
+  readonly record: CallRecord;
+  readonly result: GenerateResult;
+  readonly accepted: boolean;
+}
+
+export interface CallOptions {
+  /** The task the call is for (its lease is checked before every attempt). */
+  readonly ord: number;
+  readonly accept?: (result: GenerateResult) => string | null;
+  /** Every reply, accepted or not (each was paid for). */
+  readonly onReply?: (reply: ModelReply) => void;
 }
 
 export type CallOutcome =
@@ -48,6 +83,7 @@ export class ModelCaller {
     private readonly retryPolicy: RetryPolicy,
     private readonly cancel: AbortSignal,
     private readonly tracker: ProgressTracker,
+    private readonly admission: CallAdmission = OPEN_ADMISSION,
   ) {
     this.global = new Semaphore(concurrency);
     this.deadlines = new DeadlineSignals(cancel, timeoutMs);
@@ -69,12 +105,8 @@ export class ModelCaller {
    * Calls a model until it answers acceptably or the attempts run out. On success the call's slot is still
    * held: `release` gives it back (the engine does so once the answer is durable).
    */
-  async call(
-    modelId: string,
-    request: Omit<GenerateRequest, 'signal'>,
-    accept?: (result: GenerateResult) => string | null,
-    record?: (call: CallRecord) => void,
-  ): Promise<CallOutcome> {
+  async call(modelId: string, request: Omit<GenerateRequest, 'signal'>, options: CallOptions): Promise<CallOutcome> {
+    const { accept, onReply } = options;
     const entry = this.models.get(modelId);
     if (!entry) throw new Error(`no model '${modelId}' in this run`);
     const gate = this.gates.get(modelId)!;
@@ -96,6 +128,13 @@ export class ModelCaller {
         release();
         return { ok: false, cancelled: true };
       }
+      const pendingTicket = this.admission.admit(options.ord, modelId, request);
+      const ticket = pendingTicket instanceof Promise ? await pendingTicket : pendingTicket;
+      if (ticket === null || this.cancel.aborted) {
+        ticket?.settle(null);
+        release();
+        return { ok: false, cancelled: true };
+      }
       let error: ProviderCallError | undefined;
       let result: GenerateResult | undefined;
       try {
@@ -104,13 +143,15 @@ export class ModelCaller {
       } catch (thrown) {
         error = classifyProviderError(thrown, (text) => text, signal);
       }
+      ticket.settle(result?.usage ?? null);
       if (result) {
         const { inputTokens, outputTokens } = result.usage;
         if (inputTokens !== null || outputTokens !== null) used = (inputTokens ?? 0) + (outputTokens ?? 0);
         this.tracker.recordUsage(modelId, result.usage);
         const refusal = accept?.(result) ?? null;
         // Every reply is recorded (its tokens were paid for); the accepted one carries the attempts before it.
-        record?.({ model: modelId, usage: result.usage, latencyMs: result.latencyMs, ...(refusal === null && attempts.length > 0 ? { failedAttempts: [...attempts] } : {}) });
+        const record: CallRecord = { model: modelId, usage: result.usage, latencyMs: result.latencyMs, ...(refusal === null && attempts.length > 0 ? { failedAttempts: [...attempts] } : {}) };
+        onReply?.({ record, result, accepted: refusal === null });
         if (refusal === null) {
           gate.succeeded();
           return { ok: true, result, release, failedAttempts: attempts };
@@ -157,32 +198,20 @@ export class ModelCaller {
     return pending;
   }
 
-  /** The context a plugin gets: evaluator calls that throw `ModelCallFailed` or `CallCancelled`. */
-  context(input: string | undefined): TaskContext {
-    return new TaskContext(this, input);
-  }
-
-  /** One evaluator call with the engine's retries; the slot is released at once (nothing waits on durability). */
-  async callEvaluator(modelId: string, call: EvaluatorCall, record?: (call: CallRecord) => void): Promise<GenerateResult> {
-    const entry = this.models.get(modelId);
-    const outcome = await this.call(
-      modelId,
-      {
-        ...(call.system !== undefined ? { system: call.system } : {}),
-        prompt: call.prompt,
-        params: { ...entry?.params, ...call.params },
-        seed: 0,
-        ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
-      },
-      call.accept,
-      record,
-    );
-    if (outcome.ok) {
-      outcome.release();
-      return outcome.result;
-    }
+  /**
+   * One evaluator call with the engine's retries, for a task. On success the call's slot is still held:
+   * `release` gives it back (the task context does so once the reply is durable).
+   */
+  async callEvaluator(modelId: string, request: Omit<GenerateRequest, 'signal'>, options: CallOptions): Promise<{ result: GenerateResult; failedAttempts: readonly AttemptRecord[]; release: () => void }> {
+    const outcome = await this.call(modelId, request, options);
+    if (outcome.ok) return outcome;
     if (outcome.cancelled) throw new CallCancelled();
     throw new ModelCallFailed(outcome.failure);
+  }
+
+  /** The generation parameters of a model, which an evaluator call's own parameters extend. */
+  paramsOf(modelId: string): GenerateRequest['params'] | undefined {
+    return this.models.get(modelId)?.params;
   }
 
   get cancelSignal(): AbortSignal {
@@ -200,30 +229,3 @@ export class ModelCaller {
   }
 }
 
-/**
- * A plugin's view of the engine for one task: cheap to create (one per task). Its calls go through the caller,
- * and are remembered so the engine can record them (model, tokens, latency) with the stage that made them.
- */
-export class TaskContext implements PluginContext {
-  private calls: CallRecord[] = [];
-
-  constructor(
-    private readonly caller: ModelCaller,
-    readonly input: string | undefined,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.caller.cancelSignal;
-  }
-
-  callModel(modelId: string, call: EvaluatorCall): Promise<GenerateResult> {
-    return this.caller.callEvaluator(modelId, call, (record) => this.calls.push(record));
-  }
-
-  /** The calls made since the last take. */
-  takeCalls(): CallRecord[] {
-    const calls = this.calls;
-    this.calls = [];
-    return calls;
-  }
-}

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreUnavailableError } from '../core/errors.js';
 import { completedThroughStage } from '../core/execution-state.js';
-import { sameCallsMapper } from '../core/generation-groups.js';
-import { manifestShape, taskCoordinates, taskOrd, type ManifestShape } from '../core/manifest.js';
+import { taskCoordinates, taskOrd, type ManifestShape } from '../core/manifest.js';
 import { stageAfter } from '../core/task-progress.js';
 import { buildGenerateRequest, TaskSeeds, type GenerateItem, type PromptParts } from '../stages/generate.js';
 import { runJudges } from '../stages/judge.js';
@@ -19,12 +18,16 @@ import type { ParseOutcome, Parser } from '../spec/parser.js';
 import { CallCancelled } from '../spec/plugin-context.js';
 import type { CandidateView, ReducedCandidate, Reducer } from '../spec/reducer.js';
 import type { RunSnapshot } from '../spec/snapshot.js';
-import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../spec/stage.js';
-import type { ClaimedTask, PipelineShape, RunStatus, Store, TaskArtifacts, TaskDescriptor } from '../spec/store.js';
-import { ModelCaller, type CallableModel } from './model-caller.js';
+import { DONE_INDEX, STAGES, stageIndex, type Stage, type StageIndex } from '../spec/stage.js';
+import type { ClaimedTask, InterruptReason, PipelineShape, RunStatus, Store, TaskArtifacts, TaskDescriptor } from '../spec/store.js';
+import { activeOwners, describeOwners } from '../stores/active-owners.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { ModelCaller, type AdmissionTicket, type CallableModel } from './model-caller.js';
 import type { ProgressTracker } from './progress-tracker.js';
+import { ReuseLookup, type ReusableAnswer } from './reuse-lookup.js';
+import { SpendGuard, type Budget } from './spend-guard.js';
+import { CallJournal, TaskContext } from './task-context.js';
 import { WriteBatcher, type TaskOutcome } from './write-batcher.js';
-import { processAlive } from '../core/process-alive.js';
 
 export interface EngineItem extends GenerateItem {
   readonly target: unknown;
@@ -71,12 +74,16 @@ export interface EngineInput {
   readonly cancelSignal?: AbortSignal;
   /** Notices for the user (another process on the run, a lost lease). */
   readonly notice?: (message: string) => void;
+  /** The spending cap; without one, calls are admitted whatever they cost. */
+  readonly budget?: Budget;
 }
 
 export interface EngineResult {
   readonly status: RunStatus;
   readonly completedThroughStage: Stage | null;
   readonly interrupted: boolean;
+  /** Why the run stopped early, when it did. */
+  readonly interruptReason: InterruptReason | null;
   readonly modelCalls: number;
   readonly reusedGenerations: number;
   /** Tasks whose results another process wrote first (our copy was refused). */
@@ -92,7 +99,7 @@ interface QueuedTask {
   /** The task's item, read from the store with the rest of its claimed batch. */
   readonly item: EngineItem;
   /** Stored generations from other runs for this task's missing samples, by sample. */
-  readonly reusable?: ReadonlyMap<number, { runId: string; candidate: StoredCandidate }>;
+  readonly reusable?: ReadonlyMap<number, ReusableAnswer>;
 }
 
 type TaskCoordinates = Omit<TaskDescriptor, 'key'>;
@@ -100,24 +107,29 @@ type TaskCoordinates = Omit<TaskDescriptor, 'key'>;
 type SampleResult = { readonly ok: true; readonly candidate: StoredCandidate } | { readonly ok: false; readonly cancelled: boolean };
 
 /**
- * Executes the pending tasks of one run against a store: claims tasks in batches (leased to this process),
- * runs each through its stages up to `untilStage`, and writes every result as an event through a
- * group-committing batcher. Failures are recorded as events and never stop the run.
+ * Executes the pending tasks of one run against a store: claims tasks in batches (leased to this process,
+ * each lease with its fencing token), runs each through its stages up to `untilStage`, and writes every
+ * result as an event through a group-committing batcher. Failures of a task are recorded as events and never
+ * stop the run; a store that refuses a write stops it at once, cleanly (see `fail`).
  */
 export class RunEngine {
-  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private untilStage: Stage;
   private untilIndex: StageIndex;
   private readonly cancelController = new AbortController();
   private readonly caller: ModelCaller;
   private readonly batcher: WriteBatcher;
+  private readonly lease: LeaseKeeper;
+  private readonly journal: CallJournal;
+  private readonly spend: SpendGuard;
   private queue: QueuedTask[] = [];
   private queueIndex = 0;
   private refilling: Promise<void> | null = null;
   private exhausted = false;
   private stopping = false;
-  /** Stored runs that made the same calls for some of this run's tasks, newest first, with the task mapping. */
-  private reuseSources: { runId: string; sourceOrd: (ord: number) => number | undefined }[] = [];
+  private stopReason: InterruptReason | null = null;
+  /** The error that stopped the run (a store that refused a write, or a bug); null while all is well. */
+  private fatal: unknown = null;
+  private reuse: ReuseLookup | null = null;
   private reusedGenerations = 0;
   private rejected = 0;
 
@@ -127,6 +139,12 @@ export class RunEngine {
     this.seeds = new TaskSeeds(input.seed, input.shape);
     this.untilStage = input.untilStage;
     this.untilIndex = stageIndex(input.untilStage);
+    const notice = input.notice ?? (() => undefined);
+    this.lease = new LeaseKeeper({ store: input.store, runId: input.runId, leaseMs: input.runtime.leaseMs, notice });
+    this.spend = new SpendGuard(input.budget ?? null, () => {
+      notice(`the next call would pass the spending cap of $${input.budget!.capUsd} (spent so far $${this.spend.spentUsd.toFixed(4)}): no new calls; raise the cap to go on`);
+      this.beginStop('budget');
+    });
     const callable = new Map<string, CallableModel>(input.evaluators);
     for (const model of input.models) callable.set(model.model.id, model);
     this.caller = new ModelCaller(
@@ -136,42 +154,46 @@ export class RunEngine {
       { maxAttempts: input.runtime.maxAttempts, baseDelayMs: input.runtime.retryBaseDelayMs, maxDelayMs: input.runtime.retryMaxDelayMs },
       this.cancelController.signal,
       input.tracker,
+      { admit: (ord, modelId, request) => this.admit(ord, modelId, request) },
     );
     this.batcher = new WriteBatcher({
       store: input.store,
       runId: input.runId,
-      owner: this.owner,
+      writer: this.lease,
       maxEvents: 4096,
       onCommitted: (outcomes, rejectedOrds) => this.committed(outcomes, rejectedOrds),
+      onFailure: (error) => this.fail(error),
     });
+    this.journal = new CallJournal(input.store, input.runId, input.snapshot.evaluators, (event, onDurable) => void this.batcher.push([event], undefined, onDurable));
+  }
+
+  /** The last check before a call goes out: the task's lease is surely held, and the cap leaves room. */
+  private admit(ord: number, modelId: string, request: Parameters<SpendGuard['admit']>[1]): AdmissionTicket | null | Promise<AdmissionTicket | null> {
+    if (this.fatal !== null) return null;
+    const held = this.lease.mayCall(ord);
+    if (held === true) return this.spend.admit(modelId, request);
+    if (held === false) return null;
+    return held.then((still) => (still && this.fatal === null ? this.spend.admit(modelId, request) : null));
   }
 
   async execute(): Promise<EngineResult> {
-    const { store, runId, runtime } = this.input;
+    const { store, runId } = this.input;
     this.input.tracker.watchLimits(() => this.caller.limits());
-    await this.releaseDeadOwners();
-    const others = await store.listOwners(runId);
-    if (others.length > 0) {
-      this.input.notice?.(
-        `another process is working on this run (${others.map((other) => `pid ${other.pid} on ${other.host}`).join(', ')}); this one will share the remaining tasks`,
-      );
-    }
-    const now = new Date().toISOString();
-    await store.registerOwner({ owner: this.owner, runId, host: hostname(), pid: process.pid, startedAt: now, heartbeatAt: now });
-    const heartbeat = setInterval(() => void store.heartbeat(this.owner, runtime.leaseMs).catch(() => undefined), Math.max(500, runtime.leaseMs / 4));
-    heartbeat.unref();
-    const onStop = () => this.beginStop();
+    const onStop = () => this.beginStop('user');
     const onCancel = () => this.cancelController.abort(new DOMException('cancelled', 'AbortError'));
-    this.input.stopSignal?.addEventListener('abort', onStop, { once: true });
-    this.input.cancelSignal?.addEventListener('abort', onCancel, { once: true });
-    if (this.input.stopSignal?.aborted) this.beginStop();
-
     let interrupted = false;
     try {
+      const others = await activeOwners(store, runId, { removeInactive: true });
+      if (others.length > 0) this.input.notice?.(`another process is working on this run (${describeOwners(others)}); this one will share the remaining tasks`);
+      await this.lease.register();
+      this.lease.start((error) => this.fail(error));
+      this.input.stopSignal?.addEventListener('abort', onStop, { once: true });
+      this.input.cancelSignal?.addEventListener('abort', onCancel, { once: true });
+      if (this.input.stopSignal?.aborted) this.beginStop('user');
       await store.resetFailures(runId, this.input.untilStage);
       await store.setRunStatus(runId, 'running', (await store.getRun(runId))?.completedThroughStage ?? null);
-      await store.appendRunEvent(runId, 'run-started', { owner: this.owner, untilStage: this.input.untilStage, pid: process.pid, host: hostname() });
-      if (this.input.reuse) await this.findReuseSources();
+      await store.appendRunEvent(runId, 'run-started', { owner: this.lease.owner, untilStage: this.input.untilStage, pid: process.pid, host: hostname() });
+      if (this.input.reuse) this.reuse = await ReuseLookup.open(store, this.input);
       // A judge comparing with another model's answer needs every task reduced first: score everything, then judge.
       const phases: Stage[] =
         this.input.untilStage === 'judge' && this.input.judges.some((judge) => judge.againstModel) ? ['score', 'judge'] : [this.input.untilStage];
@@ -180,19 +202,28 @@ export class RunEngine {
         this.untilIndex = stageIndex(phase);
         this.exhausted = false;
         await this.drain();
-        await this.batcher.flush();
         if (this.stopping) break;
+        await this.batcher.flush();
       }
       interrupted = this.stopping;
+      if (this.fatal === null) {
+        await this.batcher.flush();
+        await this.lease.release();
+      }
+    } catch (error) {
+      this.fail(error);
     } finally {
-      clearInterval(heartbeat);
       this.input.stopSignal?.removeEventListener('abort', onStop);
       this.input.cancelSignal?.removeEventListener('abort', onCancel);
       this.caller.dispose();
-      await this.batcher.flush().catch(() => undefined);
-      await store.releaseOwner(this.owner);
     }
-    return this.finish(interrupted);
+    if (this.fatal !== null) return this.abandon();
+    try {
+      return await this.finish(interrupted);
+    } catch (error) {
+      this.fail(error);
+      return this.abandon();
+    }
   }
 
   /** Runs workers until no claimable work is left, then waits for other processes still holding tasks. */
@@ -205,10 +236,8 @@ export class RunEngine {
       await this.batcher.flush();
       if ((await this.pendingCount()) === 0) return;
       // Pending tasks remain but none can be claimed: another live process holds them. Wait for it.
-      const others = await this.input.store.listOwners(this.input.runId);
-      if (others.every((other) => other.owner === this.owner)) return;
+      if ((await activeOwners(this.input.store, this.input.runId, { except: this.lease.owner, removeInactive: true })).length === 0) return;
       await sleep(500, undefined, { signal: this.input.stopSignal }).catch(() => undefined);
-      await this.releaseDeadOwners();
       this.exhausted = false;
     }
   }
@@ -219,11 +248,16 @@ export class RunEngine {
     return histogram.reduce((sum, row) => (row.nextStage >= from && row.nextStage <= this.untilIndex && !row.failed ? sum + row.count : sum), 0);
   }
 
+  /** One of `concurrency` loops taking tasks off the queue; an error it cannot record as data stops the run. */
   private async worker(): Promise<void> {
-    for (;;) {
-      const task = await this.nextTask();
-      if (!task) return;
-      await this.processTask(task);
+    try {
+      for (;;) {
+        const task = await this.nextTask();
+        if (!task) return;
+        await this.processTask(task);
+      }
+    } catch (error) {
+      this.fail(error);
     }
   }
 
@@ -238,16 +272,30 @@ export class RunEngine {
     this.refilling ??= (async () => {
       // Yield to the event loop once per batch, so timers (heartbeat, progress, flushes) run under load.
       await new Promise((resolve) => setImmediate(resolve));
-      const claimed = await this.input.store.claimTasks({
-        runId: this.input.runId,
-        owner: this.owner,
-        untilStage: this.untilStage,
-        ...(this.input.fromStage ? { fromStage: this.input.fromStage } : {}),
-        limit: Math.min(4096, Math.max(64, this.input.runtime.concurrency * 4)),
-        leaseMs: this.input.runtime.leaseMs,
-      });
+      if (this.stopping) return;
+      const claim = () =>
+        this.input.store.claimTasks({
+          runId: this.input.runId,
+          owner: this.lease.owner,
+          untilStage: this.untilStage,
+          ...(this.input.fromStage ? { fromStage: this.input.fromStage } : {}),
+          limit: Math.min(4096, Math.max(64, this.input.runtime.concurrency * 4)),
+        });
+      let claimed: ClaimedTask[];
+      try {
+        claimed = await claim();
+      } catch (error) {
+        // Evicted since the last heartbeat: register again, then claim as the new owner.
+        await this.lease.recover(error);
+        claimed = await claim();
+      }
+      this.lease.claimed(claimed);
       const items = await this.itemsOf(claimed);
-      this.queue = this.reuseSources.length > 0 ? await this.withReusable(claimed, items) : claimed.map((task) => ({ claimed: task, item: items(task.ord) }));
+      const reusable = this.reuse && !this.reuse.empty ? await this.reuse.find(claimed) : null;
+      this.queue = claimed.map((task) => {
+        const found = reusable?.get(task.ord);
+        return found ? { claimed: task, item: items(task.ord), reusable: found } : { claimed: task, item: items(task.ord) };
+      });
       this.queueIndex = 0;
       if (claimed.length === 0) this.exhausted = true;
     })().finally(() => {
@@ -277,48 +325,11 @@ export class RunEngine {
     };
   }
 
-  private async findReuseSources(): Promise<void> {
-    const { store, runId, snapshot, shape } = this.input;
-    for (const sourceId of await store.findRunsSharingGenerations(runId)) {
-      const source = await store.getRun(sourceId);
-      if (!source) continue;
-      const sourceOrd = sameCallsMapper({ snapshot, shape }, { snapshot: source.snapshot, shape: manifestShape(source.snapshot) });
-      this.reuseSources.push({ runId: sourceId, sourceOrd });
-    }
-  }
-
-  /** Finds, with one batched read per source run, stored answers that this batch's tasks can reuse. */
-  private async withReusable(claimed: readonly ClaimedTask[], items: (ord: number) => EngineItem): Promise<QueuedTask[]> {
-    const reusable = new Map<number, Map<number, { runId: string; candidate: StoredCandidate }>>();
-    for (const source of this.reuseSources) {
-      const wanted = new Map<number, ClaimedTask>();
-      for (const task of claimed) {
-        if (task.nextStage !== 0) continue;
-        const sourceOrd = source.sourceOrd(task.ord);
-        if (sourceOrd !== undefined) wanted.set(sourceOrd, task);
-      }
-      if (wanted.size === 0) continue;
-      const artifacts = await this.input.store.loadArtifacts(source.runId, [...wanted.keys()]);
-      for (const [sourceOrd, task] of wanted) {
-        const candidates = artifacts.get(sourceOrd)?.candidates ?? [];
-        for (let sample = 0; sample < this.input.pipeline.samples; sample++) {
-          const candidate = candidates[sample];
-          if (task.candidateSeqs[sample] != null || !candidate) continue;
-          let samples = reusable.get(task.ord);
-          if (!samples) reusable.set(task.ord, (samples = new Map()));
-          if (!samples.has(sample)) samples.set(sample, { runId: candidate.reusedFrom ?? source.runId, candidate });
-        }
-      }
-    }
-    return claimed.map((task) => {
-      const found = reusable.get(task.ord);
-      return found ? { claimed: task, item: items(task.ord), reusable: found } : { claimed: task, item: items(task.ord) };
-    });
-  }
-
   private async processTask(queued: QueuedTask): Promise<void> {
     const { claimed } = queued;
     const { pipeline } = this.input;
+    // Taken over by another process while it waited in the queue: nothing to do here.
+    if (!this.lease.holds(claimed.ord)) return;
     // Coordinates are enough on the hot path; the key string is built only where a message needs it.
     const task = taskCoordinates(this.input.shape, claimed.ord);
     const { item } = queued;
@@ -353,10 +364,11 @@ export class RunEngine {
     }
 
     const events: TaskEvent[] = [];
-    const context = this.caller.context(item.input);
+    const context = new TaskContext(this.caller, this.journal, task.ord, item.input);
     try {
       while (stage <= this.untilIndex && stage < DONE_INDEX) {
         let event: TaskEvent;
+        context.stage = (STAGES as readonly Stage[])[stage]!;
         // Stage results come back at once from deterministic plugins; only model-backed ones are awaited.
         if (stage === REDUCE) {
           const pending = runReduce(task.ord, this.input.reducer, { signal: context.signal, callModel: context.callModel.bind(context), input: item.input, parser: this.input.parser }, candidates);
@@ -384,13 +396,18 @@ export class RunEngine {
         events.push(event);
         if (event.type.endsWith('-failed')) {
           this.input.tracker.recordFailure((event.payload as { failure: FailureRecord }).failure.category, this.input.shape.modelIds[task.modelIndex]);
+          // Calls of the stage still in flight (the rest of a judge panel) are journaled before the task is let go.
+          await context.settle();
           return this.finishTask(task, events, 'failed');
         }
         stage = stageAfter(stage, pipeline);
       }
     } catch (error) {
       // Cancelled mid-stage: keep the stages already done, give the task back.
-      if (error instanceof CallCancelled) return this.finishTask(task, events, 'cancelled');
+      if (error instanceof CallCancelled) {
+        await context.settle();
+        return this.finishTask(task, events, 'cancelled');
+      }
       throw error;
     }
     return this.finishTask(task, events, 'completed');
@@ -433,7 +450,7 @@ export class RunEngine {
     return this.batcher.push(events, { ord: task.ord, modelIndex: task.modelIndex, outcome });
   }
 
-  private async generateSample(task: TaskCoordinates, item: EngineItem, sample: number, reusable?: { runId: string; candidate: StoredCandidate }): Promise<SampleResult> {
+  private async generateSample(task: TaskCoordinates, item: EngineItem, sample: number, reusable?: ReusableAnswer): Promise<SampleResult> {
     const model = this.input.models[task.modelIndex]!;
     if (reusable) {
       // The source run's retry history stays with the source run: this run made no call.
@@ -444,7 +461,7 @@ export class RunEngine {
       return { ok: true, candidate };
     }
     const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, this.seeds.seed(task, item, sample));
-    const outcome = await this.caller.call(model.model.id, request);
+    const outcome = await this.caller.call(model.model.id, request, { ord: task.ord });
     if (outcome.ok) {
       // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable
       // never exceed the concurrency, which bounds what a kill -9 can make us pay for twice.
@@ -459,32 +476,68 @@ export class RunEngine {
 
   private committed(outcomes: readonly TaskOutcome[], rejectedOrds: readonly number[]): void {
     const rejected = rejectedOrds.length > 0 ? new Set(rejectedOrds) : null;
+    let refused = 0;
     for (const outcome of outcomes) {
-      if (outcome.outcome === 'cancelled' || rejected?.has(outcome.ord)) continue;
+      // Its release is committed (or refused): the task is no longer this process's.
+      this.lease.dropped(outcome.ord);
+      if (rejected?.has(outcome.ord)) {
+        if (outcome.outcome !== 'cancelled') refused++;
+        continue;
+      }
+      if (outcome.outcome === 'cancelled') continue;
       this.input.tracker.recordFinished(outcome.modelIndex, outcome.outcome);
     }
     if (rejected) {
+      for (const ord of rejected) this.lease.dropped(ord);
       this.rejected += rejected.size;
-      this.input.notice?.(`${rejected.size} task result(s) were refused: another process holds their lease`);
+      if (refused > 0) this.input.notice?.(`${refused} task result(s) were refused: another process took over their lease`);
     }
   }
 
-  private beginStop(): void {
+  private beginStop(reason: InterruptReason): void {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopReason = reason;
     this.input.tracker.stopping = true;
     const timer = setTimeout(() => this.cancelController.abort(new DOMException('grace period over', 'AbortError')), this.input.runtime.gracePeriodMs);
     timer.unref();
   }
 
-  /** Same host, dead pid: that process was killed; its leases are void at once instead of after expiry. */
-  private async releaseDeadOwners(): Promise<void> {
-    const { store, runId, runtime } = this.input;
-    const host = hostname();
-    for (const other of await store.listOwners(runId)) {
-      const stale = Date.now() - Date.parse(other.heartbeatAt) > runtime.leaseMs;
-      if (stale || (other.host === host && other.pid !== process.pid && !processAlive(other.pid))) await store.releaseOwner(other.owner);
+  /**
+   * The store refused a write (or a bug surfaced): stop claiming at once and cancel the calls in flight (their
+   * answers could not be saved). The batcher has already given back every slot waiting on a commit, so every
+   * worker returns promptly and `execute` ends with the error instead of hanging.
+   */
+  private fail(error: unknown): void {
+    if (this.fatal !== null) return;
+    this.fatal = error;
+    this.stopping = true;
+    this.stopReason = StoreUnavailableError.isInstance(error) ? 'store' : 'error';
+    this.input.tracker.stopping = true;
+    this.cancelController.abort(new DOMException('the store refused a write', 'AbortError'));
+  }
+
+  /** After a fatal error: save what can still be saved, mark the run interrupted where the store allows, and throw. */
+  private async abandon(): Promise<never> {
+    const { store, runId, tracker } = this.input;
+    const error = this.fatal;
+    await this.batcher.flush().catch(() => undefined);
+    let saved: string | undefined;
+    try {
+      const histogram = await store.getStageHistogram(runId);
+      const until = stageIndex(this.input.untilStage);
+      const done = histogram.reduce((sum, row) => (row.nextStage > until || row.nextStage === DONE_INDEX ? sum + row.count : sum), 0);
+      const total = histogram.reduce((sum, row) => sum + row.count, 0);
+      saved = `${done} of ${total} tasks are done and saved, with every answer committed before the failure`;
+      await store.setRunStatus(runId, 'interrupted', completedThroughStage(histogram), this.stopReason ?? 'error');
+      await store.appendRunEvent(runId, 'run-interrupted', { owner: this.lease.owner, reason: error instanceof Error ? error.message : String(error) });
+    } catch {
+      // The store accepts nothing more; the run keeps its last status, and the next run resumes it all the same.
+      saved ??= `${tracker.snapshot().completed} tasks are done and saved`;
     }
+    await this.lease.release().catch(() => undefined);
+    if (StoreUnavailableError.isInstance(error)) throw error.withSaved(saved);
+    throw error;
   }
 
   private async finish(interrupted: boolean): Promise<EngineResult> {
@@ -494,15 +547,24 @@ export class RunEngine {
     const reached = completedThroughStage(histogram);
     const failed = histogram.reduce((sum, row) => (row.failed ? sum + row.count : sum), 0);
     const pending = histogram.reduce((sum, row) => (row.nextStage <= until && !row.failed ? sum + row.count : sum), 0);
-    const othersActive = (await store.listOwners(runId)).length > 0;
+    const othersActive = (await activeOwners(store, runId)).length > 0;
     let status: RunStatus;
     if (othersActive) status = 'running';
     else if (interrupted || pending > 0) status = 'interrupted';
     else if (failed > 0) status = 'partial';
     else status = 'completed';
-    await store.setRunStatus(runId, status, reached);
-    if (interrupted) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.owner, reason: 'stopped by the user' });
+    const reason = status === 'interrupted' ? (this.stopReason ?? 'user') : null;
+    await store.setRunStatus(runId, status, reached, reason ?? undefined);
+    if (interrupted) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.lease.owner, reason: reason === 'budget' ? 'budget' : 'stopped by the user' });
     else await store.appendRunEvent(runId, 'run-finished', { status, completedThroughStage: reached });
-    return { status, completedThroughStage: reached, interrupted, modelCalls: this.caller.calls, reusedGenerations: this.reusedGenerations, rejected: this.rejected };
+    return {
+      status,
+      completedThroughStage: reached,
+      interrupted,
+      interruptReason: reason,
+      modelCalls: this.caller.calls,
+      reusedGenerations: this.reusedGenerations,
+      rejected: this.rejected,
+    };
   }
 }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testSnapshot } from '../testing/snapshot.js';
 import type { AppendRequest, AppendResult, Store } from '../spec/store.js';
 import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
-import { WriteBatcher, type TaskOutcome } from './write-batcher.js';
+import { WriteBatcher, type BatchWriter, type TaskOutcome } from './write-batcher.js';
 
 /** The real SQLite store, with its appendEvents calls counted. */
 function countingStore(store: Store, calls: AppendRequest[]): Store {
@@ -51,11 +51,28 @@ describe('WriteBatcher', () => {
     payload: { sample: 0, candidate: { text: 't', finishReason: { unified: 'stop' as const, raw: null }, usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 } },
   });
 
+  /** A registered owner holding leases on every task, as the engine's lease keeper would. */
+  async function leasedWriter(owner = 'writer'): Promise<BatchWriter & { recovered: number }> {
+    await store.registerOwner({ owner, runId, host: 'here', pid: 1 }, 60_000);
+    const claimed = await store.claimTasks({ runId, owner, untilStage: 'judge', limit: 10 });
+    const tokens = new Map(claimed.map((task) => [task.ord, task.token]));
+    const writer = {
+      owner,
+      tokens,
+      recovered: 0,
+      async recover(error: unknown) {
+        writer.recovered++;
+        throw error;
+      },
+    };
+    return writer;
+  }
+
   it('writes everything pushed in one turn as one transaction, and reports outcomes only after it committed', async () => {
     const calls: AppendRequest[] = [];
     const committed: TaskOutcome[] = [];
     let durable = 0;
-    const batcher = new WriteBatcher({ store: countingStore(store, calls), runId, owner: 'nobody', maxEvents: 100, onCommitted: (outcomes) => committed.push(...outcomes) });
+    const batcher = new WriteBatcher({ store: countingStore(store, calls), runId, writer: await leasedWriter(), maxEvents: 100, onCommitted: (outcomes) => committed.push(...outcomes), onFailure: () => undefined });
     for (let ord = 0; ord < 5; ord++) batcher.push([event(ord)], { ord, modelIndex: 0, outcome: 'completed' }, () => durable++);
     expect(calls).toHaveLength(0);
     expect(committed).toHaveLength(0);
@@ -72,7 +89,7 @@ describe('WriteBatcher', () => {
 
   it('flushes at once when the queue is full and makes the caller wait', async () => {
     const calls: AppendRequest[] = [];
-    const batcher = new WriteBatcher({ store: countingStore(store, calls), runId, owner: 'nobody', maxEvents: 3, onCommitted: () => undefined });
+    const batcher = new WriteBatcher({ store: countingStore(store, calls), runId, writer: await leasedWriter(), maxEvents: 3, onCommitted: () => undefined, onFailure: () => undefined });
     expect(batcher.push([event(0)])).toBeUndefined();
     expect(batcher.push([event(1)])).toBeUndefined();
     const wait = batcher.push([event(2)]);
@@ -82,10 +99,41 @@ describe('WriteBatcher', () => {
     expect(batcher.pending).toBe(0);
   });
 
-  it('surfaces a store failure to the next caller instead of losing it', async () => {
-    const batcher = new WriteBatcher({ store, runId, owner: 'nobody', maxEvents: 100, onCommitted: () => undefined });
-    batcher.push([event(99)]);
+  it('on a refused batch: reports the failure once, frees every slot waiting on durability, and drops later pushes', async () => {
+    const failures: unknown[] = [];
+    const batcher = new WriteBatcher({ store, runId, writer: await leasedWriter(), maxEvents: 100, onCommitted: () => undefined, onFailure: (error) => failures.push(error) });
+    let freed = 0;
+    batcher.push([event(99)], undefined, () => freed++);
+    batcher.push([event(1)], undefined, () => freed++);
     await expect(batcher.flush()).rejects.toThrow(/task 99 does not exist/);
-    expect(() => batcher.push([event(1)])).toThrow(/task 99 does not exist/);
+    expect(failures).toHaveLength(1);
+    expect(freed).toBe(2);
+    // A push after the failure neither throws nor waits: its slot is given back at once and nothing is written.
+    expect(batcher.push([event(2)], undefined, () => freed++)).toBeUndefined();
+    expect(freed).toBe(3);
+    await expect(batcher.flush()).rejects.toThrow(/task 99 does not exist/);
+    expect(failures).toHaveLength(1);
+    expect((await store.readTaskEvents(runId, 2)).length).toBe(0);
+  });
+
+  it('writes nothing for a task whose current token the writer does not hold, and says which', async () => {
+    const writer = await leasedWriter('first');
+    // The writer believes it holds task 3 with an older token (the lease was claimed again since).
+    const stolen = new Map(writer.tokens);
+    stolen.set(3, stolen.get(3)! - 1);
+    const rejected: number[] = [];
+    const batcher = new WriteBatcher({
+      store,
+      runId,
+      writer: { ...writer, tokens: stolen },
+      maxEvents: 100,
+      onCommitted: (_outcomes, refused) => rejected.push(...refused),
+      onFailure: () => undefined,
+    });
+    batcher.push([event(2), event(3)]);
+    await batcher.flush();
+    expect(rejected).toEqual([3]);
+    expect((await store.readTaskEvents(runId, 2)).length).toBe(1);
+    expect((await store.readTaskEvents(runId, 3)).length).toBe(0);
   });
 });

@@ -8,6 +8,8 @@ import { RunBusyError, RunExistsError, UserError } from '../core/errors.js';
 import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
 import { ProgressTracker } from '../engine/progress-tracker.js';
 import { RunEngine } from '../engine/run-engine.js';
+import { unpricedModels, type Budget } from '../engine/spend-guard.js';
+import { activeOwners, describeOwners } from '../stores/active-owners.js';
 import type { Stage } from '../spec/stage.js';
 import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
@@ -22,7 +24,7 @@ import { summarizeRun, type RunSummary } from './summary.js';
 export type ExistingRunPolicy = 'auto' | 'error' | 'rerun';
 export type ReplayStage = Exclude<Stage, 'generate'>;
 
-type RuntimeOverrides = Partial<Pick<RuntimeConfig, 'concurrency' | 'timeoutMs' | 'maxAttempts' | 'gracePeriodMs' | 'leaseMs'>>;
+type RuntimeOverrides = Partial<Pick<RuntimeConfig, 'concurrency' | 'timeoutMs' | 'maxAttempts' | 'gracePeriodMs' | 'leaseMs' | 'maxCostUsd'>>;
 
 export interface ExecutionOptions {
   readonly runtime?: RuntimeOverrides & {
@@ -124,7 +126,7 @@ export class Experiment {
       if (existing) {
         if (policy === 'error') throw new RunExistsError(plan.runId, existing.status);
         if (policy === 'rerun') {
-          await refuseIfBusy(store, plan.runId, options.runtime?.leaseMs ?? plan.runtime.leaseMs);
+          await refuseIfBusy(store, plan.runId);
           await store.deleteRun(plan.runId);
           action = 'rerun';
         } else if (existing.status === 'completed' && reachesStage(existing.completedThroughStage, untilStage)) {
@@ -223,7 +225,7 @@ export async function replayStoredRun(store: Store, runId: string, options: Omit
 
 async function replayPlan(plan: RunPlan, store: Store, built: ReturnType<typeof buildModels>, options: ReplayOptions): Promise<RunSummary> {
   const started = Date.now();
-  await refuseIfBusy(store, plan.runId, options.runtime?.leaseMs ?? plan.runtime.leaseMs);
+  await refuseIfBusy(store, plan.runId);
   const rewound = await store.rewind(plan.runId, options.stage);
   options.onNotice?.(`replaying ${options.stage} and later stages for ${rewound} task(s)`);
   return execute(plan, store, built, { ...options, untilStage: 'judge', fromStage: options.stage, action: 'replayed', started, reuse: false });
@@ -243,9 +245,25 @@ async function writeOutput(store: Store, progressive: FilesStore | null, summary
   return { path: target, written: true };
 }
 
-async function refuseIfBusy(store: Store, runId: string, leaseMs: number): Promise<void> {
-  const live = (await store.listOwners(runId)).filter((owner) => Date.now() - Date.parse(owner.heartbeatAt) < leaseMs);
-  if (live.length > 0) throw new RunBusyError(runId, live.map((owner) => `pid ${owner.pid} on ${owner.host}`).join(', '));
+async function refuseIfBusy(store: Store, runId: string): Promise<void> {
+  const live = await activeOwners(store, runId);
+  if (live.length > 0) throw new RunBusyError(runId, describeOwners(live));
+}
+
+/**
+ * The spending cap for a session: what the run has cost so far (every session, every role) against the cap.
+ * A cap cannot be kept for a model nothing prices, so such a run is refused before it starts.
+ */
+async function budgetFor(store: Store, plan: RunPlan, prices: PriceBook, capUsd: number | undefined): Promise<Budget | undefined> {
+  if (capUsd === undefined) return undefined;
+  const unpriced = unpricedModels(prices, [...plan.snapshot.models, ...plan.snapshot.evaluators].map((model) => model.id));
+  if (unpriced.length > 0) {
+    throw new UserError('budget_unpriced', `runtime.maxCostUsd is set, but nothing says what ${unpriced.map((id) => `'${id}'`).join(', ')} cost`, {
+      hint: 'set price: { input, output } (USD per million tokens) on those models, or drop the cap',
+    });
+  }
+  const spentUsd = (await store.getUsageTotals(plan.runId)).reduce((sum, row) => sum + (prices.cost(row.model, row) ?? 0), 0);
+  return { capUsd, prices, spentUsd };
 }
 
 /** The prices recorded when the run was created; for a run recorded before prices were, the current ones. */
@@ -264,12 +282,14 @@ async function execute(
   const histogram = await store.getStageHistogram(plan.runId);
   const counts = stageCountsFromHistogram(histogram, plan.taskCount, plan.pipeline);
   const alreadyDone = options.untilStage === 'judge' ? counts.done : counts.stages[options.untilStage].completed;
+  const prices = await runPrices(store, plan);
+  const budget = await budgetFor(store, plan, prices, runtime.maxCostUsd);
   const tracker = new ProgressTracker(
     plan.runId,
     plan.taskCount,
     alreadyDone,
     plan.models.map((model) => ({ modelId: model.id, total: plan.taskCount / plan.models.length, completed: 0 })),
-    await runPrices(store, plan),
+    prices,
   );
   options.onProgress?.(tracker);
   const engine = new RunEngine({
@@ -285,6 +305,7 @@ async function execute(
     ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
     ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
     ...(options.onNotice ? { notice: options.onNotice } : {}),
+    ...(budget ? { budget } : {}),
   });
   const result = await engine.execute();
   return summarizeRun(store, plan.runId, {

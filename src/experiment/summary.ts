@@ -60,7 +60,7 @@ export async function getExecutionState(store: Store, runId: string): Promise<Ex
   if (!run) throw new InternalError(`run ${runId} vanished from the store`);
   const histogram = await store.getStageHistogram(runId);
   const { stages, done, failed } = stageCountsFromHistogram(histogram, run.taskCount, pipelineOf(run.snapshot));
-  return { runId, status: run.status, completedThroughStage: run.completedThroughStage, tasks: run.taskCount, stages, done, failed };
+  return { runId, status: run.status, interruptReason: run.interruptReason, completedThroughStage: run.completedThroughStage, tasks: run.taskCount, stages, done, failed };
 }
 
 /** Mean score per (model, prompt, metric), from the maintained totals. */

@@ -32,6 +32,28 @@ export interface CallRecord {
   readonly latencyMs: number;
   /** On the call that answered: the attempts that failed before it (rate limits, timeouts, bad replies). */
   readonly failedAttempts?: readonly AttemptRecord[];
+  /**
+   * Set when the call has its own `call-completed` event in this store, which is where its usage is counted.
+   * Records without it (from an imported bundle) count where they stand.
+   */
+  readonly logged?: true;
+}
+
+/**
+ * One reply of an evaluator model (a parsing model, a judge of a panel, a best-of chooser), committed the
+ * moment it arrives, before the stage that asked for it has finished: a crash loses at most the calls in
+ * flight, and the stage, run again, takes the stored reply instead of paying for it twice.
+ */
+export interface CallCompleted {
+  /** The stage that made the call. */
+  readonly stage: Stage;
+  /** What was asked: a hash of the model's identity and the whole request (core/call-key.ts). */
+  readonly key: string;
+  readonly model: string;
+  readonly result: GenerateResult;
+  /** False for a reply the stage rejected (off-format) and asked again: paid for, never reused. */
+  readonly accepted: boolean;
+  readonly failedAttempts?: readonly AttemptRecord[];
 }
 
 export interface TaskEventPayloads {
@@ -45,9 +67,13 @@ export interface TaskEventPayloads {
   'score-failed': { readonly failure: FailureRecord; readonly calls?: readonly CallRecord[] };
   'judge-completed': { readonly judgments: readonly Judgment[]; readonly scores: Readonly<Record<string, MetricScore>>; readonly calls?: readonly CallRecord[] };
   'judge-failed': { readonly failure: FailureRecord; readonly calls?: readonly CallRecord[] };
+  'call-completed': CallCompleted;
 }
 
 export type TaskEventType = keyof TaskEventPayloads;
+
+/** The events that record a stage's outcome for a task (every task event but `call-completed`). */
+export type StageEventType = Exclude<TaskEventType, 'call-completed'>;
 
 export type TaskEvent = {
   [Type in TaskEventType]: {
@@ -68,8 +94,10 @@ export interface RunEventPayloads {
 
 export type RunEventType = keyof RunEventPayloads;
 
-export function eventStage(type: TaskEventType): Stage {
-  return type.slice(0, type.indexOf('-')) as Stage;
+/** The stage an event belongs to (for a `call-completed`, the stage that made the call). */
+export function eventStage(event: Pick<TaskEvent, 'type' | 'payload'>): Stage {
+  if (event.type === 'call-completed') return (event.payload as CallCompleted).stage;
+  return event.type.slice(0, event.type.indexOf('-')) as Stage;
 }
 
 export function isFailureEvent(type: TaskEventType): boolean {

@@ -9,6 +9,9 @@ import type { Stage, StageIndex } from './stage.js';
 
 export type RunStatus = 'created' | 'running' | 'completed' | 'partial' | 'interrupted';
 
+/** Why a run is `interrupted`: stopped by the user, stopped at its spending cap, or stopped by a store that refused a write. */
+export type InterruptReason = 'user' | 'budget' | 'store' | 'error';
+
 export interface RunRecord {
   readonly runId: string;
   readonly name: string;
@@ -17,6 +20,8 @@ export interface RunRecord {
   readonly status: RunStatus;
   /** The last stage every task has completed, or null when no stage is complete for all tasks. */
   readonly completedThroughStage: Stage | null;
+  /** Set while the run is `interrupted`: why it stopped. */
+  readonly interruptReason: InterruptReason | null;
   readonly taskCount: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -81,12 +86,17 @@ export interface ClaimRequest {
   /** Only tasks whose next stage is at or after this one are claimed (replays); default generate. */
   readonly fromStage?: Stage;
   readonly limit: number;
-  readonly leaseMs: number;
 }
 
 /** A leased task: just what the engine needs to continue it (the rest follows from the manifest). */
 export interface ClaimedTask {
   readonly ord: number;
+  /**
+   * The fencing token of this lease: a number that only grows within the run, new with every claim. A write
+   * for the task is accepted only with the token of its current lease, so a process that lost the lease
+   * (paused past its expiry while another claimed the task) can no longer write for it.
+   */
+  readonly token: number;
   readonly nextStage: StageIndex;
   /** Sequence numbers of candidates already stored, by sample (a task interrupted between samples). */
   readonly candidateSeqs: readonly (number | null)[];
@@ -99,27 +109,49 @@ export interface TaskRecord extends TaskDescriptor {
 
 export interface AppendRequest {
   readonly runId: string;
-  /** The lease owner writing; events for tasks leased by someone else are rejected. Null for imports. */
+  /**
+   * The registered owner writing; it must be known to the store (an unknown owner is an error). Null only for
+   * imports, which hold the run's lock instead of task leases.
+   */
   readonly owner: string | null;
   /** Events in the order they happened; each task's events keep their relative order. */
   readonly events: readonly TaskEvent[];
   /** Tasks the owner is finished with: their leases are released after these events. */
   readonly release: readonly number[];
+  /**
+   * The fencing token the owner holds for each task it writes for (from its claim). A task whose current
+   * token differs (or that has none here) is refused: its events are not written and its lease not released.
+   */
+  readonly leases?: ReadonlyMap<number, number>;
 }
 
 export interface AppendResult {
   readonly appended: number;
-  /** Task ordinals whose events were refused because another owner holds their lease. */
+  /** Task ordinals whose events were refused because the writer no longer holds their lease. */
   readonly rejectedOrds: readonly number[];
 }
 
-export interface OwnerRecord {
+export interface NewOwner {
   readonly owner: string;
   readonly runId: string;
   readonly host: string;
   readonly pid: number;
+}
+
+export interface OwnerRecord extends NewOwner {
   readonly startedAt: string;
   readonly heartbeatAt: string;
+  /** When its leases lapse unless it renews them, by the store's clock. */
+  readonly expiresAt: string;
+  /** Whether the lease is still in force, judged by the store's clock (never by a caller's). */
+  readonly live: boolean;
+}
+
+export interface HeartbeatResult {
+  /** False when the store no longer knows the owner (it was evicted): register again to go on. */
+  readonly alive: boolean;
+  /** The tasks among those the caller said it holds whose lease someone else has since taken. */
+  readonly lost: readonly number[];
 }
 
 export interface StageHistogramRow {
@@ -171,7 +203,9 @@ export interface TaskArtifacts {
 
 /**
  * Where runs live. Every method is one atomic, indexed operation; nothing here folds over a run's history.
- * Implementations: stores/sqlite (embedded default). All pass stores/store-contract.test-suite.ts.
+ * A write the store cannot make (disk full, read-only, an I/O error, a lost connection) throws
+ * `StoreUnavailableError` and changes nothing. Implementations: stores/sqlite (embedded default) and
+ * stores/files; all pass stores/store-contract.test-suite.ts.
  */
 export interface Store {
   readonly specificationVersion: 'assay.store.v1';
@@ -186,7 +220,8 @@ export interface Store {
   findRuns(idPrefix: string, limit: number): Promise<RunRecord[]>;
   listRuns(): Promise<RunRecord[]>;
   deleteRun(runId: string): Promise<void>;
-  setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null): Promise<void>;
+  /** Sets the status; `interruptReason` is kept only with `interrupted`. */
+  setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null, interruptReason?: InterruptReason): Promise<void>;
   appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void>;
 
   loadItems(runId: string): Promise<StoredItem[]>;
@@ -194,16 +229,25 @@ export interface Store {
   loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>>;
   getTask(runId: string, key: string): Promise<TaskRecord | undefined>;
 
-  registerOwner(owner: OwnerRecord): Promise<void>;
-  /** Renews the owner's heartbeat and the leases of the tasks it holds. */
-  heartbeat(owner: string, leaseMs: number): Promise<void>;
-  /** Removes an owner and releases every lease it holds. */
+  /** Registers a process working on a run; its leases last `leaseMs` by the store's clock unless renewed. */
+  registerOwner(owner: NewOwner, leaseMs: number): Promise<OwnerRecord>;
+  /**
+   * Renews the owner's leases for another `leaseMs` (store clock) and re-attaches to it every task in `held`
+   * whose token is still current; reports the ones that are not. An unknown owner renews nothing.
+   */
+  heartbeat(owner: string, leaseMs: number, held: ReadonlyMap<number, number>): Promise<HeartbeatResult>;
+  /** Removes an owner; every lease it holds is free at once. */
   releaseOwner(owner: string): Promise<void>;
+  /** The owners registered on a run, each with whether its lease is still live by the store's clock. */
   listOwners(runId: string): Promise<OwnerRecord[]>;
 
-  /** Leases up to `limit` tasks that still have work at or before `untilStage`. Explicit so many workers can share a run. */
+  /**
+   * Leases up to `limit` tasks that still have work at or before `untilStage` and are not leased to a live
+   * owner, each with a new fencing token. Explicit so many workers can share a run. Throws
+   * `OwnerUnknownError` for an owner the store does not know.
+   */
   claimTasks(request: ClaimRequest): Promise<ClaimedTask[]>;
-  /** Writes events and updates the task state rows in one transaction. */
+  /** Writes events and updates the task state rows in one transaction, checking each task's fencing token. */
   appendEvents(request: AppendRequest): Promise<AppendResult>;
   /** Makes failed tasks at or before `untilStage` pending again; returns how many. */
   resetFailures(runId: string, untilStage: Stage): Promise<number>;

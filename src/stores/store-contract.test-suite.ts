@@ -3,7 +3,8 @@ import { hashValue } from '../core/canonical-json.js';
 import type { TaskEvent } from '../spec/event.js';
 import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
 import { testSnapshot } from '../testing/snapshot.js';
-import type { NewRun, Store, StoredItem } from '../spec/store.js';
+import { OwnerUnknownError } from '../core/errors.js';
+import type { ClaimRequest, ClaimedTask, NewRun, Store, StoredItem } from '../spec/store.js';
 
 /** Creates an empty store; `dispose` removes whatever it left behind. */
 export interface StoreFactory {
@@ -72,10 +73,26 @@ const failure = (category: 'server_error' | 'timeout' = 'server_error') => ({
   attempts: [{ attempt: 1, category, message: 'scripted', at: '2026-01-01T00:00:00.000Z' }],
 });
 
-async function owner(store: Store, runId: string, name: string, heartbeatAt = new Date()): Promise<string> {
+/** Registers an owner; a negative `leaseMs` registers one whose lease has already lapsed. */
+async function owner(store: Store, runId: string, name: string, leaseMs = 60_000): Promise<string> {
   const id = `${name}-${Math.random().toString(16).slice(2)}`;
-  await store.registerOwner({ owner: id, runId, host: 'contract-host', pid: 1, startedAt: heartbeatAt.toISOString(), heartbeatAt: heartbeatAt.toISOString() });
+  await store.registerOwner({ owner: id, runId, host: 'contract-host', pid: 1 }, leaseMs);
   return id;
+}
+
+/** The fencing tokens each owner holds, from its claims, as the engine's lease keeper keeps them. */
+const heldTokens = new Map<string, Map<number, number>>();
+
+async function claim(store: Store, request: ClaimRequest): Promise<ClaimedTask[]> {
+  const claimed = await store.claimTasks(request);
+  const held = heldTokens.get(request.owner) ?? new Map<number, number>();
+  for (const task of claimed) held.set(task.ord, task.token);
+  heldTokens.set(request.owner, held);
+  return claimed;
+}
+
+function leasesOf(owner: string): ReadonlyMap<number, number> {
+  return heldTokens.get(owner) ?? new Map();
 }
 
 /**
@@ -119,8 +136,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.findRuns(first.runId.slice(0, 10), 5)).map((run) => run.runId)).toEqual([first.runId]);
         expect((await store.listRuns()).map((run) => run.runId).sort()).toEqual([first.runId, ...others].sort());
         const me = await owner(store, first.runId, 'a');
-        await store.claimTasks({ runId: first.runId, owner: me, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
-        await store.appendEvents({ runId: first.runId, owner: me, events: [candidate(0)], release: [] });
+        await claim(store, { runId: first.runId, owner: me, untilStage: 'judge', limit: 10});
+        await store.appendEvents({ runId: first.runId, owner: me, leases: leasesOf(me), events: [candidate(0)], release: [] });
         await store.deleteRun(first.runId);
         expect(await store.getRun(first.runId)).toBeUndefined();
         expect((await store.listRuns()).map((run) => run.runId)).toEqual(others);
@@ -132,8 +149,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       it('records status and the stage a run is complete through', async () => {
         const run = newRun({ items: 1 });
         await store.createRun(run);
+        await store.setRunStatus(run.runId, 'interrupted', 'generate', 'budget');
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'interrupted', completedThroughStage: 'generate', interruptReason: 'budget' });
         await store.setRunStatus(run.runId, 'completed', 'generate');
-        expect(await store.getRun(run.runId)).toMatchObject({ status: 'completed', completedThroughStage: 'generate' });
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'completed', completedThroughStage: 'generate', interruptReason: null });
       });
 
       it('keeps the items exactly', async () => {
@@ -161,46 +180,97 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.createRun(run);
         const left = await owner(store, run.runId, 'left');
         const right = await owner(store, run.runId, 'right');
-        const first = await store.claimTasks({ runId: run.runId, owner: left, untilStage: 'judge', limit: 4, leaseMs: 60_000 });
+        const first = await claim(store, { runId: run.runId, owner: left, untilStage: 'judge', limit: 4});
         expect(first.map((task) => task.ord)).toEqual([0, 1, 2, 3]);
-        expect(first[0]).toEqual({ ord: 0, nextStage: 0, candidateSeqs: [null] });
-        const second = await store.claimTasks({ runId: run.runId, owner: right, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        expect(first[0]).toEqual({ ord: 0, token: expect.any(Number), nextStage: 0, candidateSeqs: [null] });
+        const second = await claim(store, { runId: run.runId, owner: right, untilStage: 'judge', limit: 10});
         expect(second.map((task) => task.ord)).toEqual([4, 5, 6, 7, 8, 9]);
-        expect(await store.claimTasks({ runId: run.runId, owner: right, untilStage: 'judge', limit: 10, leaseMs: 60_000 })).toEqual([]);
+        expect(await claim(store, { runId: run.runId, owner: right, untilStage: 'judge', limit: 10})).toEqual([]);
       });
 
-      it('frees the leases of an owner that is released or stops heartbeating', async () => {
+      it('frees the leases of an owner that is released or whose lease lapsed (by the store clock)', async () => {
         const run = newRun({ items: 2 });
         await store.createRun(run);
-        const stale = await owner(store, run.runId, 'stale', new Date(Date.now() - 120_000));
+        const stale = await owner(store, run.runId, 'stale', -1);
         const gone = await owner(store, run.runId, 'gone');
         const live = await owner(store, run.runId, 'live');
-        const staleClaim = await store.claimTasks({ runId: run.runId, owner: stale, untilStage: 'judge', limit: 2, leaseMs: 60_000 });
+        const staleClaim = await claim(store, { runId: run.runId, owner: stale, untilStage: 'judge', limit: 2 });
         expect(staleClaim.map((task) => task.ord)).toEqual([0, 1]);
-        // The stale owner's heartbeat is older than the lease: its tasks are free for the next claimer.
-        const goneClaim = await store.claimTasks({ runId: run.runId, owner: gone, untilStage: 'judge', limit: 2, leaseMs: 60_000 });
+        // The stale owner's lease has expired: its tasks are free for the next claimer.
+        const goneClaim = await claim(store, { runId: run.runId, owner: gone, untilStage: 'judge', limit: 2 });
         expect(goneClaim.map((task) => task.ord)).toEqual([0, 1]);
-        const liveClaim = await store.claimTasks({ runId: run.runId, owner: live, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        const liveClaim = await claim(store, { runId: run.runId, owner: live, untilStage: 'judge', limit: 10 });
         expect(liveClaim.map((task) => task.ord)).toEqual([2, 3]);
-        await store.heartbeat(gone, 60_000);
-        expect(await store.claimTasks({ runId: run.runId, owner: live, untilStage: 'judge', limit: 10, leaseMs: 60_000 })).toEqual([]);
+        expect(await store.heartbeat(gone, 60_000, leasesOf(gone))).toEqual({ alive: true, lost: [] });
+        expect(await claim(store, { runId: run.runId, owner: live, untilStage: 'judge', limit: 10 })).toEqual([]);
         await store.releaseOwner(gone);
-        const reclaimed = await store.claimTasks({ runId: run.runId, owner: live, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        const reclaimed = await claim(store, { runId: run.runId, owner: live, untilStage: 'judge', limit: 10 });
         expect(reclaimed.map((task) => task.ord)).toEqual([0, 1]);
-        expect((await store.listOwners(run.runId)).map((record) => record.owner).sort()).toEqual([live, stale].sort());
+        const owners = await store.listOwners(run.runId);
+        expect(owners.map((record) => [record.owner, record.live]).sort()).toEqual([[live, true], [stale, false]].sort());
       });
 
-      it('refuses events from an owner that lost the lease, and accepts them after release', async () => {
+      it('hands out a larger fencing token with every claim', async () => {
+        const run = newRun({ items: 3 });
+        await store.createRun(run);
+        const me = await owner(store, run.runId, 'me');
+        const tokens = [];
+        for (let index = 0; index < 3; index++) tokens.push((await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 2 }))[0]!.token);
+        expect(tokens[1]).toBeGreaterThan(tokens[0]!);
+        expect(tokens[2]).toBeGreaterThan(tokens[1]!);
+      });
+
+      it('refuses the writes of an owner whose lease was taken over, and tells its heartbeat which tasks it lost', async () => {
+        const run = newRun({ items: 1 });
+        await store.createRun(run);
+        const paused = await owner(store, run.runId, 'paused', -1);
+        const [first] = await claim(store, { runId: run.runId, owner: paused, untilStage: 'judge', limit: 1 });
+        const taker = await owner(store, run.runId, 'taker');
+        const [second] = await claim(store, { runId: run.runId, owner: taker, untilStage: 'judge', limit: 1 });
+        expect(second!.ord).toBe(first!.ord);
+        expect(second!.token).toBeGreaterThan(first!.token);
+        // The paused owner wakes up: its late answer is refused, the taker's is kept.
+        const late = await store.appendEvents({ runId: run.runId, owner: paused, leases: leasesOf(paused), events: [candidate(0, 0, 'late')], release: [0] });
+        expect(late).toEqual({ appended: 0, rejectedOrds: [0] });
+        expect(await store.heartbeat(paused, 60_000, leasesOf(paused))).toEqual({ alive: true, lost: [0] });
+        const kept = await store.appendEvents({ runId: run.runId, owner: taker, leases: leasesOf(taker), events: [candidate(0, 0, 'kept')], release: [0] });
+        expect(kept).toEqual({ appended: 1, rejectedOrds: [] });
+        const events = await store.readTaskEvents(run.runId, 0);
+        expect(events.map((event) => (event.payload as { candidate: { text: string } }).candidate.text)).toEqual(['kept']);
+      });
+
+      it('treats an unknown owner as an error, and lets a re-registered one keep the leases nobody took', async () => {
+        const run = newRun({ items: 1 });
+        await store.createRun(run);
+        await expect(store.claimTasks({ runId: run.runId, owner: 'never-registered', untilStage: 'judge', limit: 1 })).rejects.toSatisfy(OwnerUnknownError.isInstance);
+        await expect(store.appendEvents({ runId: run.runId, owner: 'never-registered', events: [candidate(0)], release: [] })).rejects.toSatisfy(OwnerUnknownError.isInstance);
+        expect(await store.heartbeat('never-registered', 60_000, new Map())).toEqual({ alive: false, lost: [] });
+
+        const evicted = await owner(store, run.runId, 'evicted');
+        await claim(store, { runId: run.runId, owner: evicted, untilStage: 'judge', limit: 1 });
+        await store.releaseOwner(evicted);
+        expect((await store.heartbeat(evicted, 60_000, leasesOf(evicted))).alive).toBe(false);
+        await expect(store.appendEvents({ runId: run.runId, owner: evicted, leases: leasesOf(evicted), events: [candidate(0)], release: [] })).rejects.toSatisfy(OwnerUnknownError.isInstance);
+        // Registered again under a new id, with its old tokens: nobody took task 0, so it is still its own.
+        const again = await owner(store, run.runId, 'again');
+        expect(await store.heartbeat(again, 60_000, leasesOf(evicted))).toEqual({ alive: true, lost: [] });
+        const other = await owner(store, run.runId, 'other');
+        expect((await claim(store, { runId: run.runId, owner: other, untilStage: 'judge', limit: 10 })).map((task) => task.ord)).not.toContain(0);
+        expect(await store.appendEvents({ runId: run.runId, owner: again, leases: leasesOf(evicted), events: [candidate(0)], release: [0] })).toEqual({ appended: 1, rejectedOrds: [] });
+      });
+
+      it('refuses events from an owner that does not hold the task, and accepts them once it claims it', async () => {
         const run = newRun({ items: 1 });
         await store.createRun(run);
         const holder = await owner(store, run.runId, 'holder');
         const intruder = await owner(store, run.runId, 'intruder');
-        await store.claimTasks({ runId: run.runId, owner: holder, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
-        const refused = await store.appendEvents({ runId: run.runId, owner: intruder, events: [candidate(0)], release: [0] });
+        await claim(store, { runId: run.runId, owner: holder, untilStage: 'judge', limit: 1 });
+        const refused = await store.appendEvents({ runId: run.runId, owner: intruder, leases: leasesOf(intruder), events: [candidate(0)], release: [0] });
         expect(refused.rejectedOrds).toEqual([0]);
         expect(await store.readTaskEvents(run.runId, 0)).toEqual([]);
-        await store.appendEvents({ runId: run.runId, owner: holder, events: [], release: [0] });
-        const accepted = await store.appendEvents({ runId: run.runId, owner: intruder, events: [candidate(0)], release: [0] });
+        await store.appendEvents({ runId: run.runId, owner: holder, leases: leasesOf(holder), events: [], release: [0] });
+        await claim(store, { runId: run.runId, owner: intruder, untilStage: 'judge', limit: 1 });
+        const accepted = await store.appendEvents({ runId: run.runId, owner: intruder, leases: leasesOf(intruder), events: [candidate(0)], release: [0] });
         expect(accepted).toEqual({ appended: 1, rejectedOrds: [] });
       });
 
@@ -208,18 +278,19 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const run = newRun({ items: 2, models: ['m1'] });
         await store.createRun(run);
         const me = await owner(store, run.runId, 'me');
-        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'generate', limit: 2, leaseMs: 60_000 });
+        await claim(store, { runId: run.runId, owner: me, untilStage: 'generate', limit: 2});
         await store.appendEvents({
           runId: run.runId,
           owner: me,
+          leases: leasesOf(me),
           events: [candidate(0), { taskOrd: 1, type: 'generate-failed', payload: { sample: 0, failure: failure() } }],
           release: [0, 1],
         });
-        expect(await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'generate', limit: 10, leaseMs: 60_000 })).toEqual([]);
-        const downstreamWork = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'score', limit: 10, leaseMs: 60_000 });
-        expect(downstreamWork).toEqual([{ ord: 0, nextStage: 1, candidateSeqs: [expect.any(Number)] }]);
+        expect(await claim(store, { runId: run.runId, owner: me, untilStage: 'generate', limit: 10})).toEqual([]);
+        const downstreamWork = await claim(store, { runId: run.runId, owner: me, untilStage: 'score', limit: 10});
+        expect(downstreamWork).toEqual([{ ord: 0, token: expect.any(Number), nextStage: 1, candidateSeqs: [expect.any(Number)] }]);
         expect(await store.resetFailures(run.runId, 'generate')).toBe(1);
-        const retried = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'generate', limit: 10, leaseMs: 60_000 });
+        const retried = await claim(store, { runId: run.runId, owner: me, untilStage: 'generate', limit: 10});
         expect(retried.map((task) => task.ord)).toEqual([1]);
       });
     });
@@ -229,14 +300,15 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const run = newRun({ items: 3 });
         await store.createRun(run);
         const me = await owner(store, run.runId, 'me');
-        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 6, leaseMs: 60_000 });
+        await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 6});
         await store.appendEvents({
           runId: run.runId,
           owner: me,
+          leases: leasesOf(me),
           events: [candidate(0), ...downstream(0, 1), candidate(1), ...downstream(1, 0), candidate(3), ...downstream(3, 1), candidate(2)],
           release: [0, 1, 3],
         });
-        await store.appendEvents({ runId: run.runId, owner: me, events: [{ taskOrd: 4, type: 'generate-failed', payload: { sample: 0, failure: failure('timeout') } }], release: [4] });
+        await store.appendEvents({ runId: run.runId, owner: me, leases: leasesOf(me), events: [{ taskOrd: 4, type: 'generate-failed', payload: { sample: 0, failure: failure('timeout') } }], release: [4] });
         const histogram = await store.getStageHistogram(run.runId);
         const byKey = Object.fromEntries(histogram.map((row) => [`${row.nextStage}${row.failed ? 'F' : ''}`, row.count]));
         expect(byKey).toEqual({ '5': 3, '1': 1, '0F': 1, '0': 1 });
@@ -255,15 +327,15 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const run = newRun({ items: 1, models: ['m1'], samples: 3 });
         await store.createRun(run);
         const me = await owner(store, run.runId, 'me');
-        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
-        await store.appendEvents({ runId: run.runId, owner: me, events: [candidate(0, 2), candidate(0, 0)], release: [] });
+        await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 1});
+        await store.appendEvents({ runId: run.runId, owner: me, leases: leasesOf(me), events: [candidate(0, 2), candidate(0, 0)], release: [] });
         expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 0, failed: false, count: 1 }]);
-        await store.appendEvents({ runId: run.runId, owner: me, events: [{ taskOrd: 0, type: 'generate-failed', payload: { sample: 1, failure: failure() } }], release: [0] });
+        await store.appendEvents({ runId: run.runId, owner: me, leases: leasesOf(me), events: [{ taskOrd: 0, type: 'generate-failed', payload: { sample: 1, failure: failure() } }], release: [0] });
         expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 0, failed: true, count: 1 }]);
         await store.resetFailures(run.runId, 'judge');
-        const [task] = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
+        const [task] = await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 1});
         expect(task!.candidateSeqs.map((seq) => seq !== null)).toEqual([true, false, true]);
-        await store.appendEvents({ runId: run.runId, owner: me, events: [candidate(0, 1)], release: [0] });
+        await store.appendEvents({ runId: run.runId, owner: me, leases: leasesOf(me), events: [candidate(0, 1)], release: [0] });
         expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 1, failed: false, count: 1 }]);
         const artifacts = (await store.loadArtifacts(run.runId, [0])).get(0)!;
         expect(artifacts.candidates.map((entry) => entry?.text)).toEqual(['The answer is 0.', 'The answer is 0.', 'The answer is 0.']);
@@ -273,8 +345,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const run = newRun({ items: 1, models: ['m1'] });
         await store.createRun(run);
         const me = await owner(store, run.runId, 'me');
-        await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 1, leaseMs: 60_000 });
-        await store.appendEvents({ runId: run.runId, owner: me, events: [candidate(0, 0, 'It is 7.'), ...downstream(0, 1)], release: [0] });
+        await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 1});
+        await store.appendEvents({ runId: run.runId, owner: me, leases: leasesOf(me), events: [candidate(0, 0, 'It is 7.'), ...downstream(0, 1)], release: [0] });
         const artifacts = (await store.loadArtifacts(run.runId, [0])).get(0)!;
         expect(artifacts.candidates[0]).toMatchObject({ text: 'It is 7.', usage: { inputTokens: 3, outputTokens: 5 } });
         expect(artifacts.reduced).toEqual({ text: 'It is 7.', sources: [0] });
@@ -295,7 +367,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(result).toEqual({ appended: 1, rejectedOrds: [] });
         expect(await store.getTask(run.runId, 'ds/item%2F2/m1/default/0')).toMatchObject({ progress: { nextStage: 1 } });
         const me = await owner(store, run.runId, 'me');
-        const claimed = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        const claimed = await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 10});
         expect(claimed.map((task) => task.ord).sort((left, right) => left - right)).toEqual([0, 1, 2, 3, 4, 5]);
         expect(claimed.find((task) => task.ord === 4)).toMatchObject({ nextStage: 1 });
         await expect(store.appendEvents({ runId: run.runId, owner: null, events: [candidate(99)], release: [] })).rejects.toThrow(/task 99 does not exist/);
@@ -325,7 +397,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(artifacts.scores).toBeNull();
         expect(await store.readTaskEvents(run.runId, 0)).toHaveLength(4);
         const me = await owner(store, run.runId, 'me');
-        const claimed = await store.claimTasks({ runId: run.runId, owner: me, untilStage: 'judge', limit: 10, leaseMs: 60_000 });
+        const claimed = await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 10});
         expect(claimed.map((task) => [task.ord, task.nextStage])).toEqual([[1, 1], [0, 2]]);
       });
 

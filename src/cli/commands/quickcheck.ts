@@ -1,8 +1,18 @@
 import { Command } from 'commander';
 import { getExecutionState, getScoreSummary, getUsageSummary } from '../../experiment/summary.js';
 import { STAGES } from '../../spec/stage.js';
+import type { InterruptReason } from '../../spec/store.js';
 import { formatCost, printJson, printLine, shortId, table } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
+import { activeOwners } from '../../stores/active-owners.js';
+
+/** What each reason for an interrupted run means, in a few words. */
+const INTERRUPT_TEXT: Readonly<Record<InterruptReason, string>> = {
+  user: 'stopped by the user',
+  budget: 'budget: stopped at the spending cap',
+  store: 'the store refused a write',
+  error: 'stopped by an internal error',
+};
 
 export function quickcheckCommand(): Command {
   return new Command('quickcheck')
@@ -18,13 +28,14 @@ export function quickcheckCommand(): Command {
         const scores = await getScoreSummary(store, runId);
         const failureCounts = await store.countFailures(runId);
         const failureExamples = await store.listFailures(runId, 5);
-        const owners = await store.listOwners(runId);
+        const owners = await activeOwners(store, runId);
         const { usage, cost } = await getUsageSummary(store, runId);
         if (options.json) {
           printJson({
             runId,
             name: run.name,
             status: state.status,
+            interruptReason: state.interruptReason,
             completedThroughStage: state.completedThroughStage,
             tasks: state.tasks,
             done: state.done,
@@ -42,7 +53,8 @@ export function quickcheckCommand(): Command {
         }
         const through = state.completedThroughStage ? ` (complete through ${state.completedThroughStage})` : '';
         printLine(`run      ${shortId(runId)}  ${run.name}`);
-        printLine(`status   ${state.status}${through} · updated ${run.updatedAt}`);
+        const why = state.interruptReason ? ` (${INTERRUPT_TEXT[state.interruptReason]})` : '';
+        printLine(`status   ${state.status}${why}${through} · updated ${run.updatedAt}`);
         printLine(`tasks    ${state.tasks} · ${state.done} done · ${state.failed} failed · ${state.tasks - state.done - state.failed} pending`);
         printLine(
           `stages   ${STAGES.map((stage) => {

@@ -4,7 +4,7 @@ import type { RunSummary } from '../../experiment/summary.js';
 import { UserError } from '../../core/errors.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
 import { formatCost, formatDuration, printJson, printLine, shortId, table } from '../output.js';
-import { positiveInteger } from '../arguments.js';
+import { positiveInteger, positiveNumber } from '../arguments.js';
 
 interface RunCommandOptions {
   output?: string;
@@ -14,6 +14,7 @@ interface RunCommandOptions {
   existingRunPolicy: ExistingRunPolicy;
   store?: string;
   concurrency?: number;
+  maxCost?: number;
   reuse: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -31,6 +32,7 @@ export function runCommand(): Command {
     )
     .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
     .option('--concurrency <n>', 'model calls in flight at once (overrides runtime.concurrency)', positiveInteger)
+    .option('--max-cost <usd>', 'stop before the run (all sessions, all models) would cost more than this many USD (overrides runtime.maxCostUsd)', positiveNumber)
     .option('--no-reuse', 'call the model even where another run in the store already has the same generation')
     .option('--output <file>', 'write the results to this file when the run ends (.json, or .csv)')
     .option('--progressive-save', 'keep the run in plain files beside --output (<file>.tmp and <file>.state) instead of a store')
@@ -77,6 +79,7 @@ export function runCommand(): Command {
             existingRunPolicy: options.existingRunPolicy,
             ...(options.store ? { store: options.store } : {}),
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+            ...(options.maxCost ? { maxCostUsd: options.maxCost } : {}),
           },
           reuse: options.reuse,
           ...(output ? { output } : {}),
@@ -94,7 +97,10 @@ export function runCommand(): Command {
       if (options.json) printJson({ ...summary, interrupted });
       else printSummary(summary, config);
       const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${options.store}` : ''}`;
-      if (interrupted) {
+      if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
+        process.stderr.write(`stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise --max-cost (or runtime.maxCostUsd) and run: ${again}\n`);
+        process.exitCode = 1;
+      } else if (interrupted) {
         process.stderr.write(`interrupted: every finished result is saved; resume with: ${again}\n`);
         process.exitCode = 130;
       } else if (summary.output && !summary.output.written && !options.json) {

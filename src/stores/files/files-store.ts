@@ -1,7 +1,9 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { StoreError } from '../../core/errors.js';
+import { OwnerUnknownError, StoreError } from '../../core/errors.js';
+import { errnoFailure } from '../medium-failure.js';
+import { translateFailures } from '../store-failures.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
 import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
 import { loadReduction } from '../../core/reduction.js';
@@ -17,6 +19,9 @@ import type {
   ClaimRequest,
   ClaimedTask,
   FailureCountRow,
+  HeartbeatResult,
+  InterruptReason,
+  NewOwner,
   FailureRow,
   NewRun,
   OwnerRecord,
@@ -55,6 +60,7 @@ interface RunState {
   provenance: Provenance;
   status: RunStatus;
   completedThroughStage: Stage | null;
+  interruptReason?: InterruptReason | null;
   untilStage: Stage;
   createdAt: string;
   updatedAt: string;
@@ -77,12 +83,15 @@ export class FilesStore implements Store {
   private items: StoredItem[] = [];
   private tasks: TaskProgress[] = [];
   private leases: (number | null)[] = [];
+  /** The fencing token of each task's current lease; `epoch` is the last one handed out. */
+  private tokens: (number | null)[] = [];
+  private epoch = 0;
   private taskEvents: number[][] = [];
   private events: (LoggedEvent | null)[] = [];
   private counters = new RunCounters();
   /** Usage survives rewinds (calls that were made stay paid for), so it lives apart from the other counters. */
   private usage = new RunCounters();
-  private readonly owners = new Map<string, OwnerRecord & { pk: number; heartbeat: number }>();
+  private readonly owners = new Map<string, NewOwner & { pk: number; startedAt: string; heartbeat: number; expires: number }>();
   private nextOwnerPk = 1;
   private runEvents: { type: string; payload: unknown; at: number }[] = [];
   private finalized = false;
@@ -98,17 +107,26 @@ export class FilesStore implements Store {
     this.save = new ProgressiveSave({ outputPath, ...options.job });
   }
 
-  /** Opens the files store for an output path: a fresh one, or the job its `.state` describes. */
+  /**
+   * Opens the files store for an output path: a fresh one, or the job its `.state` describes. A write the
+   * file system refuses (disk full, read-only) surfaces as a `StoreUnavailableError` naming the output.
+   */
   static open(outputPath: string, options: FilesStoreOptions): FilesStore {
-    const store = new FilesStore(resolve(outputPath), options);
-    store.lock();
+    const location = resolve(outputPath);
+    const translate = (error: unknown) => errnoFailure(location, error);
+    const store = new FilesStore(location, options);
+    try {
+      store.lock();
+    } catch (error) {
+      throw translate(error) ?? error;
+    }
     try {
       if (existsSync(store.save.statePath)) store.reload();
     } catch (error) {
       store.unlock();
-      throw error;
+      throw translate(error) ?? error;
     }
-    return store;
+    return translateFailures(store, translate);
   }
 
   /** The progressive-save files behind this store. */
@@ -154,6 +172,7 @@ export class FilesStore implements Store {
     const count = this.manifest.taskCount;
     this.tasks = Array.from({ length: count }, () => initialProgress(this.pipeline.samples));
     this.leases = new Array<number | null>(count).fill(null);
+    this.tokens = new Array<number | null>(count).fill(null);
     this.taskEvents = Array.from({ length: count }, () => []);
     this.events = [];
     this.cursors = [0, 0, 0, 0, 0];
@@ -223,6 +242,7 @@ export class FilesStore implements Store {
       provenance: run.provenance,
       status: run.status,
       completedThroughStage: run.completedThroughStage,
+      interruptReason: run.status === 'interrupted' ? (run.interruptReason ?? null) : null,
       taskCount: this.tasks.length,
       createdAt: run.createdAt,
       updatedAt: run.updatedAt,
@@ -249,10 +269,11 @@ export class FilesStore implements Store {
     this.events = [];
   }
 
-  async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null): Promise<void> {
+  async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null, interruptReason?: InterruptReason): Promise<void> {
     const run = this.requireRun(runId);
     run.status = status;
     run.completedThroughStage = completedThroughStage;
+    run.interruptReason = status === 'interrupted' ? (interruptReason ?? 'user') : null;
     run.updatedAt = new Date().toISOString();
     this.save.extra = this.extra();
     this.save.writeState();
@@ -289,14 +310,41 @@ export class FilesStore implements Store {
     return { ...taskCoordinates(this.manifest!.shape, ord), key, progress: this.tasks[ord]! };
   }
 
-  async registerOwner(owner: OwnerRecord): Promise<void> {
+  // The files store lives in one process (it is locked), so that process's clock is the store's clock.
+
+  async registerOwner(owner: NewOwner, leaseMs: number): Promise<OwnerRecord> {
     this.requireRun(owner.runId);
-    this.owners.set(owner.owner, { ...owner, pk: this.nextOwnerPk++, heartbeat: Date.parse(owner.heartbeatAt) });
+    const now = Date.now();
+    const entry = { ...owner, pk: this.nextOwnerPk++, startedAt: new Date(now).toISOString(), heartbeat: now, expires: now + leaseMs };
+    this.owners.set(owner.owner, entry);
+    return this.ownerRecord(entry, now);
   }
 
-  async heartbeat(owner: string): Promise<void> {
-    const record = this.owners.get(owner);
-    if (record) record.heartbeat = Date.now();
+  private ownerRecord(entry: NewOwner & { startedAt: string; heartbeat: number; expires: number }, now: number): OwnerRecord {
+    return {
+      owner: entry.owner,
+      runId: entry.runId,
+      host: entry.host,
+      pid: entry.pid,
+      startedAt: entry.startedAt,
+      heartbeatAt: new Date(entry.heartbeat).toISOString(),
+      expiresAt: new Date(entry.expires).toISOString(),
+      live: entry.expires > now,
+    };
+  }
+
+  async heartbeat(owner: string, leaseMs: number, held: ReadonlyMap<number, number>): Promise<HeartbeatResult> {
+    const entry = this.owners.get(owner);
+    if (!entry) return { alive: false, lost: [] };
+    const now = Date.now();
+    entry.heartbeat = now;
+    entry.expires = now + leaseMs;
+    const lost: number[] = [];
+    for (const [ord, token] of held) {
+      if (this.tokens[ord] !== token) lost.push(ord);
+      else this.leases[ord] = entry.pk;
+    }
+    return { alive: true, lost };
   }
 
   async releaseOwner(owner: string): Promise<void> {
@@ -305,15 +353,17 @@ export class FilesStore implements Store {
 
   async listOwners(runId: string): Promise<OwnerRecord[]> {
     this.requireRun(runId);
-    return [...this.owners.values()].map(({ pk: _pk, heartbeat, ...owner }) => ({ ...owner, heartbeatAt: new Date(heartbeat).toISOString() }));
+    const now = Date.now();
+    return [...this.owners.values()].map((entry) => this.ownerRecord(entry, now));
   }
 
   async claimTasks(request: ClaimRequest): Promise<ClaimedTask[]> {
     this.requireRun(request.runId);
     const owner = this.owners.get(request.owner);
-    if (!owner) throw new StoreError(this.location, `owner ${request.owner} is not registered`);
-    const liveSince = Date.now() - request.leaseMs;
-    const live = new Set([...this.owners.values()].filter((entry) => entry.heartbeat >= liveSince).map((entry) => entry.pk));
+    if (!owner) throw new OwnerUnknownError(request.owner);
+    const now = Date.now();
+    const live = new Set([...this.owners.values()].filter((entry) => entry.expires > now).map((entry) => entry.pk));
+    const token = ++this.epoch;
     const from = request.fromStage ? stageIndex(request.fromStage) : 0;
     const until = stageIndex(request.untilStage);
     const candidates: number[] = [];
@@ -331,29 +381,36 @@ export class FilesStore implements Store {
     }
     return candidates.slice(0, request.limit).map((ord) => {
       this.leases[ord] = owner.pk;
+      this.tokens[ord] = token;
       const progress = this.tasks[ord]!;
-      return { ord, nextStage: progress.nextStage, candidateSeqs: progress.candidateSeqs };
+      return { ord, token, nextStage: progress.nextStage, candidateSeqs: progress.candidateSeqs };
     });
   }
 
   async appendEvents(request: AppendRequest): Promise<AppendResult> {
     this.requireRun(request.runId);
-    const ownerPk = request.owner === null ? null : (this.owners.get(request.owner)?.pk ?? null);
+    if (request.owner !== null && !this.owners.has(request.owner)) throw new OwnerUnknownError(request.owner);
+    const checked = request.owner !== null;
+    // The fence: a leased writer must hold the task's current token (imports, with no owner, hold the lock).
+    const holds = (ord: number) => !checked || this.tokens[ord] === (request.leases?.get(ord) ?? null);
     const rejected = new Set<number>();
     const accepted: TaskEvent[] = [];
     for (const event of request.events) {
       if (!Number.isInteger(event.taskOrd) || event.taskOrd < 0 || event.taskOrd >= this.tasks.length) {
         throw new StoreError(this.location, `task ${event.taskOrd} does not exist in run ${request.runId}`);
       }
-      const lease = this.leases[event.taskOrd]!;
-      if (ownerPk !== null && lease !== null && lease !== ownerPk) rejected.add(event.taskOrd);
-      else accepted.push(event);
+      if (holds(event.taskOrd)) accepted.push(event);
+      else rejected.add(event.taskOrd);
     }
     // Durable first, then applied: a crash between the two is replayed from the log on reopen.
     this.save.append(accepted.map((event) => recordOf(event, this.keyOf(event.taskOrd))));
     const now = Date.now();
     for (const event of accepted) this.applyEvent(event, now);
-    for (const ord of request.release) if (!rejected.has(ord) && (ownerPk === null || this.leases[ord] === ownerPk || this.leases[ord] === null)) this.leases[ord] = null;
+    for (const ord of request.release) {
+      if (rejected.has(ord)) continue;
+      if (holds(ord)) this.leases[ord] = null;
+      else rejected.add(ord);
+    }
     for (const event of accepted) this.refreshOutcome(event.taskOrd);
     return { appended: accepted.length, rejectedOrds: [...rejected] };
   }

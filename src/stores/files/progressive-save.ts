@@ -74,13 +74,19 @@ function asPaths(paths: ProgressiveSaveOptions['datasetPaths']): Record<string, 
 /** Writes a file so that a reader sees the old or the new content, never a mix: write, fsync, rename, fsync the folder. */
 export function writeFileAtomic(path: string, content: string | Buffer): void {
   const temporary = `${path}.${process.pid}.partial`;
-  const descriptor = openSync(temporary, 'w');
   try {
-    writeSync(descriptor, typeof content === 'string' ? Buffer.from(content) : content);
-  } finally {
-    closeSync(descriptor);
+    const descriptor = openSync(temporary, 'w');
+    try {
+      writeSync(descriptor, typeof content === 'string' ? Buffer.from(content) : content);
+    } finally {
+      closeSync(descriptor);
+    }
+    syncAndRename(temporary, path);
+  } catch (error) {
+    // The old file is still in place; only the half-written copy goes.
+    rmSync(temporary, { force: true });
+    throw error;
   }
-  syncAndRename(temporary, path);
 }
 
 /** Makes a finished file durable and moves it into place: fsync it, rename it, fsync the folder. */
@@ -229,8 +235,18 @@ export class ProgressiveSave {
     if (this.descriptor === null) throw new Error('progressive save is not initialized');
     const text = records.map((record) => JSON.stringify(record)).join('\n') + '\n';
     const buffer = Buffer.from(text);
-    writeSync(this.descriptor, buffer);
-    fdatasyncSync(this.descriptor);
+    try {
+      writeSync(this.descriptor, buffer);
+      fdatasyncSync(this.descriptor);
+    } catch (error) {
+      // A write cut short (a full disk) must not leave half a line for the next append to follow.
+      try {
+        ftruncateSync(this.descriptor, this.bytes);
+      } catch {
+        // the next open repairs a torn last line
+      }
+      throw error;
+    }
     this.records += records.length;
     this.bytes += buffer.length;
     this.scheduleState();
@@ -267,7 +283,12 @@ export class ProgressiveSave {
     if (this.stateTimer) return;
     this.stateTimer = setTimeout(() => {
       this.stateTimer = null;
-      this.writeState();
+      try {
+        this.writeState();
+      } catch {
+        // The .state is a summary of the .tmp, rewritten on the next change and on close; a write the disk
+        // refuses here surfaces through the next append or close instead of crashing a timer.
+      }
     }, STATE_INTERVAL_MS);
     this.stateTimer.unref();
   }

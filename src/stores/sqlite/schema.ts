@@ -1,5 +1,5 @@
 /** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -15,6 +15,10 @@ CREATE TABLE IF NOT EXISTS runs (
   provenance TEXT NOT NULL,
   status TEXT NOT NULL,
   completed_through TEXT,
+  -- Why the run is interrupted (user, budget, store, error); null otherwise.
+  status_reason TEXT,
+  -- The last fencing token handed out by a claim on this run: every claim takes the next one.
+  lease_epoch INTEGER NOT NULL DEFAULT 0,
   task_count INTEGER NOT NULL,
   -- Tasks at or after this position have no row yet: untouched, pending at generate.
   fresh_from INTEGER NOT NULL DEFAULT 0,
@@ -50,6 +54,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   score_seq INTEGER,
   judge_seq INTEGER,
   lease_owner INTEGER,
+  -- The fencing token of the current lease: a write must carry it (see runs.lease_epoch).
+  lease_token INTEGER,
   PRIMARY KEY (run_pk, ord)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tasks_claimable ON tasks (run_pk, failed, next_stage, ord);
@@ -104,7 +110,8 @@ CREATE TABLE IF NOT EXISTS generation_groups (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS generation_groups_by_run ON generation_groups (run_pk);
 
--- Processes working on a run. A task's lease is valid while its owner's heartbeat is fresh.
+-- Processes working on a run. A task's lease is live while its owner's expires_at (this machine's clock,
+-- the store's) is in the future; the owner renews it with each heartbeat.
 CREATE TABLE IF NOT EXISTS owners (
   owner_pk INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a lease must not pass to a later owner
   owner TEXT NOT NULL UNIQUE,
@@ -112,7 +119,19 @@ CREATE TABLE IF NOT EXISTS owners (
   host TEXT NOT NULL,
   pid INTEGER NOT NULL,
   started_at TEXT NOT NULL,
-  heartbeat_at INTEGER NOT NULL
+  heartbeat_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS owners_by_run ON owners (run_pk);
 `;
+
+/** Steps from each older schema version to the next, applied in order inside one transaction. */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  // 1 -> 2: fenced leases (a token per claim, an expiry per owner) and the reason a run was interrupted.
+  2: `
+ALTER TABLE runs ADD COLUMN status_reason TEXT;
+ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN lease_token INTEGER;
+ALTER TABLE owners ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+`,
+};

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError } from '../../core/errors.js';
+import { OwnerUnknownError, StoreError } from '../../core/errors.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import { inputOf, targetOf } from '../../core/item-fields.js';
@@ -16,6 +16,9 @@ import type {
   AppendRequest,
   AppendResult,
   ClaimRequest,
+  HeartbeatResult,
+  InterruptReason,
+  NewOwner,
   ClaimedTask,
   FailureCountRow,
   FailureRow,
@@ -33,7 +36,9 @@ import type {
   TaskRecord,
   UsageRow,
 } from '../../spec/store.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { sqliteFailure } from './sqlite-failure.js';
+import { translateFailures } from '../store-failures.js';
 
 interface RunRow {
   run_pk: number;
@@ -43,6 +48,7 @@ interface RunRow {
   provenance: string;
   status: RunStatus;
   completed_through: Stage | null;
+  status_reason: InterruptReason | null;
   task_count: number;
   fresh_from: number;
   samples: number;
@@ -63,9 +69,10 @@ type TaskRow = [
   scoreSeq: number | null,
   judgeSeq: number | null,
   leaseOwner: number | null,
+  leaseToken: number | null,
 ];
 
-const TASK_COLUMNS = 'ord, next_stage, failed, failure, candidate_seqs, reduce_seq, parse_seq, score_seq, judge_seq, lease_owner';
+const TASK_COLUMNS = 'ord, next_stage, failed, failure, candidate_seqs, reduce_seq, parse_seq, score_seq, judge_seq, lease_owner, lease_token';
 
 interface RunHandle {
   readonly pk: number;
@@ -91,6 +98,7 @@ function toRunRecord(row: RunRow): RunRecord {
     provenance: JSON.parse(row.provenance),
     status: row.status,
     completedThroughStage: row.completed_through,
+    interruptReason: row.status === 'interrupted' ? row.status_reason : null,
     taskCount: row.task_count,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -110,9 +118,17 @@ function toProgress(row: TaskRow, samples: number): TaskProgress {
   };
 }
 
-/** Opens (or creates) an assay store in one SQLite file, in WAL mode. */
+/**
+ * Opens (or creates) an assay store in one SQLite file, in WAL mode. A write the file system refuses (disk
+ * full, read-only, I/O error) surfaces as a `StoreUnavailableError` naming the file.
+ */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  return new SqliteStore(resolve(path), options);
+  const location = resolve(path);
+  try {
+    return translateFailures(new SqliteStore(location, options), (error) => sqliteFailure(location, error));
+  } catch (error) {
+    throw sqliteFailure(location, error) ?? error;
+  }
 }
 
 /**
@@ -126,7 +142,6 @@ export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly handles = new Map<string, RunHandle>();
-  private readonly ownerPks = new Map<string, number>();
   private readonly statements;
 
   constructor(path: string, options: SqliteStoreOptions) {
@@ -173,14 +188,32 @@ export class SqliteStore implements Store {
         });
       }
       if (version === SCHEMA_VERSION) return;
-    } else {
-      const tables = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (tables.n > 0) throw new StoreError(this.location, 'this SQLite file is not an assay store', { hint: 'pass --store with a different path' });
+      this.upgrade(version);
+      return;
     }
+    const tables = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+    if (tables.n > 0) throw new StoreError(this.location, 'this SQLite file is not an assay store', { hint: 'pass --store with a different path' });
     this.db.exec('BEGIN IMMEDIATE');
     try {
       this.db.exec(SCHEMA_SQL);
       this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Brings a store written by an older assay up to this schema, one step at a time, in one transaction. */
+  private upgrade(from: number): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+        const step = MIGRATIONS[version];
+        if (step === undefined) throw new StoreError(this.location, `this store has schema ${from}, which this assay cannot upgrade`, { hint: 'open it with the assay version that wrote it' });
+        this.db.exec(step);
+      }
+      this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
       this.db.exec('COMMIT');
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -206,24 +239,28 @@ export class SqliteStore implements Store {
       itemOrd: db.prepare<[number, string, string], { ord: number }>('SELECT ord FROM items WHERE run_pk = ? AND dataset_id = ? AND item_id = ?'),
       insertFreshTasks: db.prepare(
         `WITH RECURSIVE fresh(ord) AS (SELECT ? UNION ALL SELECT ord + 1 FROM fresh WHERE ord + 1 < ?)
-         INSERT INTO tasks (run_pk, ord, lease_owner) SELECT ?, ord, ? FROM fresh`,
+         INSERT INTO tasks (run_pk, ord, lease_owner, lease_token) SELECT ?, ord, ?, ? FROM fresh`,
       ),
-      setStatus: db.prepare('UPDATE runs SET status = ?, completed_through = ?, updated_at = ? WHERE run_pk = ?'),
+      setStatus: db.prepare('UPDATE runs SET status = ?, completed_through = ?, status_reason = ?, updated_at = ? WHERE run_pk = ?'),
+      nextToken: db.prepare<[number], { lease_epoch: number }>('UPDATE runs SET lease_epoch = lease_epoch + 1 WHERE run_pk = ? RETURNING lease_epoch'),
       insertEvent: db.prepare('INSERT INTO events (run_pk, task_ord, type, payload, created_at) VALUES (?, ?, ?, ?, ?)'),
       task: raw<[number, number]>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE run_pk = ? AND ord = ?`),
       updateTask: db.prepare(
         `UPDATE tasks SET next_stage = ?, failed = ?, failure = ?, candidate_seqs = ?, reduce_seq = ?, parse_seq = ?, score_seq = ?,
          judge_seq = ?, lease_owner = ? WHERE run_pk = ? AND ord = ?`,
       ),
-      release: db.prepare('UPDATE tasks SET lease_owner = NULL WHERE run_pk = ? AND ord = ? AND lease_owner IS ?'),
-      claim: db.prepare<[number, number, number, number, number, number, number, number], { ord: number; next_stage: number; candidate_seqs: string | null }>(
-        `UPDATE tasks SET lease_owner = ? WHERE run_pk = ? AND ord IN (
+      release: db.prepare('UPDATE tasks SET lease_owner = NULL WHERE run_pk = ? AND ord = ? AND lease_token IS ?'),
+      // A lease is free when nobody holds it or its owner's lease has expired by this machine's clock.
+      claim: db.prepare<[number, number, number, number, number, number, number, number, number], { ord: number; next_stage: number; candidate_seqs: string | null }>(
+        `UPDATE tasks SET lease_owner = ?, lease_token = ? WHERE run_pk = ? AND ord IN (
            SELECT ord FROM tasks
            WHERE run_pk = ? AND failed = 0 AND next_stage >= ? AND next_stage <= ?
-             AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT owner_pk FROM owners WHERE run_pk = ? AND heartbeat_at >= ?))
+             AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT owner_pk FROM owners WHERE run_pk = ? AND expires_at > ?))
            ORDER BY next_stage, ord LIMIT ?)
          RETURNING ord, next_stage, candidate_seqs`,
       ),
+      leaseOf: db.prepare<[number, number], { lease_owner: number | null; lease_token: number | null }>('SELECT lease_owner, lease_token FROM tasks WHERE run_pk = ? AND ord = ?'),
+      attachLease: db.prepare('UPDATE tasks SET lease_owner = ? WHERE run_pk = ? AND ord = ?'),
       histogramAdd: db.prepare(
         `INSERT INTO stage_histogram (run_pk, next_stage, failed, count) VALUES (?, ?, ?, ?)
          ON CONFLICT (run_pk, next_stage, failed) DO UPDATE SET count = count + excluded.count`,
@@ -273,12 +310,12 @@ export class SqliteStore implements Store {
       itemsAmong: db.prepare<[number, string], { ord: number; dataset_id: string; item_id: string; fields: string }>(
         'SELECT ord, dataset_id, item_id, fields FROM items WHERE run_pk = ? AND ord IN (SELECT value FROM json_each(?))',
       ),
-      ownerPk: db.prepare<[string], { owner_pk: number }>('SELECT owner_pk FROM owners WHERE owner = ?'),
-      insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      heartbeat: db.prepare('UPDATE owners SET heartbeat_at = ? WHERE owner = ?'),
+      ownerPk: db.prepare<[string], { owner_pk: number; run_pk: number }>('SELECT owner_pk, run_pk FROM owners WHERE owner = ?'),
+      insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      heartbeat: db.prepare('UPDATE owners SET heartbeat_at = ?, expires_at = ? WHERE owner = ?'),
       deleteOwner: db.prepare('DELETE FROM owners WHERE owner = ?'),
-      owners: db.prepare<[number], { owner: string; host: string; pid: number; started_at: string; heartbeat_at: number }>(
-        'SELECT owner, host, pid, started_at, heartbeat_at FROM owners WHERE run_pk = ? ORDER BY owner_pk',
+      owners: db.prepare<[number], { owner: string; host: string; pid: number; started_at: string; heartbeat_at: number; expires_at: number }>(
+        'SELECT owner, host, pid, started_at, heartbeat_at, expires_at FROM owners WHERE run_pk = ? ORDER BY owner_pk',
       ),
     };
   }
@@ -302,13 +339,11 @@ export class SqliteStore implements Store {
     return handle;
   }
 
-  private ownerPk(owner: string): number | undefined {
-    let pk = this.ownerPks.get(owner);
-    if (pk === undefined) {
-      pk = this.statements.ownerPk.get(owner)?.owner_pk;
-      if (pk !== undefined) this.ownerPks.set(owner, pk);
-    }
-    return pk;
+  /** The owner's row key, read inside the caller's transaction: an owner removed a moment ago is unknown. */
+  private registeredOwner(owner: string): number {
+    const row = this.statements.ownerPk.get(owner);
+    if (!row) throw new OwnerUnknownError(owner);
+    return row.owner_pk;
   }
 
   private keyOf(handle: RunHandle, ord: number): string {
@@ -381,8 +416,9 @@ export class SqliteStore implements Store {
     this.handles.delete(runId);
   }
 
-  async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null): Promise<void> {
-    this.statements.setStatus.run(status, completedThroughStage, new Date().toISOString(), this.handle(runId).pk);
+  async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null, interruptReason?: InterruptReason): Promise<void> {
+    const reason = status === 'interrupted' ? (interruptReason ?? 'user') : null;
+    this.statements.setStatus.run(status, completedThroughStage, reason, new Date().toISOString(), this.handle(runId).pk);
   }
 
   async appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void> {
@@ -431,22 +467,41 @@ export class SqliteStore implements Store {
     return { ...taskCoordinates(handle.shape, ord), key, progress };
   }
 
-  async registerOwner(owner: OwnerRecord): Promise<void> {
-    const result = this.statements.insertOwner.run(owner.owner, this.handle(owner.runId).pk, owner.host, owner.pid, owner.startedAt, Date.parse(owner.heartbeatAt));
-    this.ownerPks.set(owner.owner, Number(result.lastInsertRowid));
+  // Lease times are this machine's clock, read here in the store: every process on the file shares it.
+
+  async registerOwner(owner: NewOwner, leaseMs: number): Promise<OwnerRecord> {
+    const now = Date.now();
+    const startedAt = new Date(now).toISOString();
+    this.statements.insertOwner.run(owner.owner, this.handle(owner.runId).pk, owner.host, owner.pid, startedAt, now, now + leaseMs);
+    return { ...owner, startedAt, heartbeatAt: startedAt, expiresAt: new Date(now + leaseMs).toISOString(), live: true };
   }
 
-  async heartbeat(owner: string): Promise<void> {
-    this.statements.heartbeat.run(Date.now(), owner);
+  async heartbeat(owner: string, leaseMs: number, held: ReadonlyMap<number, number>): Promise<HeartbeatResult> {
+    const { statements } = this;
+    return this.db
+      .transaction((): HeartbeatResult => {
+        const now = Date.now();
+        if (statements.heartbeat.run(now, now + leaseMs, owner).changes === 0) return { alive: false, lost: [] };
+        const { owner_pk: ownerPk, run_pk: runPk } = statements.ownerPk.get(owner)!;
+        const lost: number[] = [];
+        for (const [ord, token] of held) {
+          const lease = statements.leaseOf.get(runPk, ord);
+          if (!lease || lease.lease_token !== token) lost.push(ord);
+          // Still ours by its token: attach it to this owner (it may have registered again after an eviction).
+          else if (lease.lease_owner !== ownerPk) statements.attachLease.run(ownerPk, runPk, ord);
+        }
+        return { alive: true, lost };
+      })
+      .immediate();
   }
 
   async releaseOwner(owner: string): Promise<void> {
     // Leases hang off the owner row: once it is gone, every task it held is claimable again.
     this.statements.deleteOwner.run(owner);
-    this.ownerPks.delete(owner);
   }
 
   async listOwners(runId: string): Promise<OwnerRecord[]> {
+    const now = Date.now();
     return this.statements.owners.all(this.handle(runId).pk).map((row) => ({
       owner: row.owner,
       runId,
@@ -454,25 +509,27 @@ export class SqliteStore implements Store {
       pid: row.pid,
       startedAt: row.started_at,
       heartbeatAt: new Date(row.heartbeat_at).toISOString(),
+      expiresAt: new Date(row.expires_at).toISOString(),
+      live: row.expires_at > now,
     }));
   }
 
   async claimTasks(request: ClaimRequest): Promise<ClaimedTask[]> {
     const handle = this.handle(request.runId);
-    const ownerPk = this.ownerPk(request.owner);
-    if (ownerPk === undefined) throw new StoreError(this.location, `owner ${request.owner} is not registered`);
     const { statements } = this;
     const samples = handle.pipeline.samples;
     const empty = new Array<number | null>(samples).fill(null);
     return this.db
       .transaction(() => {
-        // Tasks already started (resumed, retried, or given up by a dead process) go first...
-        const liveSince = Date.now() - request.leaseMs;
+        const ownerPk = this.registeredOwner(request.owner);
+        const token = statements.nextToken.get(handle.pk)!.lease_epoch;
+        // Tasks already started (resumed, retried, or given up by a process whose lease expired) go first...
         const from = request.fromStage ? stageIndex(request.fromStage) : 0;
-        const rows = statements.claim.all(ownerPk, handle.pk, handle.pk, from, stageIndex(request.untilStage), handle.pk, liveSince, request.limit);
+        const rows = statements.claim.all(ownerPk, token, handle.pk, handle.pk, from, stageIndex(request.untilStage), handle.pk, Date.now(), request.limit);
         rows.sort((left, right) => left.next_stage - right.next_stage || left.ord - right.ord);
         const claimed: ClaimedTask[] = rows.map((row) => ({
           ord: row.ord,
+          token,
           nextStage: row.next_stage as StageIndex,
           candidateSeqs: row.candidate_seqs ? (JSON.parse(row.candidate_seqs) as (number | null)[]) : empty,
         }));
@@ -481,9 +538,9 @@ export class SqliteStore implements Store {
         const first = statements.freshFrom.get(handle.pk)!.fresh_from;
         const last = Math.min(handle.taskCount, first + Math.max(0, wanted));
         if (last > first) {
-          statements.insertFreshTasks.run(first, last, handle.pk, ownerPk);
+          statements.insertFreshTasks.run(first, last, handle.pk, ownerPk, token);
           statements.advanceFresh.run(last, handle.pk);
-          for (let ord = first; ord < last; ord++) claimed.push({ ord, nextStage: 0, candidateSeqs: empty });
+          for (let ord = first; ord < last; ord++) claimed.push({ ord, token, nextStage: 0, candidateSeqs: empty });
         }
         return claimed;
       })
@@ -493,11 +550,16 @@ export class SqliteStore implements Store {
   async appendEvents(request: AppendRequest): Promise<AppendResult> {
     if (request.events.length === 0 && request.release.length === 0) return { appended: 0, rejectedOrds: [] };
     const handle = this.handle(request.runId);
-    const ownerPk = request.owner === null ? null : (this.ownerPk(request.owner) ?? null);
-    return this.db.transaction(() => this.appendInTransaction(handle, ownerPk, request)).immediate();
+    return this.db
+      .transaction(() => {
+        // An owner is checked inside the transaction: one evicted a moment ago writes nothing.
+        if (request.owner !== null) this.registeredOwner(request.owner);
+        return this.appendInTransaction(handle, request);
+      })
+      .immediate();
   }
 
-  private appendInTransaction(handle: RunHandle, ownerPk: number | null, request: AppendRequest): AppendResult {
+  private appendInTransaction(handle: RunHandle, request: AppendRequest): AppendResult {
     const { statements } = this;
     const { pk, pipeline, shape } = handle;
     const now = Date.now();
@@ -509,6 +571,7 @@ export class SqliteStore implements Store {
 
     let appended = 0;
     const rejected: number[] = [];
+    const checked = request.owner !== null;
     const releases = new Set(request.release);
     let fresh: number | undefined;
     // Each task's events are applied together (one read and one write of its row), in their own order.
@@ -527,13 +590,14 @@ export class SqliteStore implements Store {
         // A task never claimed (an import, say): create its row first.
         fresh ??= statements.freshFrom.get(pk)!.fresh_from;
         if (ord < fresh) throw new StoreError(this.location, `task ${ord} of run ${handle.runId} has lost its row`);
-        statements.insertFreshTasks.run(fresh, ord + 1, pk, null);
+        statements.insertFreshTasks.run(fresh, ord + 1, pk, null, null);
         fresh = ord + 1;
         statements.advanceFresh.run(fresh, pk);
         row = statements.task.get(pk, ord) as TaskRow;
       }
       const currentOwner = row[9];
-      if (ownerPk !== null && currentOwner !== null && currentOwner !== ownerPk) {
+      // The fence: a leased writer must hold the task's current token (imports, with no owner, hold the run's lock).
+      if (checked && row[10] !== request.leases?.get(ord)) {
         rejected.push(ord);
         releases.delete(ord);
         continue;
@@ -571,7 +635,9 @@ export class SqliteStore implements Store {
       }
     }
     // Tasks finished without a new event in this batch (their events went out earlier).
-    for (const ord of releases) statements.release.run(pk, ord, ownerPk);
+    for (const ord of releases) {
+      if (checked && statements.release.run(pk, ord, request.leases?.get(ord) ?? null).changes === 0) rejected.push(ord);
+    }
     for (const [key, delta] of counters.histogram) {
       if (delta !== 0) statements.histogramAdd.run(pk, key >> 1, key & 1, delta);
     }

@@ -1,0 +1,66 @@
+import type { PriceBook } from '../core/cost.js';
+import type { GenerateRequest, TokenUsage } from '../spec/model.js';
+import type { AdmissionTicket } from './model-caller.js';
+
+export interface Budget {
+  /** The most the run may cost in all, in USD (what earlier sessions spent counts). */
+  readonly capUsd: number;
+  readonly prices: PriceBook;
+  /** What the run had cost before this session. */
+  readonly spentUsd: number;
+}
+
+/** What a call can cost at most: its prompt (about 4 characters a token) and its whole output allowance. */
+export function worstCaseUsage(request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): TokenUsage {
+  return { inputTokens: Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 4), outputTokens: request.params.maxTokens ?? 4096 };
+}
+
+/**
+ * The spending cap. A call is admitted only when what has been spent, plus the worst case of every call in
+ * flight, plus its own worst case stays within the cap; when one is refused, `onExhausted` stops the run
+ * (which ends `interrupted`, reason `budget`). Running again with a higher cap continues where it stopped.
+ */
+export class SpendGuard {
+  private spent: number;
+  private reserved = 0;
+  private exhausted = false;
+
+  constructor(
+    private readonly budget: Budget | null,
+    private readonly onExhausted: () => void,
+  ) {
+    this.spent = budget?.spentUsd ?? 0;
+  }
+
+  get spentUsd(): number {
+    return this.spent;
+  }
+
+  admit(modelId: string, request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): AdmissionTicket | null {
+    const budget = this.budget;
+    if (!budget) return { settle: () => undefined };
+    if (this.exhausted) return null;
+    // Unpriced models are refused before the run starts (see checkPriced), so a null here is a free call.
+    const worst = budget.prices.cost(modelId, worstCaseUsage(request)) ?? 0;
+    if (this.spent + this.reserved + worst > budget.capUsd) {
+      this.exhausted = true;
+      this.onExhausted();
+      return null;
+    }
+    this.reserved += worst;
+    let settled = false;
+    return {
+      settle: (usage) => {
+        if (settled) return;
+        settled = true;
+        this.reserved -= worst;
+        this.spent += usage ? (budget.prices.cost(modelId, usage) ?? 0) : 0;
+      },
+    };
+  }
+}
+
+/** The models a cap cannot be kept for, because nothing says what they cost. */
+export function unpricedModels(prices: PriceBook, modelIds: readonly string[]): string[] {
+  return modelIds.filter((id) => prices.entry(id).price === null);
+}
