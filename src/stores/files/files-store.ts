@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { OwnerUnknownError, StoreError } from '../../core/errors.js';
@@ -40,6 +40,9 @@ import type {
 import { pipelineOf } from '../../core/execution-state.js';
 import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
 import { processAlive } from '../../core/process-alive.js';
+
+/** What a lock file of the files store says it is. */
+const LOCK_FORMAT = 'assay.lock';
 
 export interface FilesStoreOptions {
   /** Job settings written into the `.state` (config and dataset paths, for resume checks). */
@@ -134,24 +137,80 @@ export class FilesStore implements Store {
     return this.save;
   }
 
+  /**
+   * Takes the job's lock by creating `<output>.lock` exclusively (one atomic step: two processes can never
+   * both succeed). A lock left by a process of this machine that is gone is moved aside (by a rename, which
+   * only one contender wins) and taken; a live holder, or a lock file assay did not write, is an error, and
+   * the file is left as it is.
+   */
   private lock(): void {
-    if (existsSync(this.lockPath)) {
+    const mine = JSON.stringify({ format: LOCK_FORMAT, pid: process.pid, host: hostname() });
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const holder = JSON.parse(readFileSync(this.lockPath, 'utf8')) as { pid: number; host: string };
-        if (holder.pid !== process.pid && (holder.host !== hostname() || processAlive(holder.pid))) {
-          throw new StoreError(this.location, `this job is being run by pid ${holder.pid} on ${holder.host}`, { hint: 'wait for it to finish, or stop it first' });
+        const descriptor = openSync(this.lockPath, 'wx');
+        try {
+          writeSync(descriptor, mine);
+        } finally {
+          closeSync(descriptor);
         }
+        return;
       } catch (error) {
-        if (error instanceof StoreError) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = this.readLock();
+      if (holder === null) continue;
+      // This process already holds it (a second store on the same output in one process).
+      if (holder.pid === process.pid && holder.host === hostname()) return;
+      if (holder.host !== hostname() || processAlive(holder.pid)) {
+        throw new StoreError(this.location, `this job is being run by pid ${holder.pid} on ${holder.host} (${this.lockPath})`, {
+          hint: holder.host === hostname() ? 'wait for it to finish, or stop it first' : `wait for it to finish; if that machine is gone, delete ${this.lockPath}`,
+        });
+      }
+      // The holder is dead: move its lock aside (only one contender's rename succeeds), then try again.
+      const aside = `${this.lockPath}.${process.pid}.stale`;
+      try {
+        renameSync(this.lockPath, aside);
+        rmSync(aside, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
-    const descriptor = openSync(this.lockPath, 'w');
-    writeSync(descriptor, JSON.stringify({ pid: process.pid, host: hostname() }));
-    closeSync(descriptor);
+    throw new StoreError(this.location, `could not take the lock ${this.lockPath}: other processes keep taking it`, { hint: 'run one job at a time on this output' });
   }
 
+  /** The holder a lock file names; a file that is not an assay lock is refused, never overwritten. */
+  private readLock(): { pid: number; host: string } | null {
+    let text: string;
+    try {
+      text = readFileSync(this.lockPath, 'utf8');
+    } catch (error) {
+      // Released between our create and our read: the caller tries again.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    let holder: unknown;
+    try {
+      holder = JSON.parse(text);
+    } catch {
+      holder = null;
+    }
+    const valid = holder !== null && typeof holder === 'object' && Number.isInteger((holder as { pid?: unknown }).pid) && typeof (holder as { host?: unknown }).host === 'string';
+    if (!valid) {
+      throw new StoreError(this.location, `${this.lockPath} is not a lock file assay wrote (it holds something else, or is damaged)`, {
+        hint: 'if no assay job is running on this output, delete it and run again',
+      });
+    }
+    return holder as { pid: number; host: string };
+  }
+
+  /** Removes the lock if it is this process's (never another's). */
   private unlock(): void {
-    rmSync(this.lockPath, { force: true });
+    try {
+      const holder = this.readLock();
+      if (holder?.pid === process.pid && holder.host === hostname()) rmSync(this.lockPath, { force: true });
+    } catch {
+      // not ours to remove
+    }
   }
 
   private reload(): void {

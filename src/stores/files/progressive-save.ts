@@ -434,10 +434,19 @@ export function readState(statePath: string): ProgressiveState {
   } catch {
     throw new UserError('state_invalid', `${statePath} is not a progressive-save state file (not valid JSON)`);
   }
-  if (state.format !== STATE_FORMAT) throw new UserError('state_invalid', `${statePath} is not a progressive-save state file`);
+  if (state === null || typeof state !== 'object' || state.format !== STATE_FORMAT) throw new UserError('state_invalid', `${statePath} is not a progressive-save state file`);
   if (state.version !== STATE_VERSION) {
     throw new UserError('state_invalid', `${statePath} has state version ${String(state.version)}; this assay reads version ${STATE_VERSION}`, { hint: 'use the assay version that wrote it' });
   }
+  const damaged =
+    typeof state.outputPath !== 'string' ||
+    typeof state.manifest?.tasks !== 'number' ||
+    typeof state.manifest.digest !== 'string' ||
+    typeof state.completed !== 'string' ||
+    typeof state.failed !== 'string' ||
+    state.extra === null ||
+    typeof state.extra !== 'object';
+  if (damaged) throw new UserError('state_invalid', `${statePath} is damaged (a field is missing or has the wrong type)`, { hint: 'restore it, or delete it with its .tmp to start the job over' });
   return state;
 }
 
