@@ -1,111 +1,53 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Experiment } from '../../src/experiment/experiment.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { AppendRequest, Store } from '../../src/spec/store.js';
 import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
-import { runCli } from '../support/cli.js';
-import { FakeOpenAIServer, solve } from '../support/openai-server.js';
+import { canMount, diskFullScenario, errorLines, garbageStoreScenario, readOnlyScenario } from '../chaos/store-faults.js';
+import { FakeOpenAIServer } from '../support/openai-server.js';
 import { httpConfig, Workspace } from '../support/workspace.js';
-
-/** Mounting a small tmpfs needs root; without it the disk tests are skipped (CI runs as root). */
-const canMount = process.getuid?.() === 0;
-
-function mount(dir: string, size: string): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
-}
-const remount = (dir: string, options: string) => execFileSync('mount', ['-o', `remount,${options}`, dir]);
-const unmount = (dir: string) => execFileSync('umount', ['-l', dir]);
 
 /** One line on stderr, the error line, and no stack trace. */
 function expectOneErrorLine(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((line) => !line.startsWith('assay: warning:'));
+  const { lines, stack } = errorLines(stderr);
   expect(lines, stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/^assay: error: /);
-  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stack).toBe(false);
   return lines[0]!;
 }
 
 describe('a store that refuses writes stops the run cleanly', () => {
-  let workspace: Workspace;
-  let server: FakeOpenAIServer;
-  const mounts: string[] = [];
-
-  beforeEach(async () => {
-    workspace = new Workspace();
-    // Long answers, so that a few hundred of them outgrow a small disk.
-    server = await new FakeOpenAIServer((request) => ({ kind: 'answer', text: `${'Let me think about it step by step. '.repeat(60)}${solve(request.prompt)}` })).start();
-  });
-  afterEach(async () => {
-    for (const dir of mounts.splice(0)) unmount(dir);
-    await server.stop();
-    workspace.remove();
-  });
-
   it.runIf(canMount)('disk full: exits 1 with one line naming the store; once space is freed the same command finishes, asking only what was lost', async () => {
-    const disk = workspace.path('disk');
-    mount(disk, '900k');
-    mounts.push(disk);
-    workspace.arithmetic('questions.jsonl', 400);
-    workspace.write('exp.yaml', httpConfig(server.baseURL, { concurrency: 8 }).replace('store: store.db', `store: ${disk}/store.db`));
-
-    const full = await runCli(['run', 'exp.yaml', '--quiet'], { cwd: workspace.dir });
-    expect(full.code, full.stderr).toBe(1);
-    const line = expectOneErrorLine(full.stderr);
-    expect(line).toContain(`disk full at ${disk}/store.db`);
+    const figures = await diskFullScenario('900k');
+    expect(figures.full.code, figures.full.stderr).toBe(1);
+    const line = expectOneErrorLine(figures.full.stderr);
+    expect(line).toMatch(/disk full at \/.*\/disk\/store\.db/);
     expect(line).toMatch(/\d+ of 400 tasks are done and saved/);
     expect(line).toContain('free space and run the same command again');
-    const askedBefore = server.requests.length;
-    expect(askedBefore).toBeLessThan(400);
-
-    remount(disk, 'size=64m');
-    const again = await runCli(['run', 'exp.yaml', '--json'], { cwd: workspace.dir });
-    expect(again.code, again.stderr).toBe(0);
-    const summary = JSON.parse(again.stdout);
-    expect(summary).toMatchObject({ status: 'completed', done: 400 });
-    // Every question was answered; the ones asked twice are those whose answers the full disk refused.
-    const counts = server.countsByPrompt();
-    expect(counts.size).toBe(400);
-    const repeated = [...counts.values()].filter((count) => count > 1).length;
-    expect(repeated).toBeLessThanOrEqual(askedBefore);
-    expect(summary.scores[0].mean).toBe(1);
+    expect(figures.askedBefore).toBeLessThan(400);
+    expect(figures.storedBeforeFreeing).toBeGreaterThan(0);
+    expect(figures.after.code, figures.after.stderr).toBe(0);
+    expect(figures.doneAfter).toBe(400);
+    // No answer the store held when the disk filled was asked for again.
+    expect(figures.savedAskedAgain).toBe(0);
   });
 
-  it.runIf(canMount)('a read-only store: exits 1 with one line and leaves its bytes alone', async () => {
-    const disk = workspace.path('disk');
-    mount(disk, '16m');
-    mounts.push(disk);
-    workspace.arithmetic('questions.jsonl', 10);
-    workspace.write('exp.yaml', httpConfig(server.baseURL).replace('store: store.db', `store: ${disk}/store.db`));
-    expect((await runCli(['run', 'exp.yaml', '--until-stage', 'generate', '--quiet'], { cwd: workspace.dir })).code).toBe(0);
-    const before = readFileSync(`${disk}/store.db`);
-    remount(disk, 'ro');
-    const result = await runCli(['run', 'exp.yaml', '--quiet'], { cwd: workspace.dir });
-    expect(result.code, result.stderr).toBe(1);
-    expect(expectOneErrorLine(result.stderr)).toMatch(/read-only|I\/O error/);
-    expect(readFileSync(`${disk}/store.db`).equals(before)).toBe(true);
-    remount(disk, 'rw');
-    const resumed = await runCli(['run', 'exp.yaml', '--json'], { cwd: workspace.dir });
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ status: 'completed', done: 10 });
+  it.runIf(canMount)('a read-only store: exits 1 with one line and leaves its bytes alone; writable again, the run goes on', async () => {
+    const figures = await readOnlyScenario();
+    expect(figures.refused.code, figures.refused.stderr).toBe(1);
+    expect(expectOneErrorLine(figures.refused.stderr)).toMatch(/read-only|I\/O error/);
+    expect(figures.bytesUnchanged).toBe(true);
+    expect(figures.resumed.code, figures.resumed.stderr).toBe(0);
+    expect(JSON.parse(figures.resumed.stdout)).toMatchObject({ status: 'completed', done: 10 });
   });
 
-  it('a store file replaced by garbage: exits 1 with one line and is not overwritten', async () => {
-    workspace.arithmetic('questions.jsonl', 5);
-    workspace.write('exp.yaml', httpConfig(server.baseURL));
-    expect((await runCli(['run', 'exp.yaml', '--quiet'], { cwd: workspace.dir })).code).toBe(0);
-    rmSync(workspace.path('store.db-wal'), { force: true });
-    rmSync(workspace.path('store.db-shm'), { force: true });
-    const garbage = Buffer.alloc(64 * 1024, 0x5a);
-    writeFileSync(workspace.path('store.db'), garbage);
-    for (const command of [['run', 'exp.yaml'], ['quickcheck', 'exp.yaml'], ['runs', '--store', 'store.db']]) {
-      const result = await runCli(command, { cwd: workspace.dir });
-      expect(result.code, `${command.join(' ')}: ${result.stderr}`).toBe(1);
+  it('a store file replaced by garbage: every command exits 1 with one line naming it, and it is not overwritten', async () => {
+    const figures = await garbageStoreScenario();
+    for (const { command, result } of figures.results) {
+      expect(result.code, `${command}: ${result.stderr}`).toBe(1);
       expect(expectOneErrorLine(result.stderr)).toContain('store.db');
     }
-    expect(readFileSync(workspace.path('store.db')).equals(garbage)).toBe(true);
+    expect(figures.bytesUnchanged).toBe(true);
   });
 });
 
