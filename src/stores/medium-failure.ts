@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError, type StoreFailureReason } from '../core/errors.js';
 
@@ -20,6 +20,17 @@ export function diskIsFull(path: string): boolean {
     return stats.bavail * stats.bsize < 64 * 1024;
   } catch {
     return false;
+  }
+}
+
+/** Whether the folder holding `path` refuses writes (a read-only mount, or no permission). */
+export function folderIsReadOnly(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
   }
 }
 

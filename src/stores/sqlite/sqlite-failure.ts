@@ -1,5 +1,5 @@
 import { StoreUnavailableError, type StoreFailureReason } from '../../core/errors.js';
-import { diskIsFull, errnoFailure } from '../medium-failure.js';
+import { diskIsFull, errnoFailure, folderIsReadOnly } from '../medium-failure.js';
 
 /** SQLite primary result codes that mean the store's file, not assay, failed. */
 const REASONS: Readonly<Record<string, StoreFailureReason>> = {
@@ -24,7 +24,8 @@ export function sqliteFailure(location: string, error: unknown): StoreUnavailabl
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return errnoFailure(location, error);
   let reason = REASONS[code.split('_').slice(0, 2).join('_')];
   if (!reason) return undefined;
-  // On a full disk a write may be reported as a generic I/O error (a WAL or shm file that cannot grow).
-  if (reason === 'io' && diskIsFull(location)) reason = 'disk_full';
+  // A generic I/O error (a WAL or shm file that cannot be created or grow) often has a plainer cause.
+  if (reason === 'io' && folderIsReadOnly(location)) reason = 'read_only';
+  else if (reason === 'io' && diskIsFull(location)) reason = 'disk_full';
   return new StoreUnavailableError(location, reason, { cause: error, detail: code });
 }
