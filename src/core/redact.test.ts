@@ -43,6 +43,7 @@ describe('redactText', () => {
       'run 3f2a9c0d1e4b5a6978877665544332211ffeeddccbbaa99887766554433221100 is complete',
       "model 'm' reads its API key from $MY_API_KEY, which is not set; export MY_API_KEY=... before running",
       '/tmp/x/experiment.yaml:12: models[0].headers.X-Portkey-Api-Key: a header named like a credential may not have its value written',
+      'read it from the environment instead: headersFromEnv: { X-Portkey-Api-Key: PORTKEY_API_KEY }',
     ]) {
       expect(redactText(text)).toBe(text);
     }

@@ -36,6 +36,9 @@ const QUERY_PARAMETER = /([?&;])([^=&#\s?]+)=([^&#\s"'<>]*)/g;
 /** `"x-api-key": "value"`, `token=value`, `Cookie: value` in echoed headers, bodies and messages. */
 const NAMED_VALUE = /(["']?)([A-Za-z][\w.-]*)\1(\s*[:=]\s*)(["']?)([^\s"',;&}<>[\]]{8,})/g;
 
+/** `PORTKEY_API_KEY`: the name of a variable (as in `headersFromEnv: { X-Api-Key: PORTKEY_API_KEY }`), not a secret. */
+const ENV_VARIABLE_NAME = /^[A-Z][A-Z_]*$/;
+
 /** A token after an auth scheme is redacted when it looks random (a digit or a symbol) or is long. */
 function looksLikeToken(token: string): boolean {
   return token.length >= 20 || /[\d+/=_~-]/.test(token);
@@ -51,7 +54,7 @@ export function redactText(text: string): string {
   result = result.replace(AUTH_TOKEN, (match, scheme: string, space: string, token: string) => (looksLikeToken(token) ? `${scheme}${space}${REDACTED}` : match));
   result = result.replace(KEY_SHAPES, REDACTED);
   result = result.replace(NAMED_VALUE, (match, quote: string, name: string, separator: string, valueQuote: string, value: string) =>
-    value !== REDACTED && isCredentialName(name) ? `${quote}${name}${quote}${separator}${valueQuote}${REDACTED}` : match,
+    isCredentialName(name) && !ENV_VARIABLE_NAME.test(value) ? `${quote}${name}${quote}${separator}${valueQuote}${REDACTED}` : match,
   );
   return result;
 }
