@@ -173,4 +173,28 @@ describe('no credential is ever kept or printed', () => {
     expect(workspace.files().sort()).toEqual(['experiment.yaml', 'questions.jsonl']);
     expect(server.requests).toHaveLength(0);
   });
+
+  it('rebuilds a run reopened by its id with the same variables, whose names alone were recorded', async () => {
+    workspace.arithmetic('questions.jsonl', 3);
+    // Literal headers' values are not stored either, so a run that had some cannot be rebuilt: here it has none.
+    workspace.write('experiment.yaml', config(server.baseURL).replace(', headers: { X-Title: assay }', ''));
+    server.behaviour = (request, fake) => (request.model === 'judge-model' ? judgeBehaviour()(request, fake) : { kind: 'answer', text: solve(request.prompt) });
+    const { runId } = JSON.parse((await cli(['run', 'experiment.yaml', '--json'])).stdout);
+    const snapshot = JSON.parse((await cli(['inspect', 'snapshot', runId, '--store', 'store.db', '--json'])).stdout);
+    expect(JSON.stringify(snapshot)).toContain('"headersFromEnv":{"X-Portkey-Api-Key":"CANARY_HEADER"}');
+
+    // Without its config, the run is rebuilt from the store, and the same variables are read again.
+    workspace.write('experiment.yaml', '');
+    const other = { CANARY_KEY: 'zq-other-apikey-11111-aa', CANARY_HEADER: 'zq-other-header-22222-bb' };
+    const before = server.requests.length;
+    const replayed = await runCli(['replay', runId, '--stage', 'judge', '--store', 'store.db', '--json'], { cwd: workspace.dir, env: other });
+    expect(replayed.code, replayed.stderr).toBe(0);
+    const calls = server.requests.slice(before);
+    expect(calls).toHaveLength(6);
+    expect(calls.every((request) => request.model === 'judge-model' && request.headers['x-portkey-api-key'] === other.CANARY_HEADER && request.headers.authorization === `Bearer ${other.CANARY_KEY}`)).toBe(true);
+
+    const missing = await runCli(['replay', runId, '--stage', 'judge', '--store', 'store.db'], { cwd: workspace.dir, env: { ...other, CANARY_HEADER: undefined } });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe("assay: error: model 'local' reads its X-Portkey-Api-Key header from $CANARY_HEADER, which is not set; export CANARY_HEADER=... before running");
+  });
 });
