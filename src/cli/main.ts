@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/errors.js';
+import { redactText } from '../core/redact.js';
 import { toolVersion } from '../experiment/tool-version.js';
 import { exportCommand, importCommand } from './commands/bundles.js';
 import { estimateCommand } from './commands/estimate.js';
@@ -37,7 +38,7 @@ Every command takes --store PATH and --json. Exit codes: 0 done, 1 a problem you
     );
 }
 
-/** The one place errors are turned into exit codes: 1 for what the user can fix, 2 for bugs. */
+/** The one place errors are turned into exit codes: 1 for what the user can fix, 2 for bugs. Nothing printed carries a secret. */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
@@ -48,10 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 1;
     }
     if (UserError.isInstance(error)) {
-      process.stderr.write(`assay: error: ${error.line()}\n`);
+      process.stderr.write(`assay: error: ${redactText(error.line())}\n`);
       return 1;
     }
-    process.stderr.write(`assay: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`assay: internal error (please report it): ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     return 2;
   }
 }

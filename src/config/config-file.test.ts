@@ -68,8 +68,14 @@ describe('loadConfigFile', () => {
   it('refuses credentials in headers and a non-http base URL', () => {
     const model = 'name: t\ndatasets:\n  - id: d\n    path: rows.jsonl\n    input: q\nmodels:\n  - id: m\n    provider: openai-compatible\n    model: x\n';
     expect(failure(`${model}    baseURL: ftp://host/v1\n`).message).toMatch(/models\[0\]\.baseURL: expected an http\(s\) URL/);
-    expect(failure(`${model}    baseURL: http://host/v1\n    headers: { Authorization: "Bearer abc" }\n`).message).toMatch(
-      /models\[0\]\.headers: credentials may not be written in headers/,
+    const header = failure(`${model}    baseURL: http://host/v1\n    headers:\n      X-Title: assay\n      X-Portkey-Api-Key: pk-live-0000\n`);
+    expect(header.message).toBe(`${join(directory, 'experiment.yaml')}:13: models[0].headers.X-Portkey-Api-Key: a header named like a credential may not have its value written in a config file`);
+    expect(header.line()).toMatch(/; read it from the environment instead: headersFromEnv: \{ X-Portkey-Api-Key: VARIABLE_NAME \}$/);
+    expect(header.message).not.toContain('pk-live-0000');
+    const url = failure(`${model}    baseURL: "https://gw.example/v1?api-key=abc"\n`);
+    expect(url.message).toMatch(/experiment\.yaml:10: models\[0\]\.baseURL: this URL carries the query parameter 'api-key', and URLs are recorded with the run$/);
+    expect(failure(`${model}    baseURL: http://host/v1\n    headers: { X-One: a }\n    headersFromEnv: { x-one: ONE }\n`).message).toMatch(
+      /models\[0\]\.headersFromEnv: a header is given both in headers and in headersFromEnv; keep one/,
     );
   });
 

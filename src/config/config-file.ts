@@ -65,9 +65,7 @@ export function validateExperiment(raw: unknown, at: (path: readonly PropertyKey
   }
   const secret = findLiteralSecret(raw);
   if (secret) {
-    throw new ConfigError(at(secret.path), `${formatPath(secret.path)}: ${secret.message}`, {
-      hint: 'put the key in an environment variable and set apiKeyEnv to its name',
-    });
+    throw new ConfigError(at(secret.path), `${formatPath(secret.path)}: ${secret.message}`, { hint: secret.hint });
   }
   const result = experimentSchema.safeParse(raw);
   if (result.success) return result.data;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { arch, hostname, platform } from 'node:os';
+import { redactDeep } from '../core/redact.js';
 import { findProvider } from '../registry.js';
 import type { Provenance } from '../spec/snapshot.js';
 import type { Experiment } from './experiment.js';
@@ -13,9 +14,12 @@ function gitCommit(directory: string): string | null {
   }
 }
 
-/** Where, when and how a run was created. Recorded beside the snapshot, never hashed; never holds a secret. */
+/**
+ * Where, when and how a run was created. Recorded beside the snapshot, never hashed; never holds a secret:
+ * transport settings name env vars only, and every string is redacted on top (a store URL's password, say).
+ */
 export function provenanceFor(experiment: Experiment, runtime: Readonly<Record<string, unknown>>): Provenance {
-  return {
+  return redactDeep({
     toolVersion: toolVersion(),
     nodeVersion: process.version,
     platform: platform(),
@@ -32,5 +36,5 @@ export function provenanceFor(experiment: Experiment, runtime: Readonly<Record<s
         findProvider(model.provider).transport(model, { env: {}, directory: experiment.source.directory }),
       ]),
     ),
-  };
+  });
 }

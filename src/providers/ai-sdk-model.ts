@@ -1,6 +1,7 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { GenerateRequest, GenerateResult, LanguageModel, UnifiedFinishReason } from '../spec/model.js';
-import { classifyProviderError, redactor } from './call-error.js';
+import { hasRememberedSecrets, redactDeep, redactKnownSecrets, rememberSecret } from '../core/redact.js';
+import { classifyProviderError } from './call-error.js';
 import { warmTransport } from './http-transport.js';
 
 const FINISH_REASONS: readonly UnifiedFinishReason[] = ['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other'];
@@ -47,7 +48,7 @@ export function callOptions(request: GenerateRequest, optionsNamespace: string):
  */
 export function aiSdkModel(options: AiSdkModelOptions): LanguageModel {
   let model: Promise<LanguageModelV3> | undefined;
-  const redact = redactor([options.apiKey]);
+  rememberSecret(options.apiKey);
   const load = () => (model ??= options.load());
   return {
     specificationVersion: 'assay.model.v1',
@@ -69,7 +70,7 @@ export function aiSdkModel(options: AiSdkModelOptions): LanguageModel {
           else if (part.type === 'reasoning') reasoning = (reasoning ?? '') + part.text;
         }
         const unified = FINISH_REASONS.includes(result.finishReason.unified) ? result.finishReason.unified : 'unknown';
-        return {
+        return withoutSecrets({
           text,
           finishReason: { unified, raw: result.finishReason.raw ?? null },
           usage: { inputTokens: result.usage.inputTokens.total ?? null, outputTokens: result.usage.outputTokens.total ?? null },
@@ -81,10 +82,19 @@ export function aiSdkModel(options: AiSdkModelOptions): LanguageModel {
             ...(reasoning !== undefined ? { reasoning } : {}),
             ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
           },
-        };
+        });
       } catch (error) {
-        throw classifyProviderError(error, redact, request.signal);
+        throw classifyProviderError(error, (text) => text, request.signal);
       }
     },
   };
+}
+
+/**
+ * A reply with the exact values of the secrets in use replaced, should a server echo one back (its raw body
+ * is stored). Only exact values: shapes that look like keys may be a legitimate part of an answer.
+ */
+function withoutSecrets(result: GenerateResult): GenerateResult {
+  if (!hasRememberedSecrets()) return result;
+  return { ...result, text: redactKnownSecrets(result.text), raw: redactDeep(result.raw, redactKnownSecrets) };
 }

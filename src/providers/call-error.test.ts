@@ -1,6 +1,7 @@
 import { APICallError } from '@ai-sdk/provider';
 import { describe, expect, it } from 'vitest';
-import { classifyProviderError, redactor, retryAfterMs } from './call-error.js';
+import { rememberSecret } from '../core/redact.js';
+import { classifyProviderError, ProviderCallError, retryAfterMs } from './call-error.js';
 
 const apiError = (statusCode: number | undefined, headers: Record<string, string> = {}, body = '', cause?: unknown) =>
   new APICallError({ message: `status ${statusCode}`, url: 'http://x', requestBodyValues: {}, statusCode, responseHeaders: headers, responseBody: body, cause });
@@ -37,10 +38,20 @@ describe('classifyProviderError', () => {
     expect(classifyProviderError(Object.assign(new Error('bad json'), { name: 'AI_JSONParseError' }), keep)).toMatchObject({ category: 'invalid_response', retryable: true });
   });
 
-  it('never keeps a secret in the stored message', () => {
-    const redact = redactor(['sk-secret-value-123']);
-    const error = classifyProviderError(apiError(401, {}, '', undefined), (text) => redact(`${text} sk-secret-value-123`));
-    expect(error.message).not.toContain('sk-secret-value-123');
-    expect(error.message).toContain('[redacted]');
+  it('never keeps a secret in the stored message, whoever made it', () => {
+    rememberSecret('plain-secret-value-123');
+    const echoed = new APICallError({ message: 'denied for key plain-secret-value-123 (Authorization: Bearer abc123def456)', url: 'http://x', requestBodyValues: {}, statusCode: 401 });
+    const error = classifyProviderError(echoed, keep);
+    expect(error.message).toBe('denied for key [redacted] (Authorization: Bearer [redacted])');
+    // A failure built elsewhere (the engine's refusal of a reply, say) is redacted too.
+    expect(new ProviderCallError({ category: 'invalid_response', message: 'reply echoed plain-secret-value-123', retryable: true }).message).toBe('reply echoed [redacted]');
+  });
+
+  it('redacts before cutting a long message, so no half of a secret survives the cut', () => {
+    rememberSecret('zz-long-secret-value-987');
+    const message = `${'x'.repeat(1990)}zz-long-secret-value-987`;
+    const error = classifyProviderError(new Error(message), keep);
+    expect(error.message).not.toContain('zz-long');
+    expect(error.message.endsWith('[redacted]')).toBe(true);
   });
 });

@@ -1,9 +1,14 @@
 import { APICallError } from '@ai-sdk/provider';
 import { AssayError } from '../core/errors.js';
+import { redactText } from '../core/redact.js';
 import type { FailureCategory } from '../spec/failure.js';
 import type { ProviderCallFailure } from '../spec/model.js';
 
-/** A failed model call, categorized. Thrown by `doGenerate`; the engine decides whether to retry. */
+/**
+ * A failed model call, categorized. Thrown by `doGenerate`; the engine decides whether to retry. Its message is
+ * stored with the task's attempts, so it is redacted here, whoever made it: a server may echo the
+ * Authorization header or the URL back in its error body.
+ */
 export class ProviderCallError extends AssayError implements ProviderCallFailure {
   readonly category: FailureCategory;
   readonly status?: number;
@@ -11,7 +16,7 @@ export class ProviderCallError extends AssayError implements ProviderCallFailure
   readonly retryable: boolean;
 
   constructor(failure: ProviderCallFailure, options?: { cause?: unknown }) {
-    super(`provider_${failure.category}`, failure.message, options);
+    super(`provider_${failure.category}`, redactText(failure.message), options);
     this.category = failure.category;
     this.retryable = failure.retryable;
     if (failure.status !== undefined) this.status = failure.status;
@@ -61,13 +66,13 @@ function isAbort(error: unknown): { timeout: boolean } | null {
 }
 
 /**
- * Turns whatever a provider SDK threw into a categorized failure. `redact` removes secrets (the API key)
- * from anything that will be stored. `signal` is the call's signal: an abort whose reason is not a timeout
+ * Turns whatever a provider SDK threw into a categorized failure. The message is redacted (secrets read from
+ * the environment, credential shapes) before it is cut to length; `redact` can scrub more on top. `signal` is the call's signal: an abort whose reason is not a timeout
  * is a cancellation; any other abort is a timeout.
  */
 export function classifyProviderError(error: unknown, redact: (text: string) => string, signal?: AbortSignal): ProviderCallError {
   if (error instanceof ProviderCallError) return error;
-  const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 2000);
+  const message = redactText(redact(error instanceof Error ? error.message : String(error))).slice(0, 2000);
 
   if (APICallError.isInstance(error)) {
     const status = error.statusCode;
@@ -110,11 +115,4 @@ export function classifyProviderError(error: unknown, redact: (text: string) => 
     return new ProviderCallError({ message, category: 'invalid_response', retryable: true }, { cause: error });
   }
   return new ProviderCallError({ message, category: 'plugin_error', retryable: false }, { cause: error });
-}
-
-/** A function that replaces each secret with `[redacted]`. */
-export function redactor(secrets: readonly (string | undefined)[]): (text: string) => string {
-  const present = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4);
-  if (present.length === 0) return (text) => text;
-  return (text) => present.reduce((result, secret) => result.split(secret).join('[redacted]'), text);
 }

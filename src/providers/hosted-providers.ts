@@ -3,17 +3,27 @@ import { z } from 'zod';
 import { defineProvider } from '../spec/definition.js';
 import { aiSdkModel } from './ai-sdk-model.js';
 import { poolFetch } from './http-transport.js';
-import { apiKeyEnvSchema, apiKeyFrom, modelBaseShape, runtimeSettings } from './model-config.js';
-import { restoreRuntime } from './restore.js';
+import { apiKeyEnvSchema, apiKeyFrom, headersFrom, headersFromEnvSchema, modelBaseShape, runtimeSettings } from './model-config.js';
+import { restoreHeadersFromEnv, restoreRuntime } from './restore.js';
 
 const hosted = {
   model: z.string().min(1),
   /** Another endpoint for the same API (a proxy, a regional endpoint, a test server). */
   baseURL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** Extra request headers read from environment variables (a gateway's key, say): `{ X-Api-Key: VARIABLE_NAME }`. */
+  headersFromEnv: headersFromEnvSchema.optional(),
 };
 
-function transportOf(config: { baseURL?: string | undefined; apiKeyEnv: string; concurrency?: number | undefined; adaptiveConcurrency: boolean; rateLimit?: unknown; price?: unknown }) {
-  return { baseURL: config.baseURL ?? null, apiKeyEnv: config.apiKeyEnv, ...runtimeSettings(config) };
+function transportOf(config: {
+  baseURL?: string | undefined;
+  apiKeyEnv: string;
+  headersFromEnv?: Readonly<Record<string, string>> | undefined;
+  concurrency?: number | undefined;
+  adaptiveConcurrency: boolean;
+  rateLimit?: unknown;
+  price?: unknown;
+}) {
+  return { baseURL: config.baseURL ?? null, apiKeyEnv: config.apiKeyEnv, headersFromEnv: config.headersFromEnv ?? {}, ...runtimeSettings(config) };
 }
 
 function restoreHosted(provider: string, identity: { id: string; model: string; params: object; options: Readonly<Record<string, unknown>> }, transport: Readonly<Record<string, unknown>>) {
@@ -25,6 +35,7 @@ function restoreHosted(provider: string, identity: { id: string; model: string; 
     ...identity.options,
     ...(typeof transport.baseURL === 'string' ? { baseURL: transport.baseURL } : {}),
     ...(typeof transport.apiKeyEnv === 'string' ? { apiKeyEnv: transport.apiKeyEnv } : {}),
+    ...restoreHeadersFromEnv(transport),
     ...restoreRuntime(transport),
   };
 }
@@ -34,6 +45,7 @@ interface HostedConfig {
   readonly model: string;
   readonly baseURL?: string | undefined;
   readonly apiKeyEnv: string;
+  readonly headersFromEnv?: Readonly<Record<string, string>>;
   readonly api?: 'chat' | 'responses';
 }
 
@@ -46,7 +58,7 @@ interface HostedApi {
   readonly extra?: z.ZodRawShape;
   /** Options that change answers, so are part of the model's identity. */
   readonly options?: (config: HostedConfig) => Record<string, unknown>;
-  readonly load: (config: HostedConfig, settings: { apiKey: string; fetch: typeof fetch; baseURL?: string }) => Promise<LanguageModelV3>;
+  readonly load: (config: HostedConfig, settings: { apiKey: string; fetch: typeof fetch; baseURL?: string; headers?: Record<string, string> }) => Promise<LanguageModelV3>;
 }
 
 function hostedProvider(api: HostedApi) {
@@ -61,13 +73,20 @@ function hostedProvider(api: HostedApi) {
     create(config, context) {
       const settings = config as HostedConfig;
       const apiKey = apiKeyFrom(context.env, settings.apiKeyEnv, settings.id, true)!;
+      const headers = headersFrom(context.env, settings.headersFromEnv, settings.id);
       return aiSdkModel({
         id: settings.id,
         provider: api.kind,
         modelName: settings.model,
         apiKey,
         optionsNamespace: api.kind,
-        load: () => api.load(settings, { apiKey, fetch: poolFetch, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) }),
+        load: () =>
+          api.load(settings, {
+            apiKey,
+            fetch: poolFetch,
+            ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
+            ...(Object.keys(headers).length > 0 ? { headers } : {}),
+          }),
       });
     },
   });

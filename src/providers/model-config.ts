@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
+import { rememberSecret } from '../core/redact.js';
 
 /** Generation parameters accepted by every provider. */
 export const generationParamsSchema = z.strictObject({
@@ -17,6 +18,15 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const apiKeyEnvSchema = z
   .string()
   .regex(ENV_NAME, 'expected the name of an environment variable (letters, digits, _), not a key');
+
+/** An HTTP header name (RFC 9110 token characters). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Extra request headers whose values are read from the environment: `{ X-Portkey-Api-Key: PORTKEY_API_KEY }`.
+ * Only the header names and variable names are recorded.
+ */
+export const headersFromEnvSchema = z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), apiKeyEnvSchema);
 
 /** Limits on what may be sent to one model within a sliding window (a minute unless told otherwise). */
 export const rateLimitSchema = z.strictObject({
@@ -61,5 +71,26 @@ export function apiKeyFrom(env: Readonly<Record<string, string | undefined>>, va
   if (!value && required) {
     throw new UserError('missing_api_key', `model '${modelId}' reads its API key from $${variable}, which is not set`, { hint: `export ${variable}=... before running` });
   }
+  rememberSecret(value || undefined);
   return value || undefined;
+}
+
+/** The header values a model reads from the environment, or a one-line error naming the first variable not set. */
+export function headersFrom(env: Readonly<Record<string, string | undefined>>, variables: Readonly<Record<string, string>> | undefined, modelId: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, variable] of Object.entries(variables ?? {})) {
+    const value = env[variable];
+    if (!value) {
+      throw new UserError('missing_header_env', `model '${modelId}' reads its ${name} header from $${variable}, which is not set`, { hint: `export ${variable}=... before running` });
+    }
+    rememberSecret(value);
+    headers[name] = value;
+  }
+  return headers;
+}
+
+/** Header names given both literally and from the environment (compared without case), which is ambiguous. */
+export function headersInBoth(literal: Readonly<Record<string, string>> | undefined, fromEnv: Readonly<Record<string, string>> | undefined): string[] {
+  const literalNames = new Set(Object.keys(literal ?? {}).map((name) => name.toLowerCase()));
+  return Object.keys(fromEnv ?? {}).filter((name) => literalNames.has(name.toLowerCase()));
 }

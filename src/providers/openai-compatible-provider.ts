@@ -3,8 +3,9 @@ import { defineProvider } from '../spec/definition.js';
 import { UserError } from '../core/errors.js';
 import { aiSdkModel } from './ai-sdk-model.js';
 import { poolFetch } from './http-transport.js';
-import { apiKeyEnvSchema, apiKeyFrom, modelBaseShape, runtimeSettings } from './model-config.js';
-import { restoreRuntime, SECRET_HEADER } from './restore.js';
+import { isCredentialName, looksLikeCredentialValue } from '../core/credential-shapes.js';
+import { apiKeyEnvSchema, apiKeyFrom, headersFrom, headersFromEnvSchema, headersInBoth, modelBaseShape, runtimeSettings } from './model-config.js';
+import { restoreHeadersFromEnv, restoreRuntime } from './restore.js';
 
 const schema = z.strictObject({
   ...modelBaseShape,
@@ -14,12 +15,18 @@ const schema = z.strictObject({
   apiKeyEnv: apiKeyEnvSchema.optional(),
   /** Ask for JSON Schema structured output (json_schema); false sends the plainer json_object mode. */
   structuredOutputs: z.boolean().default(true),
+  /** Extra request headers, written literally: never credentials (those are refused). */
   headers: z
     .record(z.string(), z.string())
-    .refine((headers) => !Object.keys(headers).some((name) => SECRET_HEADER.test(name)), {
-      error: 'credentials may not be written in headers; name an environment variable with apiKeyEnv',
+    .refine((headers) => !Object.entries(headers).some(([name, value]) => isCredentialName(name) || looksLikeCredentialValue(value)), {
+      error: 'credentials may not be written in headers; read them from the environment with headersFromEnv',
     })
     .optional(),
+  /** Extra request headers read from environment variables: `{ X-Api-Key: VARIABLE_NAME }`. */
+  headersFromEnv: headersFromEnvSchema.optional(),
+}).refine((config) => headersInBoth(config.headers, config.headersFromEnv).length === 0, {
+  error: 'a header is given both in headers and in headersFromEnv; keep one',
+  path: ['headersFromEnv'],
 });
 
 /** Any server that speaks the OpenAI chat completions API (vLLM, llama.cpp, Ollama, LM Studio, OpenRouter...). */
@@ -32,6 +39,7 @@ export const openAICompatibleProvider = defineProvider({
     baseURL: config.baseURL,
     apiKeyEnv: config.apiKeyEnv ?? null,
     headers: Object.keys(config.headers ?? {}),
+    headersFromEnv: config.headersFromEnv ?? {},
     structuredOutputs: config.structuredOutputs,
     ...runtimeSettings(config),
   }),
@@ -49,11 +57,13 @@ export const openAICompatibleProvider = defineProvider({
       baseURL: transport.baseURL,
       ...(typeof transport.apiKeyEnv === 'string' ? { apiKeyEnv: transport.apiKeyEnv } : {}),
       ...(typeof transport.structuredOutputs === 'boolean' ? { structuredOutputs: transport.structuredOutputs } : {}),
+      ...restoreHeadersFromEnv(transport),
       ...restoreRuntime(transport),
     };
   },
   create(config, context) {
     const apiKey = apiKeyFrom(context.env, config.apiKeyEnv, config.id, true);
+    const headers = { ...config.headers, ...headersFrom(context.env, config.headersFromEnv, config.id) };
     return aiSdkModel({
       id: config.id,
       provider: 'openai-compatible',
@@ -67,7 +77,7 @@ export const openAICompatibleProvider = defineProvider({
             baseURL: config.baseURL,
             fetch: poolFetch,
             ...(apiKey ? { apiKey } : {}),
-            ...(config.headers ? { headers: config.headers } : {}),
+            ...(Object.keys(headers).length > 0 ? { headers } : {}),
             supportsStructuredOutputs: config.structuredOutputs,
           })
           .chatModel(config.model),

@@ -1,6 +1,3 @@
-/** Header names that carry credentials: refused in configs, which may only name an env var. */
-export const SECRET_HEADER = /^(authorization|x-api-key|api-key|proxy-authorization|x-goog-api-key)$/i;
-
 /** The runtime settings (concurrency, limits, price) a stored run recorded for a model, back as config fields. */
 export function restoreRuntime(transport: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return {
@@ -9,4 +6,11 @@ export function restoreRuntime(transport: Readonly<Record<string, unknown>>): Re
     ...(transport.rateLimit ? { rateLimit: transport.rateLimit } : {}),
     ...(transport.price ? { price: transport.price } : {}),
   };
+}
+
+/** The `headersFromEnv` a stored run recorded (header names and variable names only), back as a config field. */
+export function restoreHeadersFromEnv(transport: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const recorded = transport.headersFromEnv;
+  if (recorded === null || typeof recorded !== 'object' || Object.keys(recorded).length === 0) return {};
+  return { headersFromEnv: recorded };
 }

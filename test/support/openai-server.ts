@@ -8,6 +8,8 @@ export interface RecordedRequest {
   readonly index: number;
   readonly at: number;
   readonly api: Api;
+  /** The request path and query, as sent. */
+  readonly url: string;
   readonly model: string;
   readonly system: string | undefined;
   readonly prompt: string;
@@ -33,6 +35,15 @@ export function solve(prompt: string): string {
   const [left, operator, right] = [Number(match[1]), match[2], Number(match[3])];
   const value = operator === '+' ? left + right : operator === '-' ? left - right : left * right;
   return `The answer is ${value}.`;
+}
+
+/**
+ * An OpenAI-format error reply whose message echoes the request's URL and every header (the Authorization
+ * header included), as careless servers and proxies do: what a stored failure must never keep.
+ */
+export function echoingError(request: RecordedRequest, status: number): Reply {
+  const message = `rejected POST ${request.url} with headers ${JSON.stringify(request.headers)}`;
+  return { kind: 'error', status, body: JSON.stringify({ error: { message, type: 'echo', headers: request.headers } }) };
 }
 
 export const answerEverything: Behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt) });
@@ -95,7 +106,7 @@ export class FakeOpenAIServer {
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     const { model, system, prompt } = readRequest(api, body, url);
-    const recorded: RecordedRequest = { index: this.requests.length, at: Date.now(), api, model, system, prompt, body, headers: request.headers };
+    const recorded: RecordedRequest = { index: this.requests.length, at: Date.now(), api, url, model, system, prompt, body, headers: request.headers };
     this.requests.push(recorded);
     const reply = this.behaviour(recorded, this);
     if (reply.kind === 'hang') return;
