@@ -30,16 +30,31 @@ export class CallJournal {
     return callKey(identity, request);
   }
 
-  /** The accepted replies stored for a task, by request key, oldest first (one indexed read of its events). */
+  /**
+   * The accepted replies stored for a task that its next attempt at a stage may use, by request key, oldest
+   * first (one indexed read of its events). Replies from before the stage last completed are left out: a
+   * stage that runs again after completing was rewound (a replay) and asks afresh.
+   */
   async stored(ord: number): Promise<Map<string, CallCompleted[]>> {
-    const replies = new Map<string, CallCompleted[]>();
+    const byStage = new Map<Stage, CallCompleted[]>();
     for (const event of await this.store.readTaskEvents(this.runId, ord)) {
-      if (event.type !== 'call-completed') continue;
-      const call = event.payload as CallCompleted;
-      if (!call.accepted) continue;
-      const list = replies.get(call.key);
-      if (list) list.push(call);
-      else replies.set(call.key, [call]);
+      if (event.type === 'call-completed') {
+        const call = event.payload as CallCompleted;
+        if (!call.accepted) continue;
+        const list = byStage.get(call.stage);
+        if (list) list.push(call);
+        else byStage.set(call.stage, [call]);
+      } else if (event.type.endsWith('-completed')) {
+        byStage.delete(event.type.slice(0, event.type.indexOf('-')) as Stage);
+      }
+    }
+    const replies = new Map<string, CallCompleted[]>();
+    for (const calls of byStage.values()) {
+      for (const call of calls) {
+        const list = replies.get(call.key);
+        if (list) list.push(call);
+        else replies.set(call.key, [call]);
+      }
     }
     return replies;
   }

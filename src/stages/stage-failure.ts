@@ -1,9 +1,11 @@
+import { redactText } from '../core/redact.js';
 import type { FailureCategory, FailureRecord } from '../spec/failure.js';
 import { CallCancelled, ModelCallFailed } from '../spec/plugin-context.js';
 
 /** A failure from local code (a reducer, parser or metric that threw): not retried, recorded with its message. */
 export function pluginFailure(error: unknown, category: FailureCategory = 'plugin_error'): FailureRecord {
-  const message = error instanceof Error ? error.message : String(error);
+  // A plugin's message can quote what it read (a reply echoing a header): scrub it like a provider's.
+  const message = redactText(error instanceof Error ? error.message : String(error));
   return { category, message, attempts: [{ attempt: 1, category, message, at: new Date().toISOString() }] };
 }
 
