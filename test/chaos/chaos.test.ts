@@ -8,9 +8,9 @@ describe('chaos (reduced)', () => {
     expect(figures.differences).toEqual([]);
     expect(figures.resultsEqual).toBe(true);
     expect(figures.eventsNeverDecreased).toBe(true);
-    for (const role of ROLES) {
-      expect(figures.repeats[role], role).toBeGreaterThanOrEqual(0);
-      expect(figures.repeats[role], role).toBeLessThanOrEqual(figures.kills * figures.concurrency);
-    }
+    for (const role of ROLES) expect(figures.repeats[role], role).toBeGreaterThanOrEqual(0);
+    // A call of any role keeps its slot until its reply is committed: at most `concurrency` replies lost per kill.
+    const repeats = ROLES.reduce((total, role) => total + figures.repeats[role], 0);
+    expect(repeats).toBeLessThanOrEqual(figures.kills * figures.concurrency);
   }, 180_000);
 });
