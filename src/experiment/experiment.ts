@@ -119,6 +119,7 @@ export class Experiment {
     if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().validate();
     const progressive = options.output?.progressive ? FilesStore.open(resolve(options.output.path), { job: this.progressiveJob() }) : null;
     const store = progressive ?? options.store ?? openStoreAt(storePath, { create: true });
+    let failed = false;
     try {
       if (progressive) await this.checkProgressiveRun(progressive, plan.runId);
       let action: RunSummary['action'] = 'created';
@@ -140,8 +141,11 @@ export class Experiment {
       if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options))) action = 'resumed';
       const summary = await execute(plan, store, built, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
       return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      if (progressive || !options.store) await store.close();
+      if (progressive || !options.store) await closeStore(store, failed);
     }
   }
 
@@ -187,6 +191,7 @@ export class Experiment {
     const plan = this.plan();
     const built = buildModels(plan, options.env ?? process.env);
     const store = options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: false });
+    let failed = false;
     try {
       if (!(await store.getRun(plan.runId))) {
         throw new UserError('run_not_found', `run ${plan.runId.slice(0, 12)} is not in store ${store.location}; there is nothing to replay`, {
@@ -194,8 +199,11 @@ export class Experiment {
         });
       }
       return await replayPlan(plan, store, built, options);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      if (!options.store) await store.close();
+      if (!options.store) await closeStore(store, failed);
     }
   }
 
@@ -243,6 +251,15 @@ async function writeOutput(store: Store, progressive: FilesStore | null, summary
   if (summary.status !== 'completed' || summary.completedThroughStage !== 'judge') return { path: target, written: false, state: progressive.files.statePath };
   await progressive.finalize((scratch) => writeResultsFile(progressive, summary.runId, scratch, outputFormat(target)).then(() => undefined));
   return { path: target, written: true };
+}
+
+/** Closes a store; when an error already ended the work (a full disk, say), a failure to close never hides it. */
+async function closeStore(store: Store, failed: boolean): Promise<void> {
+  try {
+    await store.close();
+  } catch (error) {
+    if (!failed) throw error;
+  }
 }
 
 async function refuseIfBusy(store: Store, runId: string): Promise<void> {

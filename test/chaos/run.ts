@@ -72,16 +72,18 @@ if (canMount) {
   log('disk full, read-only, garbage...');
   const disks = [];
   for (const size of ['300k', '900k', '2m']) disks.push(await diskFullScenario(size));
+  for (const size of ['200k', '600k']) disks.push(await diskFullScenario(size, { progressive: true }));
   const readOnly = await readOnlyScenario();
   const garbage = await garbageStoreScenario();
   sections.push(`## Store faults
 
-A run of 400 tasks whose store sits on a tmpfs too small for it; once it fails, the tmpfs is grown with
+A run of 400 tasks whose store (a SQLite file, or a progressive save's \`.tmp\` and \`.state\`) sits on a
+tmpfs too small for it; once it fails, the tmpfs is grown with
 \`mount -o remount,size=64m\` and the same command is run again.
 
-| disk | exit | one error line | answers stored when it filled | asked again of those | tasks done after freeing |
-|---|---|---|---|---|---|
-${disks.map((figures) => `| ${figures.size} | ${figures.full.code} | ${oneLine(figures.full.stderr) ? 'yes' : 'no'} | ${figures.storedBeforeFreeing} | ${figures.savedAskedAgain} | ${figures.doneAfter} of ${figures.tasks} |`).join('\n')}
+| store | disk | exit | one error line | answers stored when it filled | asked again of those | tasks done after freeing |
+|---|---|---|---|---|---|---|
+${disks.map((figures) => `| ${figures.store} | ${figures.size} | ${figures.full.code} | ${oneLine(figures.full.stderr) ? 'yes' : 'no'} | ${figures.storedBeforeFreeing} | ${figures.savedAskedAgain} | ${figures.doneAfter} of ${figures.tasks} |`).join('\n')}
 
 The line, for the ${disks[1]!.size} disk: \`${errorLines(disks[1]!.full.stderr).lines[0] ?? ''}\`
 

@@ -25,6 +25,22 @@ async function longAnswers(): Promise<FakeOpenAIServer> {
   return new FakeOpenAIServer((request) => ({ kind: 'answer', text: `${'Let me think about it step by step. '.repeat(60)}${solve(request.prompt)}` })).start();
 }
 
+/** The tasks whose answer a progressive save's `.tmp` holds (its task keys end in `/q<n>/local/default/0`). */
+function loggedAnswers(tmpPath: string): Set<number> {
+  const stored = new Set<number>();
+  for (const line of readFileSync(tmpPath, 'utf8').split('\n')) {
+    let record: { type?: string; task?: string };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      continue; // a line torn by the full disk holds nothing
+    }
+    const match = record.type === 'generation' ? /\/q(\d+)\//.exec(record.task ?? '') : null;
+    if (match) stored.add(Number(match[1]) - 1);
+  }
+  return stored;
+}
+
 /** The tasks whose answer a store holds. */
 async function storedAnswers(path: string, tasks: number): Promise<Set<number>> {
   const store = openSqliteStore(path, { create: false });
@@ -42,6 +58,8 @@ const question = (ord: number) => `What is ${11 + ord} + ${3 * (ord + 1) + 7}?`;
 
 export interface DiskFullFigures {
   readonly size: string;
+  /** The store: a SQLite file, or a progressive save's plain files. */
+  readonly store: 'sqlite' | 'progressive-save';
   readonly tasks: number;
   readonly full: CliResult;
   /** Questions asked before the disk filled, and again after it was freed. */
@@ -56,7 +74,8 @@ export interface DiskFullFigures {
 }
 
 /** A run on a tmpfs of `size` fills it; the disk is grown; the same command runs again. */
-export async function diskFullScenario(size: string, tasks = 400): Promise<DiskFullFigures> {
+export async function diskFullScenario(size: string, options: { tasks?: number; progressive?: boolean } = {}): Promise<DiskFullFigures> {
+  const tasks = options.tasks ?? 400;
   const workspace = new Workspace();
   const server = await longAnswers();
   const disk = workspace.path('disk');
@@ -64,18 +83,22 @@ export async function diskFullScenario(size: string, tasks = 400): Promise<DiskF
   try {
     workspace.arithmetic('questions.jsonl', tasks);
     workspace.write('exp.yaml', httpConfig(server.baseURL, { concurrency: 8 }).replace('store: store.db', `store: ${disk}/store.db`));
-    const full = await runCli(['run', 'exp.yaml', '--quiet'], { cwd: workspace.dir });
+    const output = `${disk}/results.json`;
+    const first = options.progressive ? ['run', 'exp.yaml', '--quiet', '--output', output, '--progressive-save'] : ['run', 'exp.yaml', '--quiet'];
+    const full = await runCli(first, { cwd: workspace.dir });
     const askedBefore = server.requests.length;
     remount(disk, 'size=64m');
     // What the store held when the disk filled (read now that the WAL can be opened).
-    const stored = await storedAnswers(`${disk}/store.db`, tasks);
+    const stored = options.progressive ? loggedAnswers(`${output}.tmp`) : await storedAnswers(`${disk}/store.db`, tasks);
     const countsBefore = server.countsByPrompt();
-    const after = await runCli(['run', 'exp.yaml', '--json'], { cwd: workspace.dir });
+    const again = options.progressive ? ['run', '--resume', `${output}.state`, '--json'] : ['run', 'exp.yaml', '--json'];
+    const after = await runCli(again, { cwd: workspace.dir });
     const doneAfter = after.code === 0 ? (JSON.parse(after.stdout) as { done: number }).done : -1;
     const counts = server.countsByPrompt();
     const savedAskedAgain = [...stored].filter((ord) => (counts.get(question(ord)) ?? 0) > (countsBefore.get(question(ord)) ?? 0)).length;
     return {
       size,
+      store: options.progressive ? 'progressive-save' : 'sqlite',
       tasks,
       full,
       askedBefore,

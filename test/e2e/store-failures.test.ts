@@ -32,6 +32,17 @@ describe('a store that refuses writes stops the run cleanly', () => {
     expect(figures.savedAskedAgain).toBe(0);
   });
 
+  it.runIf(canMount)('disk full under a progressive save: exits 1 with one line; --resume finishes the job without asking again for a logged answer', async () => {
+    const figures = await diskFullScenario('400k', { progressive: true });
+    expect(figures.full.code, figures.full.stderr).toBe(1);
+    const line = expectOneErrorLine(figures.full.stderr);
+    expect(line).toMatch(/disk full at \/.*\/disk\/results\.json \(ENOSPC\): \d+ of 400 tasks are done and saved/);
+    expect(figures.storedBeforeFreeing).toBeGreaterThan(0);
+    expect(figures.after.code, figures.after.stderr).toBe(0);
+    expect(figures.doneAfter).toBe(400);
+    expect(figures.savedAskedAgain).toBe(0);
+  });
+
   it.runIf(canMount)('a read-only store: exits 1 with one line and leaves its bytes alone; writable again, the run goes on', async () => {
     const figures = await readOnlyScenario();
     expect(figures.refused.code, figures.refused.stderr).toBe(1);

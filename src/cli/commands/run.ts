@@ -111,7 +111,8 @@ export function runCommand(): Command {
 
 export function printSummary(summary: RunSummary, config: string): void {
   const through = summary.completedThroughStage ? ` through ${summary.completedThroughStage}` : '';
-  printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${through}`);
+  const reason = summary.interruptReason ? ` (${summary.interruptReason})` : '';
+  printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${reason}${through}`);
   printLine(
     `  ${summary.tasks} tasks · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
   );

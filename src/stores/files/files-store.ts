@@ -626,11 +626,15 @@ export class FilesStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.run && !this.finalized) {
-      this.save.extra = this.extra();
-      this.save.close();
+    try {
+      if (this.run && !this.finalized) {
+        this.save.extra = this.extra();
+        this.save.close();
+      }
+    } finally {
+      // The .tmp is the source of truth; a .state the disk refused is rebuilt from it on the next open.
+      this.unlock();
     }
-    this.unlock();
   }
 }
 

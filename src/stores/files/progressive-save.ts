@@ -236,7 +236,8 @@ export class ProgressiveSave {
     const text = records.map((record) => JSON.stringify(record)).join('\n') + '\n';
     const buffer = Buffer.from(text);
     try {
-      writeSync(this.descriptor, buffer);
+      // A write can be short (a disk filling up): go on until every byte is written or the disk refuses.
+      for (let written = 0; written < buffer.length; ) written += writeSync(this.descriptor, buffer, written);
       fdatasyncSync(this.descriptor);
     } catch (error) {
       // A write cut short (a full disk) must not leave half a line for the next append to follow.
@@ -370,8 +371,11 @@ export class ProgressiveSave {
 
   /** Flushes the `.state` and closes the log (the job can be resumed later). */
   close(): void {
-    if (this.descriptor !== null) this.writeState();
-    this.closeLog();
+    try {
+      if (this.descriptor !== null) this.writeState();
+    } finally {
+      this.closeLog();
+    }
   }
 
   private closeLog(): void {
