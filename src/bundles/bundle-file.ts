@@ -5,16 +5,19 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { ArtifactKind } from '../core/records.js';
 import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
 
 export const BUNDLE_FORMAT = 'assay.bundle';
-export const BUNDLE_VERSION = 1;
+/** Version 2: the checksum covers the header as well as the body. Version 1 bundles (body only) are still read. */
+export const BUNDLE_VERSION = 2;
+export const READABLE_BUNDLE_VERSIONS: readonly number[] = [1, 2];
 
 /** The first line of a bundle: what it is, which run it belongs to, and how to check the rest. */
 export interface BundleHeader {
   readonly format: typeof BUNDLE_FORMAT;
-  readonly version: typeof BUNDLE_VERSION;
+  readonly version: number;
   readonly kind: ArtifactKind;
   readonly runId: string;
   readonly name: string;
@@ -24,13 +27,27 @@ export interface BundleHeader {
   /** Item lines follow the header, then record lines. */
   readonly items: number;
   readonly records: number;
-  /** SHA-256 (hex) of every byte after the header line. */
+  /**
+   * SHA-256 (hex) over the header's canonical JSON without this field, a newline, and the SHA-256 of every
+   * byte after the header line (`bundleChecksum`). It catches damage; it is no signature.
+   */
   readonly sha256: string;
   readonly createdAt: string;
   readonly tool: string;
 }
 
 const isGzipPath = (path: string) => path.toLowerCase().endsWith('.gz');
+
+/** The checksum of a bundle: its header (all but `sha256`) and the digest of its body, together. */
+export function bundleChecksum(header: Readonly<Record<string, unknown>>, bodySha256: string): string {
+  const { sha256: _sha256, ...rest } = header;
+  return createHash('sha256').update(canonicalJson(rest)).update('\n').update(bodySha256).digest('hex');
+}
+
+/** A header sealed for `body` (every line after the header, newlines included), as the writer seals it. */
+export function sealBundleHeader<Header extends Record<string, unknown>>(header: Header, body: string): Header & { sha256: string } {
+  return { ...header, sha256: bundleChecksum(header, createHash('sha256').update(body).digest('hex')) };
+}
 
 /**
  * Writes a bundle: the body lines go to a scratch file while being counted and hashed, then the header and
@@ -59,7 +76,8 @@ export async function writeBundle(path: string, header: Omit<BundleHeader, 'sha2
   } finally {
     await scratchFile.close();
   }
-  const complete: BundleHeader = { ...header, items, records, sha256: hash.digest('hex') };
+  const unsealed = { ...header, items, records };
+  const complete: BundleHeader = { ...unsealed, sha256: bundleChecksum(unsealed, hash.digest('hex')) };
   const partial = `${path}.${process.pid}.partial`;
   try {
     const source = Readable.from(

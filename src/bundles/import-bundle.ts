@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, hashValue } from '../core/canonical-json.js';
 import { UserError } from '../core/errors.js';
-import { completedThroughStage } from '../core/execution-state.js';
 import { createManifest, manifestShape } from '../core/manifest.js';
 import { ARTIFACT_KINDS, eventOf, KIND_STAGE, type ArtifactKind, type ArtifactRecord, type ItemRecord } from '../core/records.js';
 import { loadReduction } from '../core/reduction.js';
 import type { TaskEvent } from '../spec/event.js';
 import type { Store, StoredItem, TaskArtifacts } from '../spec/store.js';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, bundleLines, type BundleHeader } from './bundle-file.js';
+import { basename } from 'node:path';
+import type { z } from 'zod';
+import { redactDeep } from '../core/redact.js';
+import { createJudge, createMetric, createParser, createReducer, findProvider } from '../registry.js';
+import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
+import { activeOwners, describeOwners } from '../stores/active-owners.js';
+import { BUNDLE_FORMAT, READABLE_BUNDLE_VERSIONS, bundleChecksum, bundleLines, type BundleHeader } from './bundle-file.js';
+import { firstIssue, headerSchema, itemSchema, RECORD_SCHEMAS } from './bundle-schemas.js';
 
 export interface ImportOptions {
   /** Replace artifacts that differ from the bundle's instead of refusing the import. */
@@ -44,6 +50,56 @@ export interface CheckedBundle {
   readonly records: readonly ArtifactRecord[];
 }
 
+/** Parses one line of JSON; a line too deep or too odd for the parser is refused like any bad line. */
+function parseLine(path: string, line: string, lineNumber: number): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    throw new BundleRefused(path, lineNumber === 1 ? 'not an assay bundle (the first line is not JSON)' : `line ${lineNumber} is not valid JSON (the file is damaged or truncated)`);
+  }
+}
+
+/** Checks a value against a schema at the boundary; a structure too deep to check is refused, not crashed on. */
+function validate<Output>(path: string, schema: z.ZodType<Output>, value: unknown, where: string): Output {
+  let result: ReturnType<typeof schema.safeParse>;
+  try {
+    result = schema.safeParse(value);
+  } catch {
+    throw new BundleRefused(path, `${where} is nested too deeply to be read`);
+  }
+  if (!result.success) throw new BundleRefused(path, `${where} is not what an assay bundle holds (${firstIssue(result.error)})`);
+  return result.data;
+}
+
+/** The header, checked field by field: its format and version first, so a foreign file gets the plain answer. */
+function readHeader(path: string, line: string): BundleHeader {
+  const parsed = parseLine(path, line, 1) as Partial<BundleHeader> | null;
+  if (parsed === null || typeof parsed !== 'object' || parsed.format !== BUNDLE_FORMAT) throw new BundleRefused(path, 'not an assay bundle (no assay.bundle header)');
+  if (!READABLE_BUNDLE_VERSIONS.includes(parsed.version as number)) {
+    throw new BundleRefused(path, `bundle version ${JSON.stringify(parsed.version)} is not supported (this assay reads versions ${READABLE_BUNDLE_VERSIONS.join(' and ')})`);
+  }
+  if (!ARTIFACT_KINDS.includes(parsed.kind as ArtifactKind)) throw new BundleRefused(path, `unknown bundle kind ${JSON.stringify(parsed.kind)}`);
+  return validate(path, headerSchema, parsed, 'its header') as unknown as BundleHeader;
+}
+
+/**
+ * The plugins and providers a snapshot names must be ones this assay can rebuild, with arguments they accept:
+ * otherwise a later replay or report would fail on data the import let in.
+ */
+function checkRebuildable(path: string, snapshot: RunSnapshot): void {
+  try {
+    for (const identity of [...snapshot.models, ...snapshot.evaluators]) findProvider(identity.provider);
+    createReducer(snapshot.reduce);
+    createParser(snapshot.parse);
+    for (const spec of snapshot.metrics) createMetric(spec);
+    for (const spec of snapshot.judges) createJudge(spec);
+    for (const dataset of snapshot.datasets) if (dataset.targetParse) createParser(dataset.targetParse);
+  } catch (error) {
+    const reason = UserError.isInstance(error) ? error.message : 'it names a plugin with arguments this assay does not accept';
+    throw new BundleRefused(path, `its snapshot cannot be rebuilt here (${reason})`);
+  }
+}
+
 /** Reads and checks a whole bundle before any store is touched. */
 export async function checkBundle(path: string): Promise<CheckedBundle> {
   let header: BundleHeader | undefined;
@@ -55,48 +111,44 @@ export async function checkBundle(path: string): Promise<CheckedBundle> {
     for await (const line of bundleLines(path)) {
       lineNumber++;
       if (header === undefined) {
-        let parsed: Partial<BundleHeader>;
-        try {
-          parsed = JSON.parse(line) as Partial<BundleHeader>;
-        } catch {
-          throw new BundleRefused(path, 'not an assay bundle (the first line is not JSON)');
-        }
-        if (parsed.format !== BUNDLE_FORMAT) throw new BundleRefused(path, 'not an assay bundle (no assay.bundle header)');
-        if (parsed.version !== BUNDLE_VERSION) throw new BundleRefused(path, `bundle version ${String(parsed.version)} is not supported (this assay reads version ${BUNDLE_VERSION})`);
-        if (!ARTIFACT_KINDS.includes(parsed.kind as ArtifactKind)) throw new BundleRefused(path, `unknown bundle kind '${String(parsed.kind)}'`);
-        header = parsed as BundleHeader;
+        header = readHeader(path, line);
         continue;
       }
       hash.update(`${line}\n`);
-      let record: { type?: unknown };
-      try {
-        record = JSON.parse(line) as { type?: unknown };
-      } catch {
-        throw new BundleRefused(path, `line ${lineNumber} is not valid JSON (the file is damaged or truncated)`);
-      }
-      if (record.type === 'item') {
-        const { type: _type, ...item } = record as ItemRecord;
-        items.push(item);
-      } else if (record.type === header.kind) {
-        records.push(record as ArtifactRecord);
+      const record = parseLine(path, line, lineNumber) as { type?: unknown } | null;
+      const type = record !== null && typeof record === 'object' ? record.type : undefined;
+      if (type === 'item') {
+        const { type: _type, ...item } = validate(path, itemSchema, record, `line ${lineNumber}`);
+        items.push(item as StoredItem);
+      } else if (type === header.kind) {
+        records.push(validate(path, RECORD_SCHEMAS[header.kind] as z.ZodType<unknown>, record, `line ${lineNumber}`) as ArtifactRecord);
       } else {
-        throw new BundleRefused(path, `line ${lineNumber} is a '${String(record.type)}' record in a ${header.kind} bundle`);
+        throw new BundleRefused(path, `line ${lineNumber} is a ${JSON.stringify(type)} record in a ${header.kind} bundle`);
       }
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError('bundle_not_found', `${path} does not exist`);
+    if (code === 'EISDIR') throw new UserError('bundle_not_found', `${path} is a folder, not a bundle`);
     throw new BundleRefused(path, `cannot be read (${(error as Error).message}); it may be truncated`);
   }
   if (!header) throw new BundleRefused(path, 'the file is empty');
-  if (hashValue(header.snapshot) !== header.runId) {
-    throw new BundleRefused(path, 'its snapshot does not hash to its run id (the header was altered)');
-  }
+  // Damage first: the checksum covers the header (version 2) and the body.
+  const body = hash.digest('hex');
+  const expected = header.version === 1 ? body : bundleChecksum(header as unknown as Record<string, unknown>, body);
   if (items.length !== header.items || records.length !== header.records) {
     throw new BundleRefused(path, `it holds ${items.length} items and ${records.length} records, its header says ${header.items} and ${header.records} (truncated?)`);
   }
-  if (hash.digest('hex') !== header.sha256) throw new BundleRefused(path, 'checksum mismatch: the records were altered after export');
+  if (expected !== header.sha256) throw new BundleRefused(path, 'checksum mismatch: the file was altered or damaged after export');
+  let snapshotHash: string;
+  try {
+    snapshotHash = hashValue(header.snapshot);
+  } catch {
+    throw new BundleRefused(path, 'its snapshot is nested too deeply to be read');
+  }
+  if (snapshotHash !== header.runId) throw new BundleRefused(path, 'its snapshot does not hash to its run id (the header was altered)');
+  checkRebuildable(path, header.snapshot);
   checkItems(path, header, items);
   return { path, header, items, records };
 }
@@ -196,8 +248,8 @@ export async function planImport(store: Store | null, bundle: CheckedBundle, opt
 
   const existingRun = store ? await store.getRun(header.runId) : undefined;
   if (store && existingRun) {
-    const live = (await store.listOwners(header.runId)).filter((owner) => Date.now() - Date.parse(owner.heartbeatAt) < 300_000);
-    if (live.length > 0) throw new BundleRefused(path, `run ${header.runId.slice(0, 12)} is being executed by pid ${live[0]!.pid} on ${live[0]!.host}`, 'import when it has stopped');
+    const live = await activeOwners(store, header.runId);
+    if (live.length > 0) throw new BundleRefused(path, `run ${header.runId.slice(0, 12)} is being executed by ${describeOwners(live)}`, 'import when it has stopped');
   }
   const existing = store && existingRun ? await store.loadArtifacts(header.runId, [...new Set(ords)]) : new Map<number, TaskArtifacts>();
 
@@ -226,20 +278,45 @@ export async function planImport(store: Store | null, bundle: CheckedBundle, opt
   return { bundle, events, replacedOrds: [...replacedOrds], unchanged, createRun: !existingRun, taskCount: manifest.taskCount };
 }
 
-/** Writes a planned import: the run if the store lacks it, rewinds for replaced artifacts, then the records as events. */
+/**
+ * What a run created by an import records of where it came from: the bundle's provenance is kept as data
+ * under `origin`; its transport, runtime and prices are never used (a bundle is data, not instructions).
+ */
+export function importedProvenance(bundle: CheckedBundle): Provenance {
+  const given = bundle.header.provenance as unknown as Record<string, unknown>;
+  const text = (key: string) => (typeof given[key] === 'string' ? (given[key] as string) : 'unknown');
+  return {
+    toolVersion: text('toolVersion'),
+    nodeVersion: text('nodeVersion'),
+    platform: text('platform'),
+    arch: text('arch'),
+    hostname: text('hostname'),
+    gitCommit: typeof given.gitCommit === 'string' ? given.gitCommit : null,
+    configPath: null,
+    experimentName: text('experimentName'),
+    createdAt: text('createdAt'),
+    runtime: {},
+    transport: {},
+    origin: { kind: 'bundle', file: basename(bundle.path), importedAt: new Date().toISOString(), tool: bundle.header.tool, provenance: redactDeep(given) },
+  };
+}
+
+/**
+ * Writes a planned import in one store transaction: the run if the store lacks it, rewinds for replaced
+ * artifacts, then the records as events, and the status. A kill at any moment leaves the store as it was or
+ * fully imported; a process that took a lease on the run in the meantime makes the store refuse it.
+ */
 export async function applyImport(store: Store, plan: ImportPlan): Promise<ImportResult> {
   const { header, items, records } = plan.bundle;
-  const createdRun = plan.createRun
-    ? await store.createRun({ runId: header.runId, name: header.name, snapshot: header.snapshot, provenance: header.provenance, items, taskCount: plan.taskCount })
-    : false;
-  if (plan.replacedOrds.length > 0) await store.rewind(header.runId, KIND_STAGE[header.kind], plan.replacedOrds);
-  for (let first = 0; first < plan.events.length; first += 2000) {
-    await store.appendEvents({ runId: header.runId, owner: null, events: plan.events.slice(first, first + 2000), release: [] });
-  }
-  const reached = completedThroughStage(await store.getStageHistogram(header.runId));
-  const run = await store.getRun(header.runId);
-  if (run && run.status !== 'running') await store.setRunStatus(header.runId, reached === null ? 'interrupted' : 'completed', reached);
-  return { runId: header.runId, kind: header.kind, records: records.length, imported: plan.events.length, unchanged: plan.unchanged, replaced: plan.replacedOrds.length, createdRun };
+  // Processes of this machine that died holding the run are cleared first, as a run would clear them.
+  await activeOwners(store, header.runId, { removeInactive: true }).catch(() => []);
+  const outcome = await store.importRun({
+    runId: header.runId,
+    ...(plan.createRun ? { create: { runId: header.runId, name: header.name, snapshot: header.snapshot, provenance: importedProvenance(plan.bundle), items, taskCount: plan.taskCount } } : {}),
+    ...(plan.replacedOrds.length > 0 ? { rewind: { stage: KIND_STAGE[header.kind], ords: plan.replacedOrds } } : {}),
+    events: plan.events,
+  });
+  return { runId: header.runId, kind: header.kind, records: records.length, imported: plan.events.length, unchanged: plan.unchanged, replaced: plan.replacedOrds.length, createdRun: outcome.createdRun };
 }
 
 /**

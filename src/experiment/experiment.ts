@@ -14,7 +14,7 @@ import type { Stage } from '../spec/stage.js';
 import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
-import { buildModels, enginePlugins, planFromCompiled, planFromStore, priceBook, type RunPlan } from './run-plan.js';
+import { buildModels, enginePlugins, evaluatorsUsedFrom, planFromCompiled, planFromStore, priceBook, type ModelSource, type RunPlan } from './run-plan.js';
 import { defaultStorePath, openStoreAt } from './store-location.js';
 import { FilesStore } from '../stores/files/files-store.js';
 import { outputFormat, readState } from '../stores/files/progressive-save.js';
@@ -127,8 +127,8 @@ export class Experiment {
       if (existing) {
         if (policy === 'error') throw new RunExistsError(plan.runId, existing.status);
         if (policy === 'rerun') {
+          // The old run is replaced by the new one in the store's own transaction (createRun below).
           await refuseIfBusy(store, plan.runId);
-          await store.deleteRun(plan.runId);
           action = 'rerun';
         } else if (existing.status === 'completed' && reachesStage(existing.completedThroughStage, untilStage)) {
           options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${existing.completedThroughStage}; nothing to do`);
@@ -138,7 +138,7 @@ export class Experiment {
         }
       }
       // Another process may create the same run between our check and here; then we simply join it.
-      if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options))) action = 'resumed';
+      if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options, action === 'rerun'))) action = 'resumed';
       const summary = await execute(plan, store, built, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
       return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
     } catch (error) {
@@ -207,7 +207,7 @@ export class Experiment {
     }
   }
 
-  private async createRun(store: Store, compiled: CompiledRun, options: RunOptions): Promise<boolean> {
+  private async createRun(store: Store, compiled: CompiledRun, options: RunOptions, replace = false): Promise<boolean> {
     compiled.validate(); // every row checked before the store is touched
     const prices = await priceBook({ snapshot: compiled.snapshot, models: this.config.models, evaluators: this.config.evaluators });
     const modelIds = [...compiled.snapshot.models, ...compiled.snapshot.evaluators].map((model) => model.id);
@@ -221,13 +221,22 @@ export class Experiment {
       },
       items: storedItems(compiled),
       taskCount: compiled.taskCount,
-    });
+    }, { replace });
   }
 }
 
-/** Replays a stored run known only by its id (the config is rebuilt from the store). */
-export async function replayStoredRun(store: Store, runId: string, options: Omit<ReplayOptions, 'store'>): Promise<RunSummary> {
-  const plan = await planFromStore(store, runId);
+/**
+ * Replays a stored run known only by its id (the config is rebuilt from the store). Its models come from the
+ * transport a local run recorded, or from `models` (a config file, checked against the run's identities),
+ * which a run imported from a bundle needs whenever the replayed stages call a model.
+ */
+export async function replayStoredRun(store: Store, runId: string, options: Omit<ReplayOptions, 'store'> & { models?: Experiment }): Promise<RunSummary> {
+  const from = options.models ? modelSource(options.models) : undefined;
+  const plan = await planFromStore(store, runId, {
+    ...(from ? { from } : {}),
+    needs: (snapshot) => evaluatorsUsedFrom(snapshot, options.stage),
+    purpose: `replaying ${options.stage}`,
+  });
   return replayPlan(plan, store, buildModels(plan, options.env ?? process.env), options);
 }
 
@@ -263,7 +272,8 @@ async function closeStore(store: Store, failed: boolean): Promise<void> {
 }
 
 async function refuseIfBusy(store: Store, runId: string): Promise<void> {
-  const live = await activeOwners(store, runId);
+  // Owners of this machine that died are removed first: what is about to be written must not wait for them.
+  const live = await activeOwners(store, runId, { removeInactive: true });
   if (live.length > 0) throw new RunBusyError(runId, describeOwners(live));
 }
 
@@ -285,8 +295,9 @@ async function budgetFor(store: Store, plan: RunPlan, prices: PriceBook, capUsd:
 
 /** The prices recorded when the run was created; for a run recorded before prices were, the current ones. */
 async function runPrices(store: Store, plan: RunPlan): Promise<PriceBook> {
-  const recorded = (await store.getRun(plan.runId))?.provenance.prices;
-  return recorded ? PriceBook.recorded(recorded) : priceBook(plan);
+  const provenance = (await store.getRun(plan.runId))?.provenance;
+  // An imported run's prices came with a bundle: never used; this machine's config and table price it.
+  return provenance?.prices && !provenance.origin ? PriceBook.recorded(provenance.prices) : priceBook(plan);
 }
 
 async function execute(
@@ -343,6 +354,17 @@ function* storedItems(compiled: CompiledRun): Generator<StoredItem> {
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined)) as Partial<T>;
+}
+
+/** The models (and runtime settings) of a config, for a stored run that takes its models from it. */
+function modelSource(experiment: Experiment): ModelSource {
+  return {
+    path: experiment.source.path ?? `experiment '${experiment.config.name}'`,
+    models: experiment.config.models,
+    evaluators: experiment.config.evaluators,
+    runtime: experiment.config.runtime,
+    directory: experiment.source.directory,
+  };
 }
 
 /** Typed identity helper for TypeScript configs: `export default defineExperiment({...})`. */

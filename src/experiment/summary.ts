@@ -20,6 +20,13 @@ export interface CostSummary {
   readonly currency: 'USD';
   /** Models that were called but have no known price (set `price` on them in the config). */
   readonly unpriced: readonly string[];
+  /**
+   * Where the prices come from: `recorded` with the run when it was created here, or `current` (this
+   * machine's config and price table) for a run imported from a bundle, whose own prices are kept as data
+   * and never used (`importedPrices` says whether it had any).
+   */
+  readonly prices: 'recorded' | 'current';
+  readonly importedPrices: boolean;
 }
 
 export interface ScoreSummary {
@@ -77,9 +84,12 @@ export async function getScoreSummary(store: Store, runId: string): Promise<Scor
   }));
 }
 
-/** Prices for a stored run's models: the price its config gave (kept as provenance), else the maintained table. */
+/**
+ * Prices for a stored run's models: the prices recorded when it was created here, else the maintained table.
+ * A run imported from a bundle records none: what the bundle said is never used to price it.
+ */
 export async function storedPriceBook(run: RunRecord): Promise<PriceBook> {
-  if (run.provenance.prices) return PriceBook.recorded(run.provenance.prices);
+  if (run.provenance.prices && !run.provenance.origin) return PriceBook.recorded(run.provenance.prices);
   return PriceBook.for(
     [...run.snapshot.models, ...run.snapshot.evaluators].map((identity) => ({
       id: identity.id,
@@ -99,7 +109,15 @@ export async function getUsageSummary(store: Store, runId: string): Promise<{ us
   const usage = rows.map((row) => ({ ...row, cost: prices.cost(row.model, row) }));
   const unpriced = [...new Set(usage.filter((row) => row.cost === null && row.calls > 0).map((row) => row.model))];
   const priced = usage.filter((row) => row.cost !== null);
-  return { usage, cost: { total: priced.length > 0 || usage.length === 0 ? priced.reduce((sum, row) => sum + row.cost!, 0) : null, currency: 'USD', unpriced } };
+  const origin = run.provenance.origin;
+  const cost: CostSummary = {
+    total: priced.length > 0 || usage.length === 0 ? priced.reduce((sum, row) => sum + row.cost!, 0) : null,
+    currency: 'USD',
+    unpriced,
+    prices: run.provenance.prices && !origin ? 'recorded' : 'current',
+    importedPrices: origin !== undefined && (origin.provenance as { prices?: unknown }).prices !== undefined,
+  };
+  return { usage, cost };
 }
 
 export async function summarizeRun(

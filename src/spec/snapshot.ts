@@ -68,4 +68,19 @@ export interface Provenance {
    * so reading a run's cost needs no price table and does not change when the table does.
    */
   readonly prices?: Readonly<Record<string, { readonly input: number; readonly output: number; readonly source: string } | null>>;
+  /**
+   * Set on a run created by importing a bundle. What the bundle said about transport and prices is kept here
+   * as data only: it is never used to make a call or to price one (`transport` and `prices` above stay empty).
+   */
+  readonly origin?: ImportedOrigin;
+}
+
+export interface ImportedOrigin {
+  readonly kind: 'bundle';
+  /** The bundle's file name, when it was imported, and the tool that wrote it. */
+  readonly file: string;
+  readonly importedAt: string;
+  readonly tool: string;
+  /** The bundle's provenance as it came, transport and prices included. */
+  readonly provenance: Readonly<Record<string, unknown>>;
 }

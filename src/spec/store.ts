@@ -78,6 +78,22 @@ export interface NewRun {
   readonly taskCount: number;
 }
 
+/** Everything one import writes, applied by the store in one transaction. */
+export interface ImportRequest {
+  readonly runId: string;
+  /** The run to create when the store does not have it yet. */
+  readonly create?: NewRun;
+  /** Tasks whose results from `stage` on the import replaces: rewound before the events are written. */
+  readonly rewind?: { readonly stage: Stage; readonly ords: readonly number[] };
+  /** The bundle's records, as events. */
+  readonly events: readonly TaskEvent[];
+}
+
+export interface ImportOutcome {
+  readonly createdRun: boolean;
+  readonly appended: number;
+}
+
 export interface ClaimRequest {
   readonly runId: string;
   readonly owner: string;
@@ -213,8 +229,12 @@ export interface Store {
   /** Where the store lives, for messages (a path or a redacted URL). */
   readonly location: string;
 
-  /** Creates the run; returns false (and changes nothing) when a run with that id already exists. */
-  createRun(run: NewRun): Promise<boolean>;
+  /**
+   * Creates the run; returns false (and changes nothing) when a run with that id already exists, unless
+   * `replace`, which deletes the old run and creates the new one in the same transaction (a rerun; refused
+   * with `RunBusyError` while a process's lease on it is live).
+   */
+  createRun(run: NewRun, options?: { readonly replace?: boolean }): Promise<boolean>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs whose id starts with the prefix (at most `limit`). */
   findRuns(idPrefix: string, limit: number): Promise<RunRecord[]>;
@@ -249,6 +269,12 @@ export interface Store {
   claimTasks(request: ClaimRequest): Promise<ClaimedTask[]>;
   /** Writes events and updates the task state rows in one transaction, checking each task's fencing token. */
   appendEvents(request: AppendRequest): Promise<AppendResult>;
+  /**
+   * One import, atomically: creates the run if needed, rewinds the tasks it replaces, appends its events and
+   * sets the status from what the run then holds; a kill at any moment leaves the store as before or fully
+   * imported. Refused with `RunBusyError` while a process's lease on the run is live.
+   */
+  importRun(request: ImportRequest): Promise<ImportOutcome>;
   /** Makes failed tasks at or before `untilStage` pending again; returns how many. */
   resetFailures(runId: string, untilStage: Stage): Promise<number>;
   /**

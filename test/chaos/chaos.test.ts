@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runBundleMutations } from './bundle-mutations.js';
 import { killRestartScenario, ROLES } from './kill-restart.js';
 
 // The reduced chaos suite inside `npm test`; `npm run chaos` runs the full one and writes docs/reliability.md.
@@ -12,5 +13,12 @@ describe('chaos (reduced)', () => {
     // A call of any role keeps its slot until its reply is committed: at most `concurrency` replies lost per kill.
     const repeats = ROLES.reduce((total, role) => total + figures.repeats[role], 0);
     expect(repeats).toBeLessThanOrEqual(figures.kills * figures.concurrency);
+  }, 180_000);
+
+  it('40 mutated and forged bundles: each import exits 0 or 1 with one line, never 2 or a stack trace; a refused one leaves the store as it was', async () => {
+    const report = await runBundleMutations({ count: 40, seed: 11 });
+    expect(report.violations.map((entry) => `${entry.mutation} (${entry.description}): ${entry.violations.join('; ')}`)).toEqual([]);
+    expect(report.tried).toBe(40);
+    expect(report.refused).toBeGreaterThan(0);
   }, 180_000);
 });

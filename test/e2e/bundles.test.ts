@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sealBundleHeader } from '../../src/bundles/bundle-file.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAIServer, solve } from '../support/openai-server.js';
 import { runCli } from '../support/cli.js';
@@ -10,13 +10,13 @@ const JUDGED = fileURLToPath(new URL('../../examples/judged.yaml', import.meta.u
 const KINDS = ['generation', 'reduction', 'parse', 'score', 'evaluation'] as const;
 
 /** A bundle whose header counts and checksum are recomputed for its (edited) body: only deeper checks can refuse it. */
-function resealed(lines: string[]): string {
+function resealed(lines: string[], edit: (header: Record<string, unknown>) => void = () => undefined): string {
   const [headerLine, ...body] = lines;
   const header = JSON.parse(headerLine!);
   const bodyText = body.map((line) => `${line}\n`).join('');
   header.records = body.filter((line) => !line.startsWith('{"type":"item"')).length;
-  header.sha256 = createHash('sha256').update(bodyText).digest('hex');
-  return `${JSON.stringify(header)}\n${bodyText}`.trimEnd();
+  edit(header);
+  return `${JSON.stringify(sealBundleHeader(header, bodyText))}\n${bodyText}`.trimEnd();
 }
 
 describe('stage bundles', () => {
@@ -109,10 +109,13 @@ describe('stage bundles', () => {
     await cli(['export', 'score', 'experiment.yaml', '--store', 'a.db', '-o', 'scores.jsonl']);
     const lines = readFileSync(workspace.path('scores.jsonl'), 'utf8').trimEnd().split('\n');
     const cases: [string, string, RegExp][] = [
-      ['tampered.jsonl', [...lines.slice(0, -1), lines.at(-1)!.replace('"value":1', '"value":0')].join('\n'), /checksum mismatch: the records were altered after export; nothing was imported/],
+      ['tampered.jsonl', [...lines.slice(0, -1), lines.at(-1)!.replace('"value":1', '"value":0')].join('\n'), /checksum mismatch: the file was altered or damaged after export; nothing was imported/],
+      // The checksum covers the header too: an edited name (or transport, or price) is caught as damage.
+      ['renamed.jsonl', [lines[0]!.replace('"name":"', '"name":"x'), ...lines.slice(1)].join('\n'), /checksum mismatch: the file was altered or damaged after export/],
       ['truncated.jsonl', lines.slice(0, -3).join('\n'), /its header says 12 and 12 \(truncated\?\)/],
       ['foreign.jsonl', '{"hello":"world"}\n', /not an assay bundle \(no assay\.bundle header\)/],
-      ['forged.jsonl', [lines[0]!.replace('"samples":1', '"samples":2'), ...lines.slice(1)].join('\n'), /its snapshot does not hash to its run id/],
+      ['forged.jsonl', resealed([lines[0]!.replace('"samples":1', '"samples":2'), ...lines.slice(1)]), /its snapshot does not hash to its run id/],
+      ['wrong-type.jsonl', resealed([...lines.slice(0, -1), lines.at(-1)!.replace('"value":1', '"value":"one"')]), /line 25 is not what an assay bundle holds \(scores\.accuracy\.value: /],
       ['stranger.jsonl', resealed([...lines, lines.at(-1)!.replace('arith/q12/', 'arith/q99/')]), /record 13 names task 'arith\/q99\/local\/default\/0', which is not a task of run/],
     ];
     for (const [name, content, reason] of cases) {

@@ -75,6 +75,7 @@ export function quickcheckCommand(): Command {
             ),
           );
           printLine(`cost     ${formatCost(cost)}`);
+          if (cost.importedPrices) printLine("         (at this machine's prices: the prices that came with the imported bundle are not used)");
         }
         if (failureCounts.length > 0) {
           printLine();

@@ -20,6 +20,8 @@ import type {
   ClaimedTask,
   FailureCountRow,
   HeartbeatResult,
+  ImportOutcome,
+  ImportRequest,
   InterruptReason,
   NewOwner,
   FailureRow,
@@ -37,7 +39,7 @@ import type {
   TaskRecord,
   UsageRow,
 } from '../../spec/store.js';
-import { pipelineOf } from '../../core/execution-state.js';
+import { completedThroughStage, pipelineOf } from '../../core/execution-state.js';
 import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
 import { processAlive } from '../../core/process-alive.js';
 
@@ -266,7 +268,9 @@ export class FilesStore implements Store {
     return this.manifest!.task(ord).key;
   }
 
-  async createRun(run: NewRun): Promise<boolean> {
+  async createRun(run: NewRun, options: { replace?: boolean } = {}): Promise<boolean> {
+    // The files store is one job of one process (it is locked), so a rerun is a delete and a create.
+    if (this.run && this.run.runId === run.runId && options.replace) await this.deleteRun(run.runId);
     if (this.run) {
       if (this.run.runId === run.runId) return false;
       throw new StoreError(this.location, `this output already holds run ${this.run.runId.slice(0, 12)} (${this.run.name})`, {
@@ -505,6 +509,24 @@ export class FilesStore implements Store {
 
   private scoresAt(seq: number): Readonly<Record<string, MetricScore>> {
     return (this.events[seq]?.payload as { scores?: Record<string, MetricScore> } | undefined)?.scores ?? {};
+  }
+
+  /**
+   * An import into the one job this store holds. Its records go to the log in one write (a kill leaves it
+   * whole or repairs a torn last line); creating the job first is a separate write, as every import into a
+   * files store is made by the one process that holds its lock.
+   */
+  async importRun(request: ImportRequest): Promise<ImportOutcome> {
+    let createdRun = false;
+    if (!this.run || this.run.runId !== request.runId) {
+      if (!request.create) throw new StoreError(this.location, `no run ${request.runId} in this store`);
+      createdRun = await this.createRun(request.create);
+    }
+    if (request.rewind && request.rewind.ords.length > 0) await this.rewind(request.runId, request.rewind.stage, request.rewind.ords);
+    const { appended } = await this.appendEvents({ runId: request.runId, owner: null, events: request.events, release: [] });
+    const reached = completedThroughStage(this.counters.histogramRows());
+    if (this.run!.status !== 'running') await this.setRunStatus(request.runId, reached === null ? 'interrupted' : 'completed', reached);
+    return { createdRun, appended };
   }
 
   async resetFailures(runId: string, untilStage: Stage): Promise<number> {

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { OwnerUnknownError, StoreError } from '../../core/errors.js';
+import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
+import { completedThroughStage } from '../../core/execution-state.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import { inputOf, targetOf } from '../../core/item-fields.js';
@@ -17,6 +18,8 @@ import type {
   AppendResult,
   ClaimRequest,
   HeartbeatResult,
+  ImportOutcome,
+  ImportRequest,
   InterruptReason,
   NewOwner,
   ClaimedTask,
@@ -311,6 +314,7 @@ export class SqliteStore implements Store {
         'SELECT ord, dataset_id, item_id, fields FROM items WHERE run_pk = ? AND ord IN (SELECT value FROM json_each(?))',
       ),
       ownerPk: db.prepare<[string], { owner_pk: number; run_pk: number }>('SELECT owner_pk, run_pk FROM owners WHERE owner = ?'),
+      liveOwner: db.prepare<[number, number], { pid: number; host: string }>('SELECT pid, host FROM owners WHERE run_pk = ? AND expires_at > ? LIMIT 1'),
       insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       heartbeat: db.prepare('UPDATE owners SET heartbeat_at = ?, expires_at = ? WHERE owner = ?'),
       deleteOwner: db.prepare('DELETE FROM owners WHERE owner = ?'),
@@ -353,40 +357,56 @@ export class SqliteStore implements Store {
     return describeTask(handle.shape, ord, { datasetId: item.dataset_id, itemId: item.item_id }).key;
   }
 
-  async createRun(run: NewRun): Promise<boolean> {
-    const { statements } = this;
-    const now = new Date().toISOString();
+  async createRun(run: NewRun, options: { replace?: boolean } = {}): Promise<boolean> {
     return this.db
       .transaction(() => {
-        if (statements.runById.get(run.runId)) return false;
-        const result = statements.insertRun.run({
-          runId: run.runId,
-          name: run.name,
-          snapshot: JSON.stringify(run.snapshot),
-          provenance: JSON.stringify(run.provenance),
-          taskCount: run.taskCount,
-          samples: run.snapshot.samples,
-          hasJudges: run.snapshot.judges.length > 0 ? 1 : 0,
-          now,
-        });
-        const pk = Number(result.lastInsertRowid);
-        for (const item of run.items) {
-          try {
-            statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, JSON.stringify(item.fields));
-          } catch (error) {
-            // Ids were checked when the rows were first read; a duplicate now means the file changed since.
-            if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
-            throw new StoreError(this.location, `dataset '${item.datasetId}' now has item id '${item.itemId}' twice: the file changed while assay read it`, {
-              hint: 'leave the dataset alone while assay runs, then run the command again',
-            });
-          }
+        const existing = this.statements.runById.get(run.runId);
+        if (existing && !options.replace) return false;
+        // A rerun: the old run goes and the new one comes in one transaction, so a kill leaves one or the other.
+        if (existing) {
+          this.refuseIfLeased(existing.run_pk, run.runId);
+          this.deleteInTransaction(existing.run_pk, run.runId);
         }
-        statements.histogramAdd.run(pk, 0, 0, run.taskCount);
-        for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
-        statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
+        this.createInTransaction(run);
         return true;
       })
       .immediate();
+  }
+
+  private createInTransaction(run: NewRun): void {
+    const { statements } = this;
+    const now = new Date().toISOString();
+    const result = statements.insertRun.run({
+      runId: run.runId,
+      name: run.name,
+      snapshot: JSON.stringify(run.snapshot),
+      provenance: JSON.stringify(run.provenance),
+      taskCount: run.taskCount,
+      samples: run.snapshot.samples,
+      hasJudges: run.snapshot.judges.length > 0 ? 1 : 0,
+      now,
+    });
+    const pk = Number(result.lastInsertRowid);
+    for (const item of run.items) {
+      try {
+        statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, JSON.stringify(item.fields));
+      } catch (error) {
+        // Ids were checked when the rows were first read; a duplicate now means the file changed since.
+        if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+        throw new StoreError(this.location, `dataset '${item.datasetId}' now has item id '${item.itemId}' twice: the file changed while assay read it`, {
+          hint: 'leave the dataset alone while assay runs, then run the command again',
+        });
+      }
+    }
+    statements.histogramAdd.run(pk, 0, 0, run.taskCount);
+    for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
+    statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
+  }
+
+  /** Refuses to replace or import into a run while a process's lease on it is live (by this machine's clock). */
+  private refuseIfLeased(runPk: number, runId: string): void {
+    const holder = this.statements.liveOwner.get(runPk, Date.now());
+    if (holder) throw new RunBusyError(runId, `pid ${holder.pid} on ${holder.host}`);
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
@@ -405,14 +425,13 @@ export class SqliteStore implements Store {
   async deleteRun(runId: string): Promise<void> {
     const row = this.statements.runById.get(runId);
     if (!row) return;
-    const pk = row.run_pk;
-    this.db
-      .transaction(() => {
-        for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'runs']) {
-          this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
-        }
-      })
-      .immediate();
+    this.db.transaction(() => this.deleteInTransaction(row.run_pk, runId)).immediate();
+  }
+
+  private deleteInTransaction(pk: number, runId: string): void {
+    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'runs']) {
+      this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
+    }
     this.handles.delete(runId);
   }
 
@@ -675,31 +694,58 @@ export class SqliteStore implements Store {
 
   async rewind(runId: string, stage: Stage, ords?: readonly number[]): Promise<number> {
     const handle = this.handle(runId);
+    return this.db.transaction(() => this.rewindInTransaction(handle, stage, ords)).immediate();
+  }
+
+  private rewindInTransaction(handle: RunHandle, stage: Stage, ords?: readonly number[]): number {
     const { pk } = handle;
     const index = stageIndex(stage);
+    const result = this.db
+      .prepare(
+        `UPDATE tasks SET next_stage = @index, failed = 0, failure = NULL,
+           candidate_seqs = CASE WHEN @index <= 0 THEN NULL ELSE candidate_seqs END,
+           reduce_seq = CASE WHEN @index <= 1 THEN NULL ELSE reduce_seq END,
+           parse_seq = CASE WHEN @index <= 2 THEN NULL ELSE parse_seq END,
+           score_seq = CASE WHEN @index <= 3 THEN NULL ELSE score_seq END,
+           judge_seq = NULL
+         WHERE run_pk = @pk AND next_stage >= @index AND (@only IS NULL OR ord IN (SELECT value FROM json_each(@only)))`,
+      )
+      .run({ pk, index, only: ords ? JSON.stringify(ords) : null });
+    // Counters are rebuilt once here rather than adjusted task by task: a rewind is rare and run-wide.
+    this.db.prepare('DELETE FROM stage_histogram WHERE run_pk = ?').run(pk);
+    this.db
+      .prepare('INSERT INTO stage_histogram (run_pk, next_stage, failed, count) SELECT run_pk, next_stage, failed, count(*) FROM tasks WHERE run_pk = ? GROUP BY next_stage, failed')
+      .run(pk);
+    const untouched = handle.taskCount - this.statements.freshFrom.get(pk)!.fresh_from;
+    if (untouched > 0) this.statements.histogramAdd.run(pk, 0, 0, untouched);
+    this.rebuildScoreTotals(handle);
+    this.statements.insertEvent.run(pk, null, 'run-rewound', JSON.stringify(ords ? { stage, tasks: ords.length } : { stage }), Date.now());
+    return result.changes;
+  }
+
+  /**
+   * One import, in one transaction: the run created if the store lacks it, the replaced tasks rewound, every
+   * record appended as an event, and the status set from what the run now holds. A kill at any moment leaves
+   * the store as it was or fully imported. Refused while a process's lease on the run is live.
+   */
+  async importRun(request: ImportRequest): Promise<ImportOutcome> {
     return this.db
-      .transaction(() => {
-        const result = this.db
-          .prepare(
-            `UPDATE tasks SET next_stage = @index, failed = 0, failure = NULL,
-               candidate_seqs = CASE WHEN @index <= 0 THEN NULL ELSE candidate_seqs END,
-               reduce_seq = CASE WHEN @index <= 1 THEN NULL ELSE reduce_seq END,
-               parse_seq = CASE WHEN @index <= 2 THEN NULL ELSE parse_seq END,
-               score_seq = CASE WHEN @index <= 3 THEN NULL ELSE score_seq END,
-               judge_seq = NULL
-             WHERE run_pk = @pk AND next_stage >= @index AND (@only IS NULL OR ord IN (SELECT value FROM json_each(@only)))`,
-          )
-          .run({ pk, index, only: ords ? JSON.stringify(ords) : null });
-        // Counters are rebuilt once here rather than adjusted task by task: a rewind is rare and run-wide.
-        this.db.prepare('DELETE FROM stage_histogram WHERE run_pk = ?').run(pk);
-        this.db
-          .prepare('INSERT INTO stage_histogram (run_pk, next_stage, failed, count) SELECT run_pk, next_stage, failed, count(*) FROM tasks WHERE run_pk = ? GROUP BY next_stage, failed')
-          .run(pk);
-        const untouched = handle.taskCount - this.statements.freshFrom.get(pk)!.fresh_from;
-        if (untouched > 0) this.statements.histogramAdd.run(pk, 0, 0, untouched);
-        this.rebuildScoreTotals(handle);
-        this.statements.insertEvent.run(pk, null, 'run-rewound', JSON.stringify(ords ? { stage, tasks: ords.length } : { stage }), Date.now());
-        return result.changes;
+      .transaction((): ImportOutcome => {
+        let createdRun = false;
+        if (!this.statements.runById.get(request.runId)) {
+          if (!request.create) throw new StoreError(this.location, `no run ${request.runId} in this store`);
+          this.createInTransaction(request.create);
+          createdRun = true;
+        }
+        const handle = this.handle(request.runId);
+        this.refuseIfLeased(handle.pk, request.runId);
+        if (request.rewind && request.rewind.ords.length > 0) this.rewindInTransaction(handle, request.rewind.stage, request.rewind.ords);
+        const { appended } = this.appendInTransaction(handle, { runId: request.runId, owner: null, events: request.events, release: [] });
+        const histogram = this.statements.histogram.all(handle.pk).map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
+        const reached = completedThroughStage(histogram);
+        const status = this.statements.runById.get(request.runId)!.status;
+        if (status !== 'running') this.statements.setStatus.run(reached === null ? 'interrupted' : 'completed', reached, reached === null ? 'user' : null, new Date().toISOString(), handle.pk);
+        return { createdRun, appended };
       })
       .immediate();
   }
