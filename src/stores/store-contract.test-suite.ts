@@ -295,6 +295,48 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
     });
 
+    describe('imports and reruns', () => {
+      it('imports in one step: creates the run, writes every event and sets the status', async () => {
+        const run = newRun({ items: 2 });
+        const events = [candidate(0), ...downstream(0, 1), candidate(1), ...downstream(1, 1), candidate(2), ...downstream(2, 0), candidate(3), ...downstream(3, 1)];
+        expect(await store.importRun({ runId: run.runId, create: run, events })).toEqual({ createdRun: true, appended: events.length });
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'completed', completedThroughStage: 'judge' });
+        expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 5, failed: false, count: 4 }]);
+        // Again, into the run it created: no second run, the same events appended once more are late duplicates.
+        expect((await store.importRun({ runId: run.runId, create: run, events: [] })).createdRun).toBe(false);
+      });
+
+      it('leaves the store as it was when an import fails part-way', async () => {
+        const run = newRun({ items: 2 });
+        await expect(store.importRun({ runId: run.runId, create: run, events: [candidate(0), candidate(99)] })).rejects.toThrow(/task 99 does not exist/);
+        if (!factory.singleRun) expect(await store.getRun(run.runId)).toBeUndefined();
+        await store.createRun(run);
+        await expect(store.importRun({ runId: run.runId, rewind: { stage: 'generate', ords: [0] }, events: [candidate(1), candidate(99)] })).rejects.toThrow(/task 99 does not exist/);
+        if (!factory.singleRun) expect(await store.readTaskEvents(run.runId, 1)).toEqual([]);
+      });
+
+      it('refuses an import or a rerun while a process holds a live lease on the run', async () => {
+        const run = newRun({ items: 1 });
+        await store.createRun(run);
+        const busy = await owner(store, run.runId, 'busy');
+        await claim(store, { runId: run.runId, owner: busy, untilStage: 'judge', limit: 1 });
+        await expect(store.importRun({ runId: run.runId, events: [candidate(1)] })).rejects.toThrow(/is being executed by pid 1 on contract-host/);
+        await expect(store.createRun(run, { replace: true })).rejects.toThrow(/is being executed by pid 1 on contract-host/);
+        expect(await store.readTaskEvents(run.runId, 1)).toEqual([]);
+        await store.releaseOwner(busy);
+        expect((await store.importRun({ runId: run.runId, events: [candidate(1)] })).appended).toBe(1);
+      });
+
+      it('a rerun replaces the run whole: its events and state go, its id stays', async () => {
+        const run = newRun({ items: 2 });
+        await store.importRun({ runId: run.runId, create: run, events: [candidate(0), candidate(1)] });
+        expect(await store.createRun(run, { replace: true })).toBe(true);
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'created', completedThroughStage: null });
+        expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 0, failed: false, count: 4 }]);
+        expect(await store.readTaskEvents(run.runId, 0)).toEqual([]);
+      });
+    });
+
     describe('events and state', () => {
       it('moves tasks through the stages and keeps counters without scanning', async () => {
         const run = newRun({ items: 3 });

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { OwnerUnknownError, StoreError } from '../../core/errors.js';
+import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
@@ -270,7 +270,10 @@ export class FilesStore implements Store {
 
   async createRun(run: NewRun, options: { replace?: boolean } = {}): Promise<boolean> {
     // The files store is one job of one process (it is locked), so a rerun is a delete and a create.
-    if (this.run && this.run.runId === run.runId && options.replace) await this.deleteRun(run.runId);
+    if (this.run && this.run.runId === run.runId && options.replace) {
+      this.refuseIfLeased(run.runId);
+      await this.deleteRun(run.runId);
+    }
     if (this.run) {
       if (this.run.runId === run.runId) return false;
       throw new StoreError(this.location, `this output already holds run ${this.run.runId.slice(0, 12)} (${this.run.name})`, {
@@ -522,11 +525,18 @@ export class FilesStore implements Store {
       if (!request.create) throw new StoreError(this.location, `no run ${request.runId} in this store`);
       createdRun = await this.createRun(request.create);
     }
+    this.refuseIfLeased(request.runId);
     if (request.rewind && request.rewind.ords.length > 0) await this.rewind(request.runId, request.rewind.stage, request.rewind.ords);
     const { appended } = await this.appendEvents({ runId: request.runId, owner: null, events: request.events, release: [] });
     const reached = completedThroughStage(this.counters.histogramRows());
     if (this.run!.status !== 'running') await this.setRunStatus(request.runId, reached === null ? 'interrupted' : 'completed', reached);
     return { createdRun, appended };
+  }
+
+  private refuseIfLeased(runId: string): void {
+    const now = Date.now();
+    const holder = [...this.owners.values()].find((entry) => entry.runId === runId && entry.expires > now);
+    if (holder) throw new RunBusyError(runId, `pid ${holder.pid} on ${holder.host}`);
   }
 
   async resetFailures(runId: string, untilStage: Stage): Promise<number> {
