@@ -9,6 +9,7 @@ import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
+import { printErrorLine } from './output.js';
 
 export function buildProgram(): Command {
   return new Command('assay')
@@ -48,10 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 1;
     }
     if (UserError.isInstance(error)) {
-      process.stderr.write(`assay: error: ${error.line()}\n`);
+      printErrorLine(`assay: error: ${error.line()}`);
       return 1;
     }
-    process.stderr.write(`assay: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    printErrorLine(`assay: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 2;
   }
 }
