@@ -10,6 +10,7 @@ import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
+import { printErrorLine } from './output.js';
 
 export function buildProgram(): Command {
   return new Command('assay')
@@ -49,10 +50,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 1;
     }
     if (UserError.isInstance(error)) {
-      process.stderr.write(`assay: error: ${redactText(error.line())}\n`);
+      printErrorLine(`assay: error: ${redactText(error.line())}`);
       return 1;
     }
-    process.stderr.write(`assay: internal error (please report it): ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+    printErrorLine(`assay: internal error (please report it): ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
     return 2;
   }
 }

@@ -1,15 +1,27 @@
-/** Writes a value as pretty JSON on stdout (the only thing on stdout with --json). */
+import { terminalSafe, terminalSafeJson } from '../core/terminal-safe.js';
+
+// Every line the CLI prints goes through these writers, so text from a model or a dataset never reaches the
+// terminal raw: plain text is passed through `terminalSafe`, JSON through `terminalSafeJson` (same value).
+
+/** Writes a value as pretty JSON on stdout (the only thing on stdout with --json); it parses to the exact value. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${terminalSafeJson(value, 2)}\n`);
 }
 
+/** Writes text (one line or several) on stdout, with control and bidi characters shown as escapes. */
 export function printLine(text = ''): void {
-  process.stdout.write(`${text}\n`);
+  process.stdout.write(`${terminalSafe(text)}\n`);
+}
+
+/** The same on stderr: errors, warnings and notices. */
+export function printErrorLine(text: string): void {
+  process.stderr.write(`${terminalSafe(text)}\n`);
 }
 
 /** A plain-text table: columns padded to their widest cell; numbers right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[], indent = ''): string {
-  const cells = [header, ...rows.map((row) => row.map((cell) => String(cell)))];
+  // Made safe before measuring, so an escaped cell keeps its column aligned.
+  const cells = [header, ...rows].map((row) => row.map((cell) => terminalSafe(String(cell))));
   const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
   const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === 'number'));
   return cells

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { ModelProgress, ProgressSnapshot, ProgressTracker } from '../engine/progress-tracker.js';
-import { formatDuration } from './output.js';
+import { terminalSafe } from '../core/terminal-safe.js';
+import { formatDuration, printErrorLine } from './output.js';
 
 export interface ProgressDisplay {
   attach(tracker: ProgressTracker): void;
@@ -39,7 +40,7 @@ export function overallLine(snapshot: ProgressSnapshot): string {
 export function modelLine(model: ModelProgress): string {
   const work = model.total > 0 ? `${model.completed + model.failed}/${model.total} · ${model.ratePerSecond.toFixed(1)}/s · ETA ${eta(model.etaSeconds)}` : `${model.calls} calls`;
   const concurrency = model.concurrency !== null ? ` · concurrency ${model.concurrency}` : '';
-  return `${model.modelId}: ${work} · ${tokens(model.inputTokens + model.outputTokens)} tokens · ${cost(model.cost)}${failures(model.failuresByCategory)}${concurrency}`;
+  return `${terminalSafe(model.modelId)}: ${work} · ${tokens(model.inputTokens + model.outputTokens)} tokens · ${cost(model.cost)}${failures(model.failuresByCategory)}${concurrency}`;
 }
 
 /** Live bars on a terminal: the run, then one per model. */
@@ -79,8 +80,8 @@ class TerminalDisplay implements ProgressDisplay {
   }
 
   notice(message: string): void {
-    if (this.overall) this.bars.log(`${message}\n`);
-    else process.stderr.write(`${message}\n`);
+    if (this.overall) this.bars.log(`${terminalSafe(message)}\n`);
+    else printErrorLine(message);
   }
 
   stop(): void {
@@ -108,11 +109,11 @@ class LineDisplay implements ProgressDisplay {
     const snapshot = this.tracker.snapshot();
     const lines = [`[assay] ${overallLine(snapshot)}`];
     if (snapshot.models.length > 1) for (const model of snapshot.models) lines.push(`[assay]   ${modelLine(model)}`);
-    process.stderr.write(`${lines.join('\n')}\n`);
+    printErrorLine(lines.join('\n'));
   }
 
   notice(message: string): void {
-    process.stderr.write(`[assay] ${message}\n`);
+    printErrorLine(`[assay] ${message}`);
   }
 
   stop(): void {

@@ -1,19 +1,19 @@
 import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { stringify } from 'csv-stringify/sync';
 import { createManifest, manifestShape } from '../core/manifest.js';
 import { stageName } from '../spec/stage.js';
 import type { Store } from '../spec/store.js';
 import { summarizeRun } from '../experiment/summary.js';
 import { toolVersion } from '../experiment/tool-version.js';
 import { outputFormat, syncAndRename } from '../stores/files/progressive-save.js';
+import { csvRow } from './csv-row.js';
 
 const BATCH = 1000;
 
 /**
- * Writes a run's results as one file: JSON (`{ format, metadata, summary, results }`) or, for a `.csv` path,
- * one row per task with a column per score. Written to a partial file and renamed, so the output is either
- * complete or absent.
+ * Writes a run's results as one file: JSON (`{ format, metadata, summary, results }`, every text exact) or, for
+ * a `.csv` path, one row per task with a column per score (text cells that could run as a formula are quoted).
+ * Written to a partial file and renamed, so the output is either complete or absent.
  */
 export async function writeResultsFile(store: Store, runId: string, path: string, format: 'json' | 'csv' = outputFormat(path)): Promise<{ tasks: number; format: 'json' | 'csv' }> {
   const run = (await store.getRun(runId))!;
@@ -32,7 +32,7 @@ export async function writeResultsFile(store: Store, runId: string, path: string
       const { action: _action, untilStage: _until, modelCalls: _calls, reusedGenerations: _reused, durationMs: _duration, ...counts } = summary;
       await write(`{"format":"assay.results","version":1,\n"metadata":${JSON.stringify(metadata)},\n"summary":${JSON.stringify(counts)},\n"results":[\n`);
     } else {
-      await write(stringify([['task', 'dataset', 'item', 'model', 'prompt', 'replicate', 'stage', 'answer', 'parsed', 'unparseable', ...scoreNames, 'failure_stage', 'failure_category', 'failure_message']]));
+      await write(csvRow(['task', 'dataset', 'item', 'model', 'prompt', 'replicate', 'stage', 'answer', 'parsed', 'unparseable', ...scoreNames, 'failure_stage', 'failure_category', 'failure_message']));
     }
     let first = true;
     for (let start = 0; start < manifest.taskCount; start += BATCH) {
@@ -69,23 +69,21 @@ export async function writeResultsFile(store: Store, runId: string, path: string
         } else {
           const parsed = found?.parsed;
           chunk.push(
-            stringify([
-              [
-                task.key,
-                item.datasetId,
-                item.itemId,
-                run.snapshot.models[task.modelIndex]!.id,
-                run.snapshot.prompts[task.promptIndex]!.id,
-                task.replicate,
-                stageName(progress?.nextStage ?? 0),
-                found?.reduced?.text ?? '',
-                parsed?.ok ? (typeof parsed.value === 'string' ? parsed.value : JSON.stringify(parsed.value)) : '',
-                parsed && !parsed.ok ? parsed.reason : '',
-                ...scoreNames.map((name) => scores[name]?.value ?? ''),
-                failure?.stage ?? '',
-                failure?.category ?? '',
-                failure?.message ?? '',
-              ],
+            csvRow([
+              task.key,
+              item.datasetId,
+              item.itemId,
+              run.snapshot.models[task.modelIndex]!.id,
+              run.snapshot.prompts[task.promptIndex]!.id,
+              task.replicate,
+              stageName(progress?.nextStage ?? 0),
+              found?.reduced?.text ?? '',
+              parsed?.ok ? parsedCell(parsed.value) : '',
+              parsed && !parsed.ok ? parsed.reason : '',
+              ...scoreNames.map((name) => scores[name]?.value ?? ''),
+              failure?.stage ?? '',
+              failure?.category ?? '',
+              failure?.message ?? '',
             ]),
           );
         }
@@ -104,3 +102,8 @@ export async function writeResultsFile(store: Store, runId: string, path: string
   return { tasks: manifest.taskCount, format };
 }
 
+/** A parsed number stays a number cell (so `-3` is not quoted as text); anything else is its text or JSON. */
+function parsedCell(value: unknown): string | number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

@@ -17,7 +17,7 @@ function snapshotCommand(): Command {
         const run = (await store.getRun(runId))!;
         const document = { runId, name: run.name, status: run.status, createdAt: run.createdAt, snapshot: run.snapshot, provenance: run.provenance };
         if (options.json) printJson(document);
-        else process.stdout.write((await import('yaml')).stringify(document, { lineWidth: 0 }));
+        else printLine((await import('yaml')).stringify(document, { lineWidth: 0 }).replace(/\n$/, ''));
       } finally {
         await store.close();
       }

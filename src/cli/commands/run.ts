@@ -3,7 +3,7 @@ import type { ExistingRunPolicy } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
 import { UserError } from '../../core/errors.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
-import { formatCost, formatDuration, printJson, printLine, shortId, table } from '../output.js';
+import { formatCost, formatDuration, printErrorLine, printJson, printLine, shortId, table } from '../output.js';
 import { positiveInteger, positiveNumber } from '../arguments.js';
 
 interface RunCommandOptions {
@@ -55,7 +55,7 @@ export function runCommand(): Command {
         if (options.output) output = { path: options.output, progressive: options.progressiveSave ?? false };
       }
       const config = configArgument ?? experiment.source.path ?? '';
-      for (const warning of experiment.compile().warnings) process.stderr.write(`assay: warning: ${warning}\n`);
+      for (const warning of experiment.compile().warnings) printErrorLine(`assay: warning: ${warning}`);
       const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
       const stop = new AbortController();
       const cancel = new AbortController();
@@ -98,13 +98,13 @@ export function runCommand(): Command {
       else printSummary(summary, config);
       const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${options.store}` : ''}`;
       if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
-        process.stderr.write(`stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise --max-cost (or runtime.maxCostUsd) and run: ${again}\n`);
+        printErrorLine(`stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise --max-cost (or runtime.maxCostUsd) and run: ${again}`);
         process.exitCode = 1;
       } else if (interrupted) {
-        process.stderr.write(`interrupted: every finished result is saved; resume with: ${again}\n`);
+        printErrorLine(`interrupted: every finished result is saved; resume with: ${again}`);
         process.exitCode = 130;
       } else if (summary.output && !summary.output.written && !options.json) {
-        process.stderr.write(`the results file is written once every stage of every task is done; continue with: ${again}\n`);
+        printErrorLine(`the results file is written once every stage of every task is done; continue with: ${again}`);
       }
     });
 }
