@@ -21,7 +21,8 @@ export interface RecordedRequest {
 export type Reply =
   | { readonly kind: 'answer'; readonly text: string; readonly delayMs?: number }
   | { readonly kind: 'error'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string; readonly delayMs?: number }
-  | { readonly kind: 'raw'; readonly status: number; readonly body: string; readonly delayMs?: number }
+  /** A body sent as given; bytes go out untouched (invalid UTF-8 included). */
+  | { readonly kind: 'raw'; readonly status: number; readonly body: string | Uint8Array; readonly delayMs?: number }
   /** Headers at once, then the body a few bytes at a time. */
   | { readonly kind: 'drip'; readonly text: string; readonly chunkDelayMs: number }
   | { readonly kind: 'hang' };
