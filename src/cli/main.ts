@@ -10,7 +10,7 @@ import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
-import { printErrorLine } from './output.js';
+import { oneLine, printErrorLine } from './output.js';
 
 export function buildProgram(): Command {
   return new Command('assay')
@@ -50,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 1;
     }
     if (UserError.isInstance(error)) {
-      printErrorLine(`assay: error: ${redactText(error.line())}`);
+      printErrorLine(`assay: error: ${oneLine(redactText(error.line()))}`);
       return 1;
     }
     printErrorLine(`assay: internal error (please report it): ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);

@@ -18,6 +18,24 @@ export function printErrorLine(text: string): void {
   process.stderr.write(`${terminalSafe(text)}\n`);
 }
 
+/** Longest error line printed; a longer one keeps its start and its end (where the advice is). */
+const MAX_ERROR_LINE = 900;
+
+/**
+ * A user error as the one line it must be: line breaks folded into spaces, every quoted value and every run
+ * of text without a space longer than 160 characters (a value quoted from a config or a dataset, which can
+ * be megabytes) shortened to its start and its length, and the line, if still too long, cut in its middle.
+ */
+export function oneLine(text: string): string {
+  const short = (value: string) => `${value.slice(0, 120)}… (${value.length} characters)`;
+  const folded = text
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/'([^']{161,})'|"([^"]{161,})"/g, (match, single: string | undefined, double: string | undefined) => (single !== undefined ? `'${short(single)}'` : `"${short(double!)}"`))
+    .replace(/\S{161,}/g, short);
+  if (folded.length <= MAX_ERROR_LINE) return folded;
+  return `${folded.slice(0, 600)} … ${folded.slice(folded.length - (MAX_ERROR_LINE - 603))}`;
+}
+
 /** A plain-text table: columns padded to their widest cell; numbers right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[], indent = ''): string {
   // Made safe before measuring, so an escaped cell keeps its column aligned.

@@ -41,7 +41,8 @@ export function loadConfigFile(file: string): LoadedConfig {
   const path = resolve(file);
   const text = readConfigText(path);
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  // The YAML library's own warnings (a complex key made a string) would be a second line: errors only.
+  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   const syntaxError = document.errors[0];
   if (syntaxError) {
     const position = syntaxError.linePos?.[0];
@@ -49,7 +50,13 @@ export function loadConfigFile(file: string): LoadedConfig {
     const message = syntaxError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(where, `YAML syntax error: ${message}`, { hint: 'fix the YAML syntax' });
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    // Aliases are YAML's; a few are fine, thousands (an "alias bomb") or one that is never defined are not.
+    raw = document.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    throw new ConfigError(path, `YAML error: ${(error as Error).message.split('\n')[0]}`, { hint: 'fix the anchors and aliases (&name, *name) in the file' });
+  }
   const at = (fieldPath: readonly PropertyKey[]) => {
     const line = lineOf(document, lineCounter, fieldPath);
     return line === undefined ? path : `${path}:${line}`;
@@ -58,11 +65,33 @@ export function loadConfigFile(file: string): LoadedConfig {
   return { config, source: { path, directory: dirname(path), at } };
 }
 
+/** Deepest nesting a config may have: far beyond any real one, well short of what would exhaust the stack. */
+const MAX_DEPTH = 64;
+
+/**
+ * Why a parsed document is not a plain tree, or undefined: an alias that refers to a mapping containing it
+ * makes a cycle, and nesting past MAX_DEPTH is no config. Checked without recursion.
+ */
+function treeProblem(root: unknown): string | undefined {
+  const stack: { value: unknown; depth: number; ancestors: ReadonlySet<object> }[] = [{ value: root, depth: 0, ancestors: new Set() }];
+  while (stack.length > 0) {
+    const { value, depth, ancestors } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (ancestors.has(value)) return 'an alias refers to a mapping or list that contains it (a cycle)';
+    if (depth > MAX_DEPTH) return `nested more than ${MAX_DEPTH} levels deep`;
+    const inside = new Set(ancestors).add(value);
+    for (const member of Object.values(value)) if (member !== null && typeof member === 'object') stack.push({ value: member, depth: depth + 1, ancestors: inside });
+  }
+  return undefined;
+}
+
 /** Validates a config object (from a file or from code); `at` names the place of a field path. */
 export function validateExperiment(raw: unknown, at: (path: readonly PropertyKey[]) => string): ExperimentConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(at([]), 'expected a mapping with name, datasets, models, ...');
   }
+  const shape = treeProblem(raw);
+  if (shape) throw new ConfigError(at([]), `the config is ${shape.startsWith('nested') ? shape : `not a tree: ${shape}`}`, { hint: 'a config is a tree of mappings and lists; in YAML, check the anchors and aliases (&name, *name)' });
   const secret = findLiteralSecret(raw);
   if (secret) {
     throw new ConfigError(at(secret.path), `${formatPath(secret.path)}: ${secret.message}`, { hint: secret.hint });

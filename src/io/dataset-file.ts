@@ -6,6 +6,7 @@ import type { DatasetConfig } from '../config/experiment-schema.js';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
 import { DatasetError } from '../core/errors.js';
 import { getField } from '../core/field-path.js';
+import { jsonSyntaxProblem } from './json-syntax.js';
 import { readKareninaCheckpoint } from './karenina-checkpoint.js';
 import { cacheDirectory, cachedIdentity, rememberIdentity, stampBefore, type DatasetIdentity } from './dataset-cache.js';
 
@@ -129,7 +130,7 @@ function* jsonlRows(lines: Iterable<string>, path: string): Generator<RawRow> {
     try {
       row = JSON.parse(content);
     } catch (error) {
-      throw new DatasetError(`${path}:${line}`, `not valid JSON (${(error as Error).message})`, { hint: 'each line of a JSONL file must be one JSON object' });
+      throw new DatasetError(`${path}:${line}`, jsonSyntaxProblem(error, content), { hint: 'each line of a JSONL file must be one JSON object' });
     }
     yield { row, line };
   }
@@ -153,7 +154,7 @@ function jsonRows(text: string, path: string): RawRow[] {
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new DatasetError(path, `not valid JSON (${(error as Error).message})`);
+    throw new DatasetError(path, jsonSyntaxProblem(error, text));
   }
   if (!Array.isArray(document)) throw new DatasetError(path, 'expected a JSON array of objects', { hint: 'or use a .jsonl file with one object per line' });
   return document.map((row, index) => ({ row, line: index }));
@@ -300,7 +301,14 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
     const { row } = raw;
     if (config.limit !== undefined && count >= config.limit) break;
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new DatasetError(where(raw.line), 'expected an object (one row)');
-    const canonical = canonicalJson(row);
+    let canonical: string;
+    try {
+      canonical = canonicalJson(row);
+    } catch (error) {
+      // A row nested deeper than the stack allows, or holding what JSON cannot (an inline item's NaN).
+      const reason = error instanceof RangeError ? 'the row is nested too deeply to be read' : `the row cannot be read as JSON (${(error as Error).message})`;
+      throw new DatasetError(where(raw.line), reason, { hint: 'fix or remove that row' });
+    }
     hash.update(canonical).update('\n');
     const record = row as Record<string, unknown>;
 

@@ -1,4 +1,5 @@
 import { DatasetError } from '../core/errors.js';
+import { jsonSyntaxProblem } from './json-syntax.js';
 
 /** A question of a checkpoint as a dataset row: id, question, answer, keywords, rubric (traits), metadata. */
 export interface CheckpointRow {
@@ -17,7 +18,9 @@ interface Rating {
 }
 
 function properties(rating: { additionalProperty?: readonly { name?: string; value?: unknown }[] }): Map<string, unknown> {
-  return new Map((rating.additionalProperty ?? []).filter((entry) => typeof entry.name === 'string').map((entry) => [entry.name!, entry.value]));
+  const given = rating.additionalProperty;
+  if (!Array.isArray(given)) return new Map();
+  return new Map(given.filter((entry) => entry !== null && typeof entry === 'object' && typeof entry.name === 'string').map((entry) => [entry.name!, entry.value]));
 }
 
 /** Trait names in assay are identifiers: anything else becomes `_`. */
@@ -86,8 +89,21 @@ export function readKareninaCheckpoint(text: string, path: string): { rows: Chec
   try {
     document = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw new DatasetError(path, `not valid JSON (${(error as Error).message})`);
+    throw new DatasetError(path, jsonSyntaxProblem(error, text));
   }
+  try {
+    return convertCheckpoint(document, path);
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    // A structure this reader does not expect where it looks (a null rating, a list that is not one).
+    throw new DatasetError(path, `not a karenina checkpoint assay can read: its structure is damaged (${(error as Error).message.slice(0, 120)})`, {
+      hint: 'export the checkpoint again from karenina',
+    });
+  }
+}
+
+function convertCheckpoint(document: Record<string, unknown>, path: string): { rows: CheckpointRow[]; warning: string | null } {
+  if (document === null || typeof document !== 'object') throw new DatasetError(path, 'not a karenina checkpoint (not a JSON object)');
   const type = document['@type'];
   if (type !== 'DataFeed' && type !== 'Dataset') {
     throw new DatasetError(path, `not a karenina checkpoint (expected @type DataFeed, got ${JSON.stringify(type ?? null)})`, { hint: 'or set format: json for a plain JSON array' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runBundleMutations } from './bundle-mutations.js';
+import { inputMutationCampaign } from './input-mutations.js';
 import { killRestartScenario, ROLES } from './kill-restart.js';
 
 // The reduced chaos suite inside `npm test`; `npm run chaos` runs the full one and writes docs/reliability.md.
@@ -21,4 +22,11 @@ describe('chaos (reduced)', () => {
     expect(report.tried).toBe(40);
     expect(report.refused).toBeGreaterThan(0);
   }, 180_000);
+
+  it('60 mutated configs and datasets: run and estimate exit 0 or 1 with one line, never 2, a stack or a hang; a refused one leaves the store as it was', async () => {
+    const report = await inputMutationCampaign({ count: 60, seed: 5 });
+    expect(report.failures.map((entry) => `#${entry.index} ${entry.fixture} ${entry.file} ${entry.kind} (${entry.note}): ${entry.problems.join(', ')}`)).toEqual([]);
+    expect(report.tried).toBe(60);
+    expect(report.exitCodes['exit 1']).toBeGreaterThan(0);
+  }, 240_000);
 });

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MUTATIONS, runBundleMutations } from './bundle-mutations.js';
+import { inputMutationCampaign } from './input-mutations.js';
 import { killRestartScenario, ROLES } from './kill-restart.js';
 import { pauseScenario } from './pause-scenario.js';
 import { canMount, diskFullScenario, errorLines, garbageStoreScenario, readOnlyScenario } from './store-faults.js';
@@ -128,6 +129,23 @@ ${[...byMutation].sort(([left], [right]) => left.localeCompare(right)).map(([mut
   store's bytes unchanged; after each accepted one, quickcheck, inspect state and export still worked:
   ${check(bundles.violations.length === 0, 'bundle mutations')} (${bundles.refused} refused, ${bundles.accepted} accepted, ${bundles.violations.length} broke a promise${bundles.violations.length ? `: ${bundles.violations.slice(0, 3).map((entry) => entry.description).join('; ')}` : ''}).
 - Mutations in the suite: ${Object.keys(MUTATIONS).length}.
+`);
+
+log('mutated configs and datasets...');
+const inputs = await inputMutationCampaign({ count: 1000, seed: 20261202 });
+sections.push(`## Mutated configs and datasets
+
+${inputs.tried} inputs (seed ${inputs.seed}): one file of a valid experiment (the examples, and configs like the
+tests write, over JSONL, CSV, JSON and karenina JSON-LD datasets) damaged or mutated, then \`assay run\` (three
+in four) or \`assay estimate\` against a store that already holds the experiment's run. Mutations by family:
+${Object.entries(inputs.byFamily).sort(([left], [right]) => left.localeCompare(right)).map(([family, count]) => `${family} ${count}`).join(', ')}
+(byte flips, truncations, inserted and invalid bytes, BOMs and UTF-16, CRLF; wrong types, missing and unknown
+keys, extreme numbers, deep nesting, long strings; YAML anchors, aliases and tags; duplicate ids, missing
+fields; forged checkpoint headers). Exit codes: ${Object.entries(inputs.exitCodes).map(([code, count]) => `${code}: ${count}`).join(', ')}.
+
+- Every input exited 0 or 1; every exit 1 was one \`assay: error:\` line (after any warnings), under 1,000
+  characters, with no stack trace, and left the store's bytes unchanged; none hung: ${check(inputs.failures.length === 0, 'input mutations')}
+  (${inputs.failures.length} broke a promise${inputs.failures.length ? `: ${inputs.failures.slice(0, 3).map((entry) => `${entry.kind} (${entry.problems.join(', ')})`).join('; ')}` : ''}).
 `);
 
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
