@@ -2,8 +2,10 @@
  * `npm run chaos`: the full chaos suite. Runs every scenario at full size, prints the figures and writes them
  * to docs/reliability.md with the machine noted. Exits 1 if any guarantee did not hold.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MUTATIONS, runBundleMutations } from './bundle-mutations.js';
 import { inputMutationCampaign } from './input-mutations.js';
@@ -11,7 +13,8 @@ import { killRestartScenario, ROLES } from './kill-restart.js';
 import { pauseScenario } from './pause-scenario.js';
 import { canMount, diskFullScenario, errorLines, garbageStoreScenario, readOnlyScenario } from './store-faults.js';
 
-const DOC = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const DOC = join(root, 'docs', 'reliability.md');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const failures: string[] = [];
 const check = (ok: boolean, what: string) => {
@@ -148,6 +151,19 @@ fields; forged checkpoint headers). Exit codes: ${Object.entries(inputs.exitCode
   (${inputs.failures.length} broke a promise${inputs.failures.length ? `: ${inputs.failures.slice(0, 3).map((entry) => `${entry.kind} (${entry.problems.join(', ')})`).join('; ')}` : ''}).
 `);
 
+log('hostile outputs...');
+const hostile = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/e2e/hostile-output.test.ts'], { cwd: root, encoding: 'utf8' });
+const tally = /(\d+) passed, (\d+) failed/.exec(hostile.stdout ?? '');
+sections.push(`## Hostile model output
+
+Answers holding \`ESC[2J\` and colour sequences, an OSC 8 hyperlink and a window-title sequence, BEL, NUL, C1
+controls, bidi overrides and isolates, HTML with script, invalid UTF-8 bytes on the wire, a spreadsheet
+formula, and a 10 MB answer, from a local server (test/e2e/hostile-output.test.ts): each is stored exactly
+(invalid UTF-8 as U+FFFD), \`--json\` and the JSON results file keep the exact text, every plain-text line of
+run, quickcheck, inspect, runs and status shows the control characters as visible escapes, and the CSV cell
+that would start a formula gets a leading quote: ${check(hostile.status === 0, 'hostile outputs')} (${tally ? `${tally[1]} checks passed, ${tally[2]} failed` : 'no tally'}).
+`);
+
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 const document = `# Reliability
 
@@ -155,13 +171,15 @@ What assay promises under faults, and the figures that show it, from \`npm run c
 ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version},
 ${new Date().toISOString().slice(0, 10)}. A reduced version of each scenario runs inside \`npm test\`
 (test/chaos/chaos.test.ts, test/e2e/leases.test.ts, test/e2e/store-failures.test.ts,
-test/e2e/durable-calls.test.ts).
+test/e2e/durable-calls.test.ts, test/e2e/bundle-trust.test.ts, test/e2e/hostile-output.test.ts,
+test/e2e/hostile-inputs.test.ts).
 
 ${sections.join('\n')}
 Bytes lost: 0. Every answer a store had committed before a kill, a pause or a fault was there afterwards
 and was never paid for again.
 `;
-writeFileSync(DOC, document);
+// Temporary folders differ from run to run; the page shows where a path began, not which folder it was.
+writeFileSync(DOC, document.replace(/\/tmp\/assay-[a-z-]+-[A-Za-z0-9]+\//g, '.../'));
 log(document);
 if (failures.length > 0) {
   log(`chaos: ${failures.length} guarantee(s) did not hold: ${failures.join('; ')}`);
