@@ -13,9 +13,21 @@ export interface ResolvedRun {
 
 /**
  * Turns a `<config|runId>` argument into a run in a store. A path to an existing file is compiled to its run
- * id (the store comes from --store, else the config); anything else is a run id or a unique prefix of one.
+ * id (the store comes from --store, else the config); a results file with its progressive-save `.state` beside
+ * it is that job's run; anything else is a run id or a unique prefix of one.
  */
 export async function resolveRun(reference: string, storeOption: string | undefined): Promise<ResolvedRun> {
+  // A progressive save (results file with its .state beside it) holds exactly one run.
+  const output = reference.endsWith('.state') ? reference.slice(0, -'.state'.length) : reference;
+  if (existsSync(`${output}.state`)) {
+    const store = openStoreAt(output, { create: false });
+    const [run] = await store.listRuns();
+    if (!run) {
+      await store.close();
+      throw new UserError('run_not_found', `${output}.state holds no run yet`, { hint: 'start the job again with --progressive-save' });
+    }
+    return { store, runId: run.runId, experiment: undefined };
+  }
   if (existsSync(reference) && statSync(reference).isFile()) {
     // Loaded only for config references: reading a run by id needs neither YAML nor the schemas.
     const { Experiment } = await import('../experiment/experiment.js');

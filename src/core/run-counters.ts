@@ -22,7 +22,7 @@ export function forEachScore(scores: Readonly<Record<string, MetricScore>>, visi
 export class RunCounters {
   readonly histogram = new Map<number, number>();
   readonly usage = new Map<string, { model: string; stage: Stage; calls: number; inputTokens: number; outputTokens: number }>();
-  readonly scores = new Map<string, { model: number; prompt: number; metric: string; sum: number; count: number }>();
+  readonly scores = new Map<string, { model: number; prompt: number; metric: string; sum: number; sumOfSquares: number; count: number }>();
 
   move(before: Pick<TaskProgress, 'nextStage' | 'failed'>, after: Pick<TaskProgress, 'nextStage' | 'failed'>): void {
     if (before.nextStage === after.nextStage && before.failed === after.failed) return;
@@ -39,8 +39,9 @@ export class RunCounters {
     forEachScore(scores, (metric, value) => {
       const key = `${model}\u0000${prompt}\u0000${metric}`;
       let entry = this.scores.get(key);
-      if (!entry) this.scores.set(key, (entry = { model, prompt, metric, sum: 0, count: 0 }));
+      if (!entry) this.scores.set(key, (entry = { model, prompt, metric, sum: 0, sumOfSquares: 0, count: 0 }));
       entry.sum += sign * value;
+      entry.sumOfSquares += sign * value * value;
       entry.count += sign;
     });
   }
@@ -87,6 +88,6 @@ export class RunCounters {
     return [...this.scores.values()]
       .filter((entry) => entry.count !== 0)
       .sort((left, right) => left.model - right.model || left.prompt - right.prompt || left.metric.localeCompare(right.metric))
-      .map((entry) => ({ modelIndex: entry.model, promptIndex: entry.prompt, metric: entry.metric, sum: entry.sum, count: entry.count }));
+      .map((entry) => ({ modelIndex: entry.model, promptIndex: entry.prompt, metric: entry.metric, sum: entry.sum, sumOfSquares: entry.sumOfSquares, count: entry.count }));
   }
 }

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { FilesStore } from '../stores/files/files-store.js';
 import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
 import type { Store } from '../spec/store.js';
 
@@ -7,7 +9,12 @@ export function defaultStorePath(): string {
   return resolve(process.env.ASSAY_STORE ?? '.assay/assay.db');
 }
 
-/** Opens the store at a location. Only SQLite files for now; the location string is where other backends plug in. */
+/**
+ * Opens the store at a location: a progressive save when the location is a results file with a `.state`
+ * beside it (or the `.state` itself), else an SQLite file. The location string is where other backends plug in.
+ */
 export function openStoreAt(location: string, options: { create: boolean }): Store {
+  const output = location.endsWith('.state') ? location.slice(0, -'.state'.length) : location;
+  if (existsSync(`${output}.state`)) return FilesStore.open(resolve(output), { job: { config: null, datasetPaths: {} } });
   return openSqliteStore(location, { create: options.create });
 }

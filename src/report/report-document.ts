@@ -29,9 +29,10 @@ export interface GroupStatistic {
   /** Tasks of this group not scored yet. */
   readonly pending: number;
   readonly mean: number;
-  /** Standard error of the mean; clustered when the report was asked for clusters. */
-  readonly se: number;
-  readonly ci: readonly [number, number];
+  /** Standard error of the mean (clustered with `--cluster`); null when n < 2 (or a single cluster). */
+  readonly se: number | null;
+  /** The interval at the report's level; null when it cannot be computed (see `se`). */
+  readonly ci: readonly [number, number] | null;
   readonly ciMethod: IntervalMethod;
   /** Whether every score was 0 or 1 (one observation per item). */
   readonly binary: boolean;
@@ -48,9 +49,9 @@ export interface ClusterStatistic {
   readonly field: string;
   readonly clusters: number;
   /** The standard error as if items were independent, for comparison. */
-  readonly seIndependent: number;
+  readonly seIndependent: number | null;
   /** (clustered se / independent se)^2: how many times more variance the clustering causes. */
-  readonly designEffect: number;
+  readonly designEffect: number | null;
 }
 
 export interface ComparedSide {
@@ -70,29 +71,35 @@ export interface Comparison {
   /** Items both sides scored. */
   readonly n: number;
   readonly meanDiff: number;
-  /** Paired standard error of the difference (clustered with `--cluster`). */
-  readonly se: number;
-  readonly ci: readonly [number, number];
+  /** Paired standard error of the difference (clustered with `--cluster`); null when n < 2. */
+  readonly se: number | null;
+  readonly ci: readonly [number, number] | null;
   readonly ciMethod: IntervalMethod;
-  readonly pValue: number;
+  readonly pValue: number | null;
   /** Holm-adjusted over the comparisons of the same metric and dataset (equal to pValue when there is one). */
-  readonly pAdjusted: number;
+  readonly pAdjusted: number | null;
   readonly test: 'mcnemar-exact' | 'paired-t';
   /** Pearson correlation of the two sides' item scores; null when either side is constant. */
   readonly correlation: number | null;
   /** The standard error if the two sides were independent samples: what pairing saves. */
-  readonly unpairedSe: number;
+  readonly unpairedSe: number | null;
   /** The smallest true difference this n detects with 80% power at the report's level (two-sided). */
-  readonly mde: number;
+  readonly mde: number | null;
   /** Items only a got right and items only b got right (0/1 scores), else items where a > b and b > a. */
   readonly flipped: readonly [number, number];
 }
 
-/** Item-level detail of `assay compare`: the items that flipped each way. */
+/** Item-level detail of `assay compare`: for one comparison, the items that flipped each way. */
 export interface FlippedItems {
   readonly metric: string;
+  readonly dataset: string;
+  readonly a: { readonly model: string; readonly prompt: string };
+  readonly b: { readonly model: string; readonly prompt: string };
+  /** Items where a scored higher (for 0/1 scores: a right, b wrong), and where b did; at most `limit` each. */
   readonly aOnly: readonly FlippedItem[];
   readonly bOnly: readonly FlippedItem[];
+  /** True when a list was cut at the limit (the comparison's `flipped` has the full counts). */
+  readonly truncated: boolean;
 }
 
 export interface FlippedItem {

@@ -181,6 +181,8 @@ export interface ScoreTotalRow {
   readonly promptIndex: number;
   readonly metric: string;
   readonly sum: number;
+  /** The sum of squared scores (for a standard error); null in a store written before it was kept. */
+  readonly sumOfSquares: number | null;
   readonly count: number;
 }
 
@@ -203,6 +205,33 @@ export interface FailureCountRow {
   readonly stage: Stage;
   readonly category: string;
   readonly count: number;
+}
+
+/** A panel member's ratings of one task: what it answered for each trait, as parsed from its reply. */
+export interface PanelRatings {
+  readonly judge: string;
+  /** Per execution (panel member), in order: the model and its parsed values by trait. */
+  readonly raters: readonly { readonly model: string; readonly values: Readonly<Record<string, unknown>> }[];
+}
+
+/**
+ * One task's results as the report reads them: the numbers only, never the answer texts, so a scan over a
+ * million tasks stays small. Tasks nobody has claimed yet have no row.
+ */
+export interface TaskResultRow {
+  readonly ord: number;
+  readonly nextStage: StageIndex;
+  readonly failed: boolean;
+  /** Where and why the task is stuck, when it failed. */
+  readonly failure: { readonly stage: Stage; readonly category: string } | null;
+  /** Metric scores by name (value only), or null before the score stage. */
+  readonly scores: Readonly<Record<string, number>> | null;
+  /** Judge scores by `judge.trait`, or null before the judge stage (or without judges). */
+  readonly judgeScores: Readonly<Record<string, number>> | null;
+  /** Judges with more than one panel member: each member's ratings, for agreement. */
+  readonly ratings: readonly PanelRatings[] | null;
+  /** Latency of the first candidate's answering call (as recorded where it was answered), or null before generate. */
+  readonly latencyMs: number | null;
 }
 
 /** The current artifacts of one task, resolved from the state row's pointers. */
@@ -292,6 +321,11 @@ export interface Store {
   listFailures(runId: string, limit: number): Promise<FailureRow[]>;
   countFailures(runId: string): Promise<FailureCountRow[]>;
   loadArtifacts(runId: string, ords: readonly number[]): Promise<Map<number, TaskArtifacts>>;
+  /**
+   * The results of up to `limit` tasks with positions after `afterOrd`, in manifest order: one page of an
+   * indexed scan (pass the last row's `ord` to get the next page).
+   */
+  readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]>;
   readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]>;
 
   close(): Promise<void>;

@@ -357,8 +357,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         // Task 0 and 3 belong to model m1 (index 0), task 1 to m2: ords go item-major, model-minor.
         const totals = await store.getScoreTotals(run.runId);
         expect(totals).toEqual([
-          { modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, count: 1 },
-          { modelIndex: 1, promptIndex: 0, metric: 'accuracy', sum: 1, count: 2 },
+          { modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, sumOfSquares: 1, count: 1 },
+          { modelIndex: 1, promptIndex: 0, metric: 'accuracy', sum: 1, sumOfSquares: 1, count: 2 },
         ]);
         expect(await store.countFailures(run.runId)).toEqual([{ stage: 'generate', category: 'timeout', count: 1 }]);
         const failures = await store.listFailures(run.runId, 10);
@@ -422,7 +422,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0, 0, 'late')], release: [] });
         expect((await store.loadArtifacts(run.runId, [0])).get(0)!.candidates[0]!.text).toBe('The answer is 0.');
         expect(await store.readTaskEvents(run.runId, 0)).toHaveLength(5);
-        expect(await store.getScoreTotals(run.runId)).toEqual([{ modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, count: 1 }]);
+        expect(await store.getScoreTotals(run.runId)).toEqual([{ modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, sumOfSquares: 1, count: 1 }]);
       });
 
       it('rewinds to a stage: current results from it on are cleared, history and upstream kept', async () => {
@@ -480,6 +480,33 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await sorted()).toEqual(expected);
       });
 
+      it('reads results page by page in manifest order: score values, failures and latency, no texts', async () => {
+        const run = newRun({ items: 3, models: ['m1'] });
+        await store.createRun(run);
+        const failedGenerate: TaskEvent = { taskOrd: 1, type: 'generate-failed', payload: { sample: 0, failure: failure('timeout') } };
+        const slow: TaskEvent = { ...candidate(2), payload: { sample: 0, candidate: { ...(candidate(2).payload as { candidate: object }).candidate, latencyMs: 250 } } } as TaskEvent;
+        await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0), ...downstream(0, 1), failedGenerate, slow, ...downstream(2, 0)], release: [] });
+        const rows = [];
+        let after = -1;
+        for (;;) {
+          const page = await store.readResults(run.runId, after, 2);
+          expect(page.length).toBeLessThanOrEqual(2);
+          if (page.length === 0) break;
+          rows.push(...page);
+          after = page[page.length - 1]!.ord;
+        }
+        const touched = rows.filter((row) => row.ord <= 2);
+        expect(touched.map((row) => row.ord)).toEqual([0, 1, 2]);
+        expect(touched[0]).toEqual({ ord: 0, nextStage: 5, failed: false, failure: null, scores: { accuracy: 1 }, judgeScores: null, ratings: null, latencyMs: 1 });
+        expect(touched[1]).toMatchObject({ ord: 1, nextStage: 0, failed: true, failure: { stage: 'generate', category: 'timeout' }, scores: null, latencyMs: null });
+        expect(touched[2]).toMatchObject({ scores: { accuracy: 0 }, latencyMs: 250 });
+        // Tasks nobody touched are pending at generate, whether or not the store keeps a row for them.
+        for (const row of rows.filter((entry) => entry.ord > 2)) expect(row).toMatchObject({ nextStage: 0, failed: false, scores: null });
+        expect(JSON.stringify(rows)).not.toContain('The answer is');
+        await store.rewind(run.runId, 'score', [0]);
+        expect((await store.readResults(run.runId, -1, 1))[0]).toMatchObject({ ord: 0, scores: null, latencyMs: 1 });
+      });
+
       it('rewinds only the tasks it is given', async () => {
         const run = newRun({ items: 2, models: ['m1'] });
         await store.createRun(run);
@@ -487,7 +514,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.rewind(run.runId, 'score', [1])).toBe(1);
         const histogram = Object.fromEntries((await store.getStageHistogram(run.runId)).map((row) => [row.nextStage, row.count]));
         expect(histogram).toEqual({ 3: 1, 5: 1 });
-        expect(await store.getScoreTotals(run.runId)).toEqual([{ modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, count: 1 }]);
+        expect(await store.getScoreTotals(run.runId)).toEqual([{ modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, sumOfSquares: 1, count: 1 }]);
       });
     });
   });

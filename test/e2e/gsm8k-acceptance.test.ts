@@ -115,4 +115,60 @@ describe('GSM8K graded from four real models recorded answers', () => {
       await opened.close();
     }
   });
+
+  it('reports each model with a Wilson interval and every pair with the paired statistics of an independent computation', async () => {
+    const result = await runCli(['report', firstRun.runId, '--store', store, '--json'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    const { labels, accuracy } = originalLabels();
+    // Reference values: scipy 1.17.1 over the original is_correct labels (the snippet):
+    //   X[m] = 1.0 where row[m]['is_correct'] else 0.0, over the 1,319 rows of example_model_solutions.jsonl
+    //   ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method='wilson')
+    //   se = X[m].std(ddof=1) / sqrt(n)
+    const wilson: Record<string, [number, number, number]> = {
+      '6b_finetuning': [0.19543139440558893, 0.2398750854306672, 0.011350909906677552],
+      '6b_verification': [0.36447409684415993, 0.41705679026785886, 0.013437829864668651],
+      '175b_finetuning': [0.32201685382696366, 0.3733359057098653, 0.01311389838214695],
+      '175b_verification': [0.5356326528399583, 0.5890988475978164, 0.013664299060751955],
+    };
+    for (const model of MODELS) {
+      const group = report.groups.find((entry: { model: string; metric: string }) => entry.model === model && entry.metric === 'accuracy');
+      expect(group).toMatchObject({ n: 1319, ciMethod: 'wilson', binary: true, dataset: 'gsm8k' });
+      expect(group.mean).toBe(accuracy[model]);
+      expect(group.ci[0]).toBeCloseTo(wilson[model]![0], 12);
+      expect(group.ci[1]).toBeCloseTo(wilson[model]![1], 12);
+      expect(group.se).toBeCloseTo(wilson[model]![2], 12);
+    }
+    // Per pair (a before b in config order), from the same X:
+    //   d = X[a] - X[b]; se = d.std(ddof=1)/sqrt(n); unpaired = sqrt(X[a].var(ddof=1)/n + X[b].var(ddof=1)/n)
+    //   p = scipy.stats.binomtest(aOnly, aOnly + bOnly, 0.5).pvalue (exact McNemar); r = numpy.corrcoef(X[a], X[b])[0, 1]
+    //   holm: sort p ascending, p_(i) * (m - i + 1), running maximum, capped at 1
+    const reference: Record<string, { p: number; se: number; unpaired: number; r: number; holm: number }> = {
+      '6b_finetuning|6b_verification': { p: 3.928874710490944e-36, se: 0.01350874904966465, unpaired: 0.01759029355017395, r: 0.41608469822225586, holm: 1.5715498841963777e-35 },
+      '6b_finetuning|175b_finetuning': { p: 7.466006443046378e-21, se: 0.013684933094532302, unpaired: 0.01734409082329734, r: 0.3813789845275091, holm: 1.4932012886092756e-20 },
+      '6b_finetuning|175b_verification': { p: 1.6569333623969997e-99, se: 0.014869117830683065, unpaired: 0.017763902288944772, r: 0.30452676581273175, holm: 9.941600174381998e-99 },
+      '6b_verification|175b_finetuning': { p: 0.003150656880360618, se: 0.014361068314278445, unpaired: 0.01877630427557716, r: 0.4151270576867355, holm: 0.003150656880360618 },
+      '6b_verification|175b_verification': { p: 1.2400534250724266e-32, se: 0.014106395994627242, unpaired: 0.019164768203488596, r: 0.45828145994847963, holm: 3.72016027521728e-32 },
+      '175b_finetuning|175b_verification': { p: 2.8913946350346335e-45, se: 0.014684157296028007, unpaired: 0.018939044315882024, r: 0.3991884152192718, holm: 1.4456973175173168e-44 },
+    };
+    const questions = [...new Set([...labels.keys()].map((key) => key.split('\u0000')[0]!))];
+    expect(report.comparisons).toHaveLength(6);
+    for (const comparison of report.comparisons) {
+      const key = `${comparison.a.model}|${comparison.b.model}`;
+      const expected = reference[key]!;
+      expect(expected, key).toBeDefined();
+      // Discordant pairs counted here straight from the labels.
+      const aOnly = questions.filter((question) => labels.get(`${question}\u0000${comparison.a.model}`) && !labels.get(`${question}\u0000${comparison.b.model}`)).length;
+      const bOnly = questions.filter((question) => !labels.get(`${question}\u0000${comparison.a.model}`) && labels.get(`${question}\u0000${comparison.b.model}`)).length;
+      expect(comparison).toMatchObject({ metric: 'accuracy', n: 1319, test: 'mcnemar-exact', flipped: [aOnly, bOnly] });
+      expect(comparison.meanDiff).toBeCloseTo(accuracy[comparison.a.model]! - accuracy[comparison.b.model]!, 12);
+      expect(comparison.pValue / expected.p).toBeCloseTo(1, 9);
+      expect(comparison.pAdjusted / expected.holm).toBeCloseTo(1, 9);
+      expect(comparison.se).toBeCloseTo(expected.se, 12);
+      expect(comparison.unpairedSe).toBeCloseTo(expected.unpaired, 12);
+      expect(comparison.correlation).toBeCloseTo(expected.r, 12);
+      expect(comparison.se).toBeLessThan(comparison.unpairedSe);
+    }
+  });
 });
+

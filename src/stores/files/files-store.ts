@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
+import { judgeResult, scoreValues } from '../result-rows.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
 import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
 import { loadReduction } from '../../core/reduction.js';
@@ -35,6 +36,7 @@ import type {
   Store,
   StoredItem,
   TaskArtifacts,
+  TaskResultRow,
   TaskProgress,
   TaskRecord,
   UsageRow,
@@ -641,6 +643,28 @@ export class FilesStore implements Store {
       });
     }
     return artifacts;
+  }
+
+  async readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]> {
+    this.requireRun(runId);
+    const payload = (seq: number | null): unknown => (seq === null ? null : (this.events[seq]?.payload ?? null));
+    const rows: TaskResultRow[] = [];
+    for (let ord = Math.max(0, afterOrd + 1); ord < this.tasks.length && rows.length < limit; ord++) {
+      const progress = this.tasks[ord];
+      if (!progress) continue;
+      const first = progress.candidateSeqs[0] ?? null;
+      const latency = (payload(first) as { candidate?: { latencyMs?: unknown } } | null)?.candidate?.latencyMs;
+      rows.push({
+        ord,
+        nextStage: progress.nextStage,
+        failed: progress.failed,
+        failure: progress.failure ? { stage: progress.failure.stage, category: progress.failure.category } : null,
+        scores: scoreValues((payload(progress.scoreSeq) as { scores?: TaskArtifacts['scores'] } | null)?.scores),
+        ...judgeResult(payload(progress.judgeSeq) as Parameters<typeof judgeResult>[0]),
+        latencyMs: typeof latency === 'number' ? latency : null,
+      });
+    }
+    return rows;
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {

@@ -1,5 +1,5 @@
 /** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -87,6 +87,8 @@ CREATE TABLE IF NOT EXISTS score_totals (
   metric TEXT NOT NULL,
   sum REAL NOT NULL,
   count INTEGER NOT NULL,
+  -- The sum of squared scores; NULL for totals kept before schema 3 (unknown until the totals are rebuilt).
+  sum_sq REAL,
   PRIMARY KEY (run_pk, model_index, prompt_index, metric)
 ) WITHOUT ROWID;
 
@@ -133,5 +135,9 @@ ALTER TABLE runs ADD COLUMN status_reason TEXT;
 ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN lease_token INTEGER;
 ALTER TABLE owners ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+`,
+  // 2 -> 3: the sum of squared scores beside each sum, for quickcheck's intervals (unknown for older totals).
+  3: `
+ALTER TABLE score_totals ADD COLUMN sum_sq REAL;
 `,
 };

@@ -9,6 +9,7 @@ import { inputOf, targetOf } from '../../core/item-fields.js';
 import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
+import { panelRatings, scoreValues } from '../result-rows.js';
 import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
@@ -36,6 +37,7 @@ import type {
   StoredItem,
   TaskArtifacts,
   TaskProgress,
+  TaskResultRow,
   TaskRecord,
   UsageRow,
 } from '../../spec/store.js';
@@ -106,6 +108,17 @@ function toRunRecord(row: RunRow): RunRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+interface ResultSqlRow {
+  ord: number;
+  next_stage: number;
+  failed: number;
+  failure: string | null;
+  scores: string | null;
+  judge_scores: string | null;
+  judgments: string | null;
+  latency: number | null;
 }
 
 function toProgress(row: TaskRow, samples: number): TaskProgress {
@@ -272,8 +285,9 @@ export class SqliteStore implements Store {
         'SELECT next_stage, failed, count FROM stage_histogram WHERE run_pk = ? AND count <> 0',
       ),
       scoreAdd: db.prepare(
-        `INSERT INTO score_totals (run_pk, model_index, prompt_index, metric, sum, count) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_pk, model_index, prompt_index, metric) DO UPDATE SET sum = sum + excluded.sum, count = count + excluded.count`,
+        `INSERT INTO score_totals (run_pk, model_index, prompt_index, metric, sum, sum_sq, count) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_pk, model_index, prompt_index, metric) DO UPDATE SET sum = sum + excluded.sum, sum_sq = sum_sq + excluded.sum_sq,
+           count = count + excluded.count`,
       ),
       usageAdd: db.prepare(
         `INSERT INTO usage_totals (run_pk, model, stage, calls, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)
@@ -283,10 +297,22 @@ export class SqliteStore implements Store {
       usageTotals: db.prepare<[number], { model: string; stage: Stage; calls: number; input_tokens: number; output_tokens: number }>(
         'SELECT model, stage, calls, input_tokens, output_tokens FROM usage_totals WHERE run_pk = ? ORDER BY model, stage',
       ),
-      scoreTotals: db.prepare<[number], { model_index: number; prompt_index: number; metric: string; sum: number; count: number }>(
-        'SELECT model_index, prompt_index, metric, sum, count FROM score_totals WHERE run_pk = ? AND count <> 0 ORDER BY model_index, prompt_index, metric',
+      scoreTotals: db.prepare<[number], { model_index: number; prompt_index: number; metric: string; sum: number; sum_sq: number | null; count: number }>(
+        'SELECT model_index, prompt_index, metric, sum, sum_sq, count FROM score_totals WHERE run_pk = ? AND count <> 0 ORDER BY model_index, prompt_index, metric',
       ),
       eventPayload: db.prepare<[number], { payload: string }>('SELECT payload FROM events WHERE seq = ?'),
+      // One page of the report's scan: the numbers of each task, pulled out of its current events by SQLite
+      // (json_extract), so answer texts never reach JavaScript. Every lookup is by primary key.
+      results: db.prepare<[number, number, number], ResultSqlRow>(
+        `SELECT t.ord AS ord, t.next_stage AS next_stage, t.failed AS failed, t.failure AS failure,
+           (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.score_seq) AS scores,
+           (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.judge_seq) AS judge_scores,
+           (SELECT CASE WHEN json_array_length(e.payload, '$.judgments') > 0
+                   THEN json_extract(e.payload, '$.judgments') END FROM events e WHERE e.seq = t.judge_seq) AS judgments,
+           (SELECT json_extract(e.payload, '$.candidate.latencyMs') FROM events e
+              WHERE e.seq = json_extract(t.candidate_seqs, '$[0]')) AS latency
+         FROM tasks t WHERE t.run_pk = ? AND t.ord > ? ORDER BY t.ord LIMIT ?`,
+      ),
       insertGroup: db.prepare('INSERT OR IGNORE INTO generation_groups (group_key, run_pk) VALUES (?, ?)'),
       sharedGroups: db.prepare<[number], { run_id: string }>(
         `SELECT DISTINCT runs.run_id AS run_id FROM generation_groups AS mine
@@ -661,7 +687,7 @@ export class SqliteStore implements Store {
       if (delta !== 0) statements.histogramAdd.run(pk, key >> 1, key & 1, delta);
     }
     for (const entry of counters.scores.values()) {
-      if (entry.count !== 0 || entry.sum !== 0) statements.scoreAdd.run(pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
+      if (entry.count !== 0 || entry.sum !== 0) statements.scoreAdd.run(pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.sumOfSquares, entry.count);
     }
     for (const entry of counters.usage.values()) statements.usageAdd.run(pk, entry.model, entry.stage, entry.calls, entry.inputTokens, entry.outputTokens);
     return { appended, rejectedOrds: rejected };
@@ -758,7 +784,7 @@ export class SqliteStore implements Store {
       for (const seq of [row.score_seq, row.judge_seq]) if (seq !== null) counters.addScores(modelIndex, promptIndex, this.scoresAt(seq), 1);
     }
     this.db.prepare('DELETE FROM score_totals WHERE run_pk = ?').run(handle.pk);
-    for (const entry of counters.scores.values()) this.statements.scoreAdd.run(handle.pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.count);
+    for (const entry of counters.scores.values()) this.statements.scoreAdd.run(handle.pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.sumOfSquares, entry.count);
   }
 
   async findRunsSharingGenerations(runId: string): Promise<string[]> {
@@ -780,7 +806,7 @@ export class SqliteStore implements Store {
   async getScoreTotals(runId: string): Promise<ScoreTotalRow[]> {
     return this.statements.scoreTotals
       .all(this.handle(runId).pk)
-      .map((row) => ({ modelIndex: row.model_index, promptIndex: row.prompt_index, metric: row.metric, sum: row.sum, count: row.count }));
+      .map((row) => ({ modelIndex: row.model_index, promptIndex: row.prompt_index, metric: row.metric, sum: row.sum, sumOfSquares: row.sum_sq, count: row.count }));
   }
 
   async listFailures(runId: string, limit: number): Promise<FailureRow[]> {
@@ -825,6 +851,23 @@ export class SqliteStore implements Store {
       });
     }
     return artifacts;
+  }
+
+  async readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]> {
+    const handle = this.handle(runId);
+    return this.statements.results.all(handle.pk, afterOrd, limit).map((row) => {
+      const failure = row.failure ? (JSON.parse(row.failure) as { stage: Stage; category: string }) : null;
+      return {
+        ord: row.ord,
+        nextStage: row.next_stage as StageIndex,
+        failed: row.failed === 1,
+        failure: failure ? { stage: failure.stage, category: failure.category } : null,
+        scores: row.scores ? scoreValues(JSON.parse(row.scores)) : null,
+        judgeScores: row.judge_scores ? scoreValues(JSON.parse(row.judge_scores)) : null,
+        ratings: row.judgments ? panelRatings(JSON.parse(row.judgments)) : null,
+        latencyMs: typeof row.latency === 'number' ? row.latency : null,
+      };
+    });
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
