@@ -16,7 +16,7 @@ import { clusteredMean } from './index.js';
 //   clustered([1, 1, 1, 0, 0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1, 2, 2, 3, 3], .95)
 //   clustered([1, 2, 3, 4], [0, 1, 2, 3], .95)
 describe('clusteredMean', () => {
-  const cases: [string, number[], number[], number, number[]][] = [
+  const cases: [string, number[], number[], number, [number, number, number, number, number, number]][] = [
     [
       'unequal cluster sizes',
       [0.2, 0.4, 0.9, 1.0, 0.1, 0.3, 0.35],
