@@ -28,7 +28,11 @@ export interface ClusteredEstimate {
  * clusters[i] is the integer cluster id of values[i]; cluster sizes may differ. O(n) with a hash map.
  * Throws a RangeError for empty or mismatched input, a non-finite value, a non-integer id or a bad level.
  */
-export function clusteredMean(values: ArrayLike<number>, clusters: ArrayLike<number>, level: number): ClusteredEstimate {
+export function clusteredMean(
+  values: ArrayLike<number>,
+  clusters: ArrayLike<number>,
+  level: number,
+): ClusteredEstimate {
   assertNonEmpty(values, 'values');
   assertSameLength(values, clusters, 'values and clusters');
   assertFinite(values, 'values');

@@ -98,7 +98,13 @@ export function comparePaired(
 }
 
 /** Pearson's r = Σ(x-x̄)(y-ȳ) / sqrt(Σ(x-x̄)² Σ(y-ȳ)²); null when either side is constant. */
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>, meanA: number, meanB: number, constant: boolean): number | null {
+function pearson(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  meanA: number,
+  meanB: number,
+  constant: boolean,
+): number | null {
   if (constant) return null;
   let cross = 0;
   let squaresA = 0;
