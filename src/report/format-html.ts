@@ -123,7 +123,7 @@ function ciLabel(level: number): string {
 }
 
 function sideLabel(side: Comparison['a']): string {
-  return [side.model, side.prompt, side.runId ? `run ${side.runId.slice(0, 12)}` : null].filter((part) => part !== null).join(' · ');
+  return [side.model, side.prompt, side.runId ? `run ${side.runId.slice(0, 10)}` : null].filter((part) => part !== null).join(' · ');
 }
 
 function comparisonsTable(comparisons: readonly Comparison[], level: number): string {
@@ -363,7 +363,7 @@ figure.chart svg { display: block; max-width: none; }
 .table-wrap { overflow-x: auto; margin: 8px 0 16px; }
 table { border-collapse: collapse; font-size: 13px; }
 caption { text-align: left; color: var(--muted); padding: 4px 0; }
-th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; max-width: 28em; overflow-wrap: anywhere; }
+th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; max-width: 24em; overflow-wrap: break-word; }
 th { background: #eef1f5; font-weight: 600; white-space: nowrap; position: sticky; top: 0; }
 tbody tr:nth-child(even) { background: var(--stripe); }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }

@@ -12,14 +12,19 @@ export interface ChartSpec {
   readonly spec: TopLevelSpec;
 }
 
-const WIDTH = 420;
+const WIDTH = 340;
 const STEP = 22;
+/**
+ * Without a canvas in Node, vega estimates a text's width as 0.8 em per character (wider than it is drawn), so
+ * label limits are set high enough for about 45 characters; longer labels end in `…` (tables have them whole).
+ */
+const LABEL_LIMIT = 380;
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const CONFIG = {
   background: 'white',
   font: FONT,
-  axis: { labelLimit: 260, labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600 },
-  legend: { labelLimit: 260, labelFontSize: 11, titleFontSize: 12 },
+  axis: { labelLimit: LABEL_LIMIT, labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600 },
+  legend: { labelLimit: LABEL_LIMIT, labelFontSize: 11, titleFontSize: 12 },
   title: { fontSize: 13, anchor: 'start' },
   view: { stroke: null },
 } as const;
@@ -38,6 +43,11 @@ export function seriesLabeller(groups: readonly GroupStatistic[]): (group: Pick<
   return (group) => [group.model, prompts ? group.prompt : null, datasets ? group.dataset : null].filter((part) => part !== null).join(' · ');
 }
 
+/** One colour per model across every chart: the models in the order they first appear in the groups. */
+function modelColor(groups: readonly GroupStatistic[]) {
+  return { field: 'model', type: 'nominal', legend: null, scale: { domain: [...new Set(groups.map((group) => group.model))] } } as const;
+}
+
 /** `x` on a [0, 1] axis when every value lies in it (rates), else a scale that includes zero. */
 function scoreScale(values: readonly number[]): { domain?: [number, number]; zero: boolean } {
   return values.every((value) => value >= 0 && value <= 1) ? { domain: [0, 1], zero: true } : { zero: true };
@@ -45,6 +55,7 @@ function scoreScale(values: readonly number[]): { domain?: [number, number]; zer
 
 /** (1) Per metric: the mean of each model (and prompt) over the whole dataset, with its interval as an error bar. */
 export function scoreCharts(groups: readonly GroupStatistic[], level: number): ChartSpec[] {
+  const color = modelColor(groups);
   const whole = groups.filter((group) => Object.keys(group.by).length === 0 && finite(group.mean));
   const label = seriesLabeller(whole);
   return metricsOf(whole).map((metric) => {
@@ -64,7 +75,7 @@ export function scoreCharts(groups: readonly GroupStatistic[], level: number): C
         layer: [
           {
             mark: { type: 'bar', height: { band: 0.6 }, opacity: 0.85 },
-            encoding: { x: { field: 'mean', type: 'quantitative', title: `mean ${metric}`, scale }, color: { field: 'model', type: 'nominal', legend: null } },
+            encoding: { x: { field: 'mean', type: 'quantitative', title: `mean ${metric}`, scale }, color },
           },
           { mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } } },
           { mark: { type: 'tick', color: '#222', thickness: 1.5, size: 10, orient: 'vertical' }, encoding: { x: { field: 'low', type: 'quantitative' } } },
@@ -75,12 +86,15 @@ export function scoreCharts(groups: readonly GroupStatistic[], level: number): C
   });
 }
 
-/** A comparison's row label: `a − b` (with the metric, and the dataset when there are several). */
+/**
+ * A comparison's row label: `a − b` with the metric (and the dataset when there are several), so no two rows
+ * share a label. The runs of `assay compare` are said on the page, not on every row.
+ */
 export function comparisonLabeller(comparisons: readonly Comparison[]): (comparison: Comparison) => string {
   const prompts = new Set(comparisons.flatMap((comparison) => [comparison.a.prompt, comparison.b.prompt])).size > 1;
   const datasets = new Set(comparisons.map((comparison) => comparison.dataset)).size > 1;
-  const side = (model: string, prompt: string, runId: string | undefined) => [model, prompts ? prompt : null, runId ? `run ${runId.slice(0, 8)}` : null].filter((part) => part !== null).join(' · ');
-  return (comparison) => `${side(comparison.a.model, comparison.a.prompt, comparison.a.runId)} − ${side(comparison.b.model, comparison.b.prompt, comparison.b.runId)} [${comparison.metric}${datasets ? `, ${comparison.dataset}` : ''}]`;
+  const side = (model: string, prompt: string) => (prompts ? `${model} · ${prompt}` : model);
+  return (comparison) => `${side(comparison.a.model, comparison.a.prompt)} − ${side(comparison.b.model, comparison.b.prompt)} [${comparison.metric}${datasets ? `, ${comparison.dataset}` : ''}]`;
 }
 
 /** (2) A forest plot: one row per paired comparison, the difference a − b with its interval, and a rule at zero. */
@@ -119,7 +133,9 @@ export function forestChart(comparisons: readonly Comparison[], level: number): 
 
 /** The `key=value, …` label of a split group, and the key of its fields (one chart per metric and set of fields). */
 function byLabel(by: Readonly<Record<string, string>>): string {
-  return Object.entries(by)
+  const entries = Object.entries(by);
+  if (entries.length === 1) return entries[0]![1];
+  return entries
     .map(([field, value]) => `${field}=${value}`)
     .join(', ');
 }
@@ -147,19 +163,19 @@ export function byCharts(groups: readonly GroupStatistic[], level: number): Char
     const scale = scoreScale(rows.flatMap((row) => [row.mean, row.low, row.high]));
     const y = { field: 'value', type: 'nominal', title: fields.join(', '), sort: null } as const;
     const yOffset = { field: 'series', type: 'nominal', sort: null } as const;
-    const series = new Set(rows.map((row) => row.series)).size;
     return {
       title: `${metric} by ${fields.join(', ')}: mean with ${pct(level)} interval`,
       spec: {
         config: CONFIG,
         width: WIDTH,
-        height: { step: Math.max(STEP, 14 * series + 8) },
+        // With an offset channel the step is the height of one bar within a value's band.
+        height: { step: 14 },
         data: { values: rows },
         encoding: { y, yOffset },
         layer: [
           {
             mark: { type: 'bar', opacity: 0.85 },
-            encoding: { x: { field: 'mean', type: 'quantitative', title: `mean ${metric}`, scale }, color: { field: 'series', type: 'nominal', title: 'model', sort: null } },
+            encoding: { x: { field: 'mean', type: 'quantitative', title: `mean ${metric}`, scale }, color: { field: 'series', type: 'nominal', title: 'model', scale: { domain: [...new Set(split.map(label))] } } },
           },
           { mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } } },
         ],
@@ -208,7 +224,7 @@ export function costChart(groups: readonly GroupStatistic[], usage: readonly Usa
       data: { values: rows },
       encoding: { x, y },
       layer: [
-        { mark: { type: 'point', filled: true, size: 80 }, encoding: { color: { field: 'model', type: 'nominal', legend: null } } },
+        { mark: { type: 'point', filled: true, size: 80 }, encoding: { color: modelColor(groups) } },
         { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11, limit: 200 }, encoding: { text: { field: 'model', type: 'nominal' } } },
       ],
     },
