@@ -63,7 +63,7 @@ function table(caption: string, header: readonly (string | Cell)[], rows: readon
   const head = header.map((cell) => (typeof cell === 'string' ? txt(cell) : cell));
   const th = head.map((cell) => `<th scope="col"${cell.numeric ? ' class="num"' : ''}${cell.title ? ` title="${escapeHtml(cell.title)}"` : ''}>${escapeHtml(cell.text)}</th>`).join('');
   const body = rows.map((row) => `<tr>${row.map((cell) => `<td${cell.numeric ? ' class="num"' : ''}>${escapeHtml(cell.text)}</td>`).join('')}</tr>`).join('\n');
-  return `<div class="table-wrap"><table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody></table></div>`;
+  return `<div class="table-wrap"><table>\n${caption ? `<caption>${escapeHtml(caption)}</caption>\n` : ''}<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody></table></div>`;
 }
 
 function section(id: string, title: string, content: string): string {
@@ -261,7 +261,7 @@ async function reportSections(doc: ReportDocument): Promise<{ links: [string, st
 
 function flippedTable(caption: string, items: readonly FlippedItem[]): string {
   return `<details${items.length <= 50 ? ' open' : ''}><summary>${escapeHtml(`${caption} (${items.length})`)}</summary>\n${
-    items.length > 0 ? table(caption, ['dataset', 'item', num('a'), num('b')], items.map((item) => [txt(item.dataset), txt(item.item), num(fixed(item.a)), num(fixed(item.b))])) : empty('None.')
+    items.length > 0 ? table('', ['dataset', 'item', num('a'), num('b')], items.map((item) => [txt(item.dataset), txt(item.item), num(fixed(item.a)), num(fixed(item.b))])) : empty('None.')
   }\n</details>`;
 }
 
