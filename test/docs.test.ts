@@ -60,6 +60,8 @@ describe('documentation examples', () => {
 describe('--help and the command pages', () => {
   const commands: [string[], string][] = [
     [['run'], 'run.md'],
+    [['report'], 'report.md'],
+    [['compare'], 'compare.md'],
     [['quickcheck'], 'quickcheck.md'],
     [['inspect', 'snapshot'], 'inspect.md'],
     [['inspect', 'state'], 'inspect.md'],

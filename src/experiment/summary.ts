@@ -1,5 +1,6 @@
 import { stageCountsFromHistogram, pipelineOf, type ExecutionState } from '../core/execution-state.js';
 import { InternalError } from '../core/errors.js';
+import { estimateMeanFromSums } from '../core/statistics/index.js';
 import type { Stage } from '../spec/stage.js';
 import { PriceBook, type Price } from '../core/cost.js';
 import type { FailureCountRow, RunRecord, Store } from '../spec/store.js';
@@ -35,6 +36,13 @@ export interface ScoreSummary {
   readonly metric: string;
   readonly mean: number;
   readonly n: number;
+  /**
+   * The 95% interval of the mean from the store's running totals (Wilson for 0/1 scores, t otherwise), or
+   * null when the totals cannot give an honest one: with replicates (items must be averaged first: see
+   * `assay report`), fewer than two scores, or totals kept before sums of squares were.
+   */
+  readonly ci: readonly [number, number] | null;
+  readonly ciMethod: 'wilson' | 't' | null;
 }
 
 /** What `run` returns and `assay run --json` prints. */
@@ -75,13 +83,18 @@ export async function getScoreSummary(store: Store, runId: string): Promise<Scor
   const run = await store.getRun(runId);
   if (!run) throw new InternalError(`run ${runId} vanished from the store`);
   const totals = await store.getScoreTotals(runId);
-  return totals.map((row) => ({
-    model: run.snapshot.models[row.modelIndex]?.id ?? `#${row.modelIndex}`,
-    prompt: run.snapshot.prompts[row.promptIndex]?.id ?? `#${row.promptIndex}`,
-    metric: row.metric,
-    mean: row.count > 0 ? row.sum / row.count : 0,
-    n: row.count,
-  }));
+  return totals.map((row) => {
+    const estimate = run.snapshot.replicates === 1 && row.sumOfSquares !== null && row.count > 0 ? estimateMeanFromSums(row.count, row.sum, row.sumOfSquares, 0.95) : null;
+    return {
+      model: run.snapshot.models[row.modelIndex]?.id ?? `#${row.modelIndex}`,
+      prompt: run.snapshot.prompts[row.promptIndex]?.id ?? `#${row.promptIndex}`,
+      metric: row.metric,
+      mean: row.count > 0 ? row.sum / row.count : 0,
+      n: row.count,
+      ci: estimate?.ci ?? null,
+      ciMethod: estimate?.ci ? estimate.method as 'wilson' | 't' : null,
+    };
+  });
 }
 
 /**

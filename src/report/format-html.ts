@@ -292,7 +292,7 @@ async function compareSections(doc: CompareDocument): Promise<{ links: [string, 
         'flipped',
         'Flipped items',
         doc.flippedItems
-          .map((flipped) => `<h3>${escapeHtml(flipped.metric)}</h3>\n${flippedTable(`Better in run a (${doc.runA.name})`, flipped.aOnly)}\n${flippedTable(`Better in run b (${doc.runB.name})`, flipped.bOnly)}`)
+          .map((flipped) => `<h3>${escapeHtml(`${flipped.metric}: ${flipped.a.model}/${flipped.a.prompt} vs ${flipped.b.model}/${flipped.b.prompt}`)}${flipped.truncated ? ' (lists cut)' : ''}</h3>\n${flippedTable(`Better in run a (${doc.runA.name})`, flipped.aOnly)}\n${flippedTable(`Better in run b (${doc.runB.name})`, flipped.bOnly)}`)
           .join('\n'),
       ),
     );

@@ -61,7 +61,7 @@ export function scoreCharts(groups: readonly GroupStatistic[], level: number): C
   return metricsOf(whole).map((metric) => {
     const rows = whole
       .filter((group) => group.metric === metric)
-      .map((group) => ({ series: label(group), model: group.model, mean: group.mean, low: finite(group.ci[0]) ? group.ci[0] : group.mean, high: finite(group.ci[1]) ? group.ci[1] : group.mean, n: group.n }));
+      .map((group) => ({ series: label(group), model: group.model, mean: group.mean, low: finite(group.ci?.[0]) ? group.ci![0] : group.mean, high: finite(group.ci?.[1]) ? group.ci![1] : group.mean, n: group.n }));
     const scale = scoreScale(rows.flatMap((row) => [row.mean, row.low, row.high]));
     const y = { field: 'series', type: 'nominal', title: null, sort: null } as const;
     return {
@@ -107,8 +107,8 @@ export function forestChart(comparisons: readonly Comparison[], level: number): 
     label: label(comparison),
     metric: comparison.metric,
     diff: comparison.meanDiff,
-    low: finite(comparison.ci[0]) ? comparison.ci[0] : comparison.meanDiff,
-    high: finite(comparison.ci[1]) ? comparison.ci[1] : comparison.meanDiff,
+    low: finite(comparison.ci?.[0]) ? comparison.ci![0] : comparison.meanDiff,
+    high: finite(comparison.ci?.[1]) ? comparison.ci![1] : comparison.meanDiff,
   }));
   return {
     title: `Paired differences (a − b) with ${pct(level)} intervals`,
@@ -157,8 +157,8 @@ export function byCharts(groups: readonly GroupStatistic[], level: number): Char
       value: byLabel(group.by),
       series: label(group),
       mean: group.mean,
-      low: finite(group.ci[0]) ? group.ci[0] : group.mean,
-      high: finite(group.ci[1]) ? group.ci[1] : group.mean,
+      low: finite(group.ci?.[0]) ? group.ci![0] : group.mean,
+      high: finite(group.ci?.[1]) ? group.ci![1] : group.mean,
     }));
     const scale = scoreScale(rows.flatMap((row) => [row.mean, row.low, row.high]));
     const y = { field: 'value', type: 'nominal', title: fields.join(', '), sort: null } as const;

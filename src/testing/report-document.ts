@@ -121,6 +121,10 @@ export function compareDocument(): CompareDocument {
     flippedItems: [
       {
         metric: 'exact-match',
+        dataset: 'gsm8k-<mini>',
+        a: { model: HOSTILE_MODEL, prompt: 'default' },
+        b: { model: 'gpt-small', prompt: 'default' },
+        truncated: false,
         aOnly: [
           { dataset: 'gsm8k-<mini>', item: HOSTILE_ITEM, a: 1, b: 0 },
           { dataset: 'gsm8k-<mini>', item: 'q12', a: 1, b: 0 },

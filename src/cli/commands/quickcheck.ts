@@ -64,8 +64,11 @@ export function quickcheckCommand(): Command {
         );
         if (owners.length > 0) printLine(`workers  ${owners.map((owner) => `pid ${owner.pid} on ${owner.host}`).join(', ')}`);
         printLine();
-        if (scores.length > 0) printLine(table(['model', 'prompt', 'metric', 'mean', 'n'], scores.map((row) => [row.model, row.prompt, row.metric, row.mean.toFixed(3), row.n])));
-        else printLine('no scores yet');
+        if (scores.length > 0) {
+          const interval = (row: (typeof scores)[number]) => (row.ci ? `[${row.ci[0].toFixed(3)}, ${row.ci[1].toFixed(3)}] ${row.ciMethod}` : '–');
+          printLine(table(['model', 'prompt', 'metric', 'mean', '95% CI', 'n'], scores.map((row) => [row.model, row.prompt, row.metric, row.mean.toFixed(3), interval(row), row.n])));
+          if (run.snapshot.replicates > 1) printLine('         (with replicates, intervals need items averaged first: see assay report)');
+        } else printLine('no scores yet');
         if (usage.length > 0) {
           printLine();
           printLine(

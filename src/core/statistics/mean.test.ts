@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateMean, isBinary, wilsonInterval } from './index.js';
+import { estimateMean, estimateMeanFromSums, isBinary, wilsonInterval } from './index.js';
 
 function expectInterval(actual: [number, number] | null, expected: [number, number]): void {
   expect(actual).not.toBeNull();
@@ -124,5 +124,31 @@ describe('estimateMean', () => {
     expect(() => estimateMean([1, Number.NaN], 0.95)).toThrow(RangeError);
     expect(() => estimateMean([1, Number.POSITIVE_INFINITY], 0.95)).toThrow(RangeError);
     expect(() => estimateMean([1, 0], 95)).toThrow(RangeError);
+  });
+});
+
+describe('estimateMeanFromSums', () => {
+  it('agrees with estimateMean on the values behind the sums: Wilson for 0/1, t otherwise', () => {
+    const binary = [1, 0, 1, 1, 0];
+    const fromSums = estimateMeanFromSums(5, 3, 3, 0.95);
+    expect(fromSums).toMatchObject({ n: 5, method: 'wilson', binary: true });
+    expect(fromSums.ci).toEqual(estimateMean(binary, 0.95).ci);
+    expect(fromSums.se).toBeCloseTo(estimateMean(binary, 0.95).se!, 12);
+    // python3: x = np.array([0.2, 0.9, 0.5, 0.75, 1.0, 0.0, 0.35]); se = x.std(ddof=1)/np.sqrt(7)
+    //   t = scipy.stats.t.ppf(0.975, 6); (x.mean() - t*se, x.mean() + t*se)
+    const values = [0.2, 0.9, 0.5, 0.75, 1.0, 0.0, 0.35];
+    const sum = values.reduce((total, value) => total + value, 0);
+    const squares = values.reduce((total, value) => total + value * value, 0);
+    const continuous = estimateMeanFromSums(7, sum, squares, 0.95);
+    expect(continuous).toMatchObject({ n: 7, method: 't', binary: false });
+    expect(continuous.mean).toBeCloseTo(0.5285714285714286, 12);
+    expect(continuous.se).toBeCloseTo(0.14051653980647144, 10);
+    expectInterval(continuous.ci, [0.1847398420370885, 0.8724030151057687]);
+  });
+
+  it('floors a variance that drifted below zero, and has no se for one value', () => {
+    expect(estimateMeanFromSums(3, 1.5, 0.75 - 1e-12, 0.95).se).toBe(0);
+    expect(estimateMeanFromSums(1, 0.4, 0.16, 0.95)).toMatchObject({ se: null, ci: null, method: 't' });
+    expect(() => estimateMeanFromSums(0, 0, 0, 0.95)).toThrow(RangeError);
   });
 });

@@ -40,6 +40,23 @@ export function estimateMean(values: ArrayLike<number>, level: number): MeanEsti
 }
 
 /**
+ * The same estimate from running totals (n, sum of values, sum of squares) when the values themselves are
+ * not at hand (a store's maintained counters). The values were all 0 or 1 exactly when the sum of squares
+ * equals the sum and the sum is an integer in [0, n] (for values in [0, 1], x² = x only at 0 and 1), which
+ * picks Wilson; otherwise t. Sums kept by adding and subtracting can drift, so the variance is floored at 0.
+ */
+export function estimateMeanFromSums(n: number, sum: number, sumOfSquares: number, level: number): MeanEstimate {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  assertLevel(level);
+  const mean = sum / n;
+  const variance = n < 2 ? null : Math.max(0, (sumOfSquares - (sum * sum) / n) / (n - 1));
+  const se = variance === null ? null : Math.sqrt(variance / n);
+  const binary = sumOfSquares === sum && Number.isInteger(sum) && sum >= 0 && sum <= n;
+  if (binary) return { n, mean, se, ci: wilsonInterval(sum, n, level), method: 'wilson', binary: true };
+  return { n, mean, se, ci: tInterval(mean, se, n - 1, level), method: 't', binary: false };
+}
+
+/**
  * The interval estimate ± t_{1-(1-level)/2, df} · se; null when se is null or df < 1. A zero se gives the
  * zero-width interval [estimate, estimate].
  */

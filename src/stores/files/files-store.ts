@@ -1,6 +1,6 @@
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
@@ -123,6 +123,8 @@ export class FilesStore implements Store {
     const translate = (error: unknown) => errnoFailure(location, error);
     const store = new FilesStore(location, options);
     try {
+      // Like the SQLite store, a results file may name a folder that does not exist yet.
+      mkdirSync(dirname(location), { recursive: true });
       store.lock();
     } catch (error) {
       throw translate(error) ?? error;
