@@ -124,6 +124,21 @@ describe('assay report over a run with replicates, splits and clusters', () => {
     expect(comparison!.meanDiff).toBeCloseTo(find(report.groups, 'strong', 'accuracy')!.mean - find(report.groups, 'weak', 'accuracy')!.mean, 12);
   });
 
+  it('reports a run rebuilt from bundles in another store exactly as the run it came from', async () => {
+    for (const kind of ['generation', 'reduction', 'parse', 'score']) {
+      const exported = await runCli(['export', kind, 'topics.yaml', '-o', `${kind}.jsonl`], { cwd: workspace.dir });
+      expect(exported.code, exported.stderr).toBe(0);
+      const imported = await runCli(['import', `${kind}.jsonl`, '--store', 'elsewhere.db'], { cwd: workspace.dir });
+      expect(imported.code, imported.stderr).toBe(0);
+    }
+    const result = await runCli(['report', 'topics.yaml', '--store', 'elsewhere.db', '--by', 'subject', '--cluster', 'passage', '--json'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const rebuilt = JSON.parse(result.stdout);
+    expect(rebuilt.groups).toEqual(report.groups);
+    expect(rebuilt.comparisons).toEqual(report.comparisons);
+    expect(rebuilt.tasks).toEqual(report.tasks);
+  });
+
   it('writes the same numbers as CSV, and refuses what the run does not have with one line', async () => {
     const csv = await runCli(['report', 'topics.yaml', '--by', 'subject', '--format', 'csv', '--out', 'report.csv'], { cwd: workspace.dir });
     expect(csv.code, csv.stderr).toBe(0);

@@ -110,15 +110,20 @@ function toRunRecord(row: RunRow): RunRecord {
   };
 }
 
-interface ResultSqlRow {
-  ord: number;
-  next_stage: number;
-  failed: number;
-  failure: string | null;
-  scores: string | null;
-  judge_scores: string | null;
-  judgments: string | null;
-  latency: number | null;
+/** ord, next_stage, failed, failure, scores, latency, and with judges: judge scores, judgments. */
+type ResultSqlRow = [number, number, number, string | null, string | null, number | null, (string | null)?, (string | null)?];
+
+function resultsSql(judged: boolean): string {
+  const judge = judged
+    ? `,
+       (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.judge_seq),
+       (SELECT CASE WHEN json_array_length(e.payload, '$.judgments') > 0 THEN json_extract(e.payload, '$.judgments') END
+          FROM events e WHERE e.seq = t.judge_seq)`
+    : '';
+  return `SELECT t.ord, t.next_stage, t.failed, t.failure,
+       (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.score_seq),
+       (SELECT json_extract(e.payload, '$.candidate.latencyMs') FROM events e WHERE e.seq = json_extract(t.candidate_seqs, '$[0]'))${judge}
+     FROM tasks t WHERE t.run_pk = ? AND t.ord > ? ORDER BY t.ord LIMIT ?`;
 }
 
 function toProgress(row: TaskRow, samples: number): TaskProgress {
@@ -302,17 +307,10 @@ export class SqliteStore implements Store {
       ),
       eventPayload: db.prepare<[number], { payload: string }>('SELECT payload FROM events WHERE seq = ?'),
       // One page of the report's scan: the numbers of each task, pulled out of its current events by SQLite
-      // (json_extract), so answer texts never reach JavaScript. Every lookup is by primary key.
-      results: db.prepare<[number, number, number], ResultSqlRow>(
-        `SELECT t.ord AS ord, t.next_stage AS next_stage, t.failed AS failed, t.failure AS failure,
-           (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.score_seq) AS scores,
-           (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.judge_seq) AS judge_scores,
-           (SELECT CASE WHEN json_array_length(e.payload, '$.judgments') > 0
-                   THEN json_extract(e.payload, '$.judgments') END FROM events e WHERE e.seq = t.judge_seq) AS judgments,
-           (SELECT json_extract(e.payload, '$.candidate.latencyMs') FROM events e
-              WHERE e.seq = json_extract(t.candidate_seqs, '$[0]')) AS latency
-         FROM tasks t WHERE t.run_pk = ? AND t.ord > ? ORDER BY t.ord LIMIT ?`,
-      ),
+      // (json_extract), so answer texts never reach JavaScript. Every lookup is by primary key. Rows come as
+      // arrays (see ResultSqlRow); runs without judges skip the judge lookups.
+      results: raw<[number, number, number]>(resultsSql(false)),
+      resultsJudged: raw<[number, number, number]>(resultsSql(true)),
       insertGroup: db.prepare('INSERT OR IGNORE INTO generation_groups (group_key, run_pk) VALUES (?, ?)'),
       sharedGroups: db.prepare<[number], { run_id: string }>(
         `SELECT DISTINCT runs.run_id AS run_id FROM generation_groups AS mine
@@ -855,17 +853,18 @@ export class SqliteStore implements Store {
 
   async readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]> {
     const handle = this.handle(runId);
-    return this.statements.results.all(handle.pk, afterOrd, limit).map((row) => {
-      const failure = row.failure ? (JSON.parse(row.failure) as { stage: Stage; category: string }) : null;
+    const statement = handle.pipeline.hasJudges ? this.statements.resultsJudged : this.statements.results;
+    return (statement.all(handle.pk, afterOrd, limit) as unknown as ResultSqlRow[]).map((row) => {
+      const failure = row[3] ? (JSON.parse(row[3]) as { stage: Stage; category: string }) : null;
       return {
-        ord: row.ord,
-        nextStage: row.next_stage as StageIndex,
-        failed: row.failed === 1,
+        ord: row[0],
+        nextStage: row[1] as StageIndex,
+        failed: row[2] === 1,
         failure: failure ? { stage: failure.stage, category: failure.category } : null,
-        scores: row.scores ? scoreValues(JSON.parse(row.scores)) : null,
-        judgeScores: row.judge_scores ? scoreValues(JSON.parse(row.judge_scores)) : null,
-        ratings: row.judgments ? panelRatings(JSON.parse(row.judgments)) : null,
-        latencyMs: typeof row.latency === 'number' ? row.latency : null,
+        scores: row[4] ? scoreValues(JSON.parse(row[4])) : null,
+        latencyMs: typeof row[5] === 'number' ? row[5] : null,
+        judgeScores: row[6] ? scoreValues(JSON.parse(row[6])) : null,
+        ratings: row[7] ? panelRatings(JSON.parse(row[7])) : null,
       };
     });
   }
