@@ -68,6 +68,12 @@ export const runtimeSchema = z.strictObject({
   leaseMs: z.number().int().min(1_000).default(300_000),
   /** The most the run may cost in all (USD, every session and model role); calls that could pass it are not made. */
   maxCostUsd: z.number().positive().optional(),
+  /**
+   * Stop calling a model whose last this-many calls all failed with a connection, authentication or
+   * not-found error while none has succeeded (a server that is down, a wrong key or URL): the run stops with
+   * the error quoted instead of failing every task. 0 never stops.
+   */
+  stopAfterFailures: z.number().int().min(0).default(10),
 });
 
 export const experimentSchema = z

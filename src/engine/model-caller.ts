@@ -10,6 +10,7 @@ import { DeadlineSignals } from './deadline-signals.js';
 import type { ProgressTracker } from './progress-tracker.js';
 import { retryDelayMs, shouldRetry, type RetryPolicy } from './retry-policy.js';
 import { ModelGate } from './model-gate.js';
+import type { ModelBreaker } from './model-breaker.js';
 import { Semaphore } from './semaphore.js';
 
 export interface CallableModel {
@@ -84,6 +85,7 @@ export class ModelCaller {
     private readonly cancel: AbortSignal,
     private readonly tracker: ProgressTracker,
     private readonly admission: CallAdmission = OPEN_ADMISSION,
+    private readonly breaker: ModelBreaker | null = null,
   ) {
     this.global = new Semaphore(concurrency);
     this.deadlines = new DeadlineSignals(cancel, timeoutMs);
@@ -124,7 +126,7 @@ export class ModelCaller {
         this.global.release();
         permit.release(used);
       };
-      if (this.cancel.aborted) {
+      if (this.cancel.aborted || this.breaker?.isDown(modelId)) {
         release();
         return { ok: false, cancelled: true };
       }
@@ -154,6 +156,7 @@ export class ModelCaller {
         onReply?.({ record, result, accepted: refusal === null });
         if (refusal === null) {
           gate.succeeded();
+          this.breaker?.succeeded(modelId);
           return { ok: true, result, release, failedAttempts: attempts };
         }
         error = new ProviderCallError({ category: 'invalid_response', message: refusal, retryable: true });
@@ -175,6 +178,7 @@ export class ModelCaller {
       });
       if (!retry) {
         this.tracker.recordFailure(failure.category, modelId);
+        this.breaker?.failed(modelId, failure);
         return { ok: false, cancelled: false, failure: { category: failure.category, message: failure.message, attempts } };
       }
       this.tracker.recordRetry();

@@ -26,6 +26,7 @@ import { ModelCaller, type AdmissionTicket, type CallableModel } from './model-c
 import type { ProgressTracker } from './progress-tracker.js';
 import { ReuseLookup, type ReusableAnswer } from './reuse-lookup.js';
 import { SpendGuard, type Budget } from './spend-guard.js';
+import { ModelBreaker, type ModelDown } from './model-breaker.js';
 import { CallJournal, TaskContext } from './task-context.js';
 import { WriteBatcher, type TaskOutcome } from './write-batcher.js';
 
@@ -41,6 +42,8 @@ export interface EngineRuntime {
   readonly retryMaxDelayMs: number;
   readonly gracePeriodMs: number;
   readonly leaseMs: number;
+  /** Stop the run when a model's calls keep failing unreachable (see ModelBreaker); 0 or absent: never. */
+  readonly stopAfterFailures?: number;
 }
 
 export interface EngineInput {
@@ -88,6 +91,8 @@ export interface EngineResult {
   readonly reusedGenerations: number;
   /** Tasks whose results another process wrote first (our copy was refused). */
   readonly rejected: number;
+  /** Set when the run stopped because a model could not be reached (reason `model`). */
+  readonly modelDown: ModelDown | null;
 }
 
 const REDUCE = stageIndex('reduce');
@@ -132,6 +137,8 @@ export class RunEngine {
   private reuse: ReuseLookup | null = null;
   private reusedGenerations = 0;
   private rejected = 0;
+  private modelDown: ModelDown | null = null;
+  private readonly breaker: ModelBreaker;
 
   constructor(private readonly input: EngineInput) {
     // Every call waiting out a retry delay listens on this signal; thousands may wait at once.
@@ -145,6 +152,11 @@ export class RunEngine {
       notice(`the next call would pass the spending cap of $${input.budget!.capUsd} (spent so far $${this.spend.spentUsd.toFixed(4)}): no new calls; raise the cap to go on`);
       this.beginStop('budget');
     });
+    const breaker = (this.breaker = new ModelBreaker(input.runtime.stopAfterFailures ?? 0, (down) => {
+      this.modelDown ??= down;
+      notice(`model ${down.model}: ${down.failures} calls in a row failed (${down.category}) and none succeeded: no more calls; the run stops`);
+      this.beginStop('model');
+    }));
     const callable = new Map<string, CallableModel>(input.evaluators);
     for (const model of input.models) callable.set(model.model.id, model);
     this.caller = new ModelCaller(
@@ -155,6 +167,7 @@ export class RunEngine {
       this.cancelController.signal,
       input.tracker,
       { admit: (ord, modelId, request) => this.admit(ord, modelId, request) },
+      breaker,
     );
     this.batcher = new WriteBatcher({
       store: input.store,
@@ -190,6 +203,8 @@ export class RunEngine {
       this.input.stopSignal?.addEventListener('abort', onStop, { once: true });
       this.input.cancelSignal?.addEventListener('abort', onCancel, { once: true });
       if (this.input.stopSignal?.aborted) this.beginStop('user');
+      // A model that has answered for this run before is reachable: failures of a few items do not stop it.
+      for (const row of await store.getUsageTotals(runId)) if (row.calls > 0) this.breaker.succeeded(row.model);
       await store.resetFailures(runId, this.input.untilStage);
       await store.setRunStatus(runId, 'running', (await store.getRun(runId))?.completedThroughStage ?? null);
       await store.appendRunEvent(runId, 'run-started', { owner: this.lease.owner, untilStage: this.input.untilStage, pid: process.pid, host: hostname() });
@@ -555,7 +570,8 @@ export class RunEngine {
     else status = 'completed';
     const reason = status === 'interrupted' ? (this.stopReason ?? 'user') : null;
     await store.setRunStatus(runId, status, reached, reason ?? undefined);
-    if (interrupted) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.lease.owner, reason: reason === 'budget' ? 'budget' : 'stopped by the user' });
+    const why = reason === 'budget' ? 'budget' : reason === 'model' ? `model ${this.modelDown?.model} unreachable: ${this.modelDown?.message}` : 'stopped by the user';
+    if (interrupted) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.lease.owner, reason: why });
     else await store.appendRunEvent(runId, 'run-finished', { status, completedThroughStage: reached });
     return {
       status,
@@ -565,6 +581,7 @@ export class RunEngine {
       modelCalls: this.caller.calls,
       reusedGenerations: this.reusedGenerations,
       rejected: this.rejected,
+      modelDown: this.modelDown,
     };
   }
 }

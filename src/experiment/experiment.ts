@@ -17,6 +17,7 @@ import { provenanceFor } from './provenance.js';
 import { buildModels, enginePlugins, evaluatorsUsedFrom, planFromCompiled, planFromStore, priceBook, type ModelSource, type RunPlan } from './run-plan.js';
 import { defaultStorePath, openStoreAt } from './store-location.js';
 import { FilesStore } from '../stores/files/files-store.js';
+import { redactText } from '../core/redact.js';
 import { outputFormat, readState } from '../stores/files/progressive-save.js';
 import { writeResultsFile } from '../report/results-file.js';
 import { summarizeRun, type RunSummary } from './summary.js';
@@ -342,7 +343,14 @@ async function execute(
     modelCalls: result.modelCalls,
     reusedGenerations: result.reusedGenerations,
     durationMs: Date.now() - options.started,
+    ...(result.modelDown ? { modelDown: { ...result.modelDown, ...baseUrlOf(plan, result.modelDown.model) } } : {}),
   });
+}
+
+/** Where a model is called (its base URL, already free of credentials), for messages. */
+function baseUrlOf(plan: RunPlan, modelId: string): { baseURL?: string } {
+  const entry = [...plan.models, ...plan.evaluators].find((model) => model.id === modelId) as { baseURL?: unknown } | undefined;
+  return typeof entry?.baseURL === 'string' ? { baseURL: redactText(entry.baseURL) } : {};
 }
 
 function* storedItems(compiled: CompiledRun): Generator<StoredItem> {

@@ -2,6 +2,7 @@ import { stageCountsFromHistogram, pipelineOf, type ExecutionState } from '../co
 import { InternalError } from '../core/errors.js';
 import { estimateMeanFromSums } from '../core/statistics/index.js';
 import type { Stage } from '../spec/stage.js';
+import type { ModelDown } from '../engine/model-breaker.js';
 import { PriceBook, type Price } from '../core/cost.js';
 import type { FailureCountRow, RunRecord, Store } from '../spec/store.js';
 
@@ -61,10 +62,14 @@ export interface RunSummary extends ExecutionState {
   readonly durationMs: number;
   readonly store: string;
   readonly failures: readonly FailureCountRow[];
+  /** One failure message per stage and category (the first few failed tasks'), so a summary can quote them. */
+  readonly failureExamples: readonly { readonly stage: Stage; readonly category: string; readonly taskKey: string; readonly message: string }[];
   readonly scores: readonly ScoreSummary[];
   /** Calls, tokens and cost per model and stage, over the whole run (all sessions). */
   readonly usage: readonly UsageSummary[];
   readonly cost: CostSummary;
+  /** Set when the run stopped because a model could not be reached: which, how, and where it was called. */
+  readonly modelDown?: ModelDown & { readonly baseURL?: string };
   /** The results file, when one was asked for: written, or not yet (a progressive save still in progress). */
   readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string };
 }
@@ -133,10 +138,20 @@ export async function getUsageSummary(store: Store, runId: string): Promise<{ us
   return { usage, cost };
 }
 
+/** The first failed task's message for each stage and category, from an indexed read of at most 100 failures. */
+async function failureExamples(store: Store, runId: string): Promise<RunSummary['failureExamples']> {
+  const seen = new Map<string, RunSummary['failureExamples'][number]>();
+  for (const row of await store.listFailures(runId, 100)) {
+    const key = `${row.stage}\u0000${row.failure.category}`;
+    if (!seen.has(key)) seen.set(key, { stage: row.stage, category: row.failure.category, taskKey: row.taskKey, message: row.failure.message });
+  }
+  return [...seen.values()];
+}
+
 export async function summarizeRun(
   store: Store,
   runId: string,
-  session: { action: RunSummary['action']; untilStage: Stage; modelCalls: number; reusedGenerations: number; durationMs: number },
+  session: { action: RunSummary['action']; untilStage: Stage; modelCalls: number; reusedGenerations: number; durationMs: number; modelDown?: RunSummary['modelDown'] },
 ): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new InternalError(`run ${runId} vanished from the store`);
@@ -147,6 +162,7 @@ export async function summarizeRun(
     ...session,
     store: store.location,
     failures: await store.countFailures(runId),
+    failureExamples: await failureExamples(store, runId),
     scores: await getScoreSummary(store, runId),
     ...(await getUsageSummary(store, runId)),
   };

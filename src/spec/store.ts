@@ -10,7 +10,7 @@ import type { Stage, StageIndex } from './stage.js';
 export type RunStatus = 'created' | 'running' | 'completed' | 'partial' | 'interrupted';
 
 /** Why a run is `interrupted`: stopped by the user, stopped at its spending cap, or stopped by a store that refused a write. */
-export type InterruptReason = 'user' | 'budget' | 'store' | 'error';
+export type InterruptReason = 'user' | 'budget' | 'store' | 'error' | 'model';
 
 export interface RunRecord {
   readonly runId: string;

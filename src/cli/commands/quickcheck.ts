@@ -12,6 +12,7 @@ const INTERRUPT_TEXT: Readonly<Record<InterruptReason, string>> = {
   budget: 'budget: stopped at the spending cap',
   store: 'the store refused a write',
   error: 'stopped by an internal error',
+  model: 'a model could not be reached: every call failed',
 };
 
 export function quickcheckCommand(): Command {

@@ -3,7 +3,7 @@ import type { ExistingRunPolicy } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
 import { UserError } from '../../core/errors.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
-import { formatCost, formatDuration, printErrorLine, printJson, printLine, shortId, table } from '../output.js';
+import { formatCost, formatDuration, oneLine, printErrorLine, printJson, printLine, shortId, table } from '../output.js';
 import { positiveInteger, positiveNumber } from '../arguments.js';
 
 interface RunCommandOptions {
@@ -16,6 +16,7 @@ interface RunCommandOptions {
   concurrency?: number;
   maxCost?: number;
   reuse: boolean;
+  failOnFailures?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -37,6 +38,7 @@ export function runCommand(): Command {
     .option('--output <file>', 'write the results to this file when the run ends (.json, or .csv)')
     .option('--progressive-save', 'keep the run in plain files beside --output (<file>.tmp and <file>.state) instead of a store')
     .option('--resume <state>', 'continue the progressive-save job of this .state file')
+    .option('--fail-on-failures', 'exit 1 when any task failed (for CI); failures are still saved and retried next time')
     .option('--json', 'print one JSON summary on stdout')
     .option('--quiet', 'no progress display')
     .action(async (configArgument: string | undefined, options: RunCommandOptions) => {
@@ -97,7 +99,10 @@ export function runCommand(): Command {
       if (options.json) printJson({ ...summary, interrupted });
       else printSummary(summary, config);
       const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${options.store}` : ''}`;
-      if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
+      if (summary.status === 'interrupted' && summary.interruptReason === 'model' && summary.modelDown) {
+        printErrorLine(modelDownLine(summary.modelDown, again));
+        process.exitCode = 1;
+      } else if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
         printErrorLine(`stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise --max-cost (or runtime.maxCostUsd) and run: ${again}`);
         process.exitCode = 1;
       } else if (interrupted) {
@@ -106,7 +111,24 @@ export function runCommand(): Command {
       } else if (summary.output && !summary.output.written && !options.json) {
         printErrorLine(`the results file is written once every stage of every task is done; continue with: ${again}`);
       }
+      if (options.failOnFailures && summary.failed > 0 && process.exitCode === undefined) {
+        printErrorLine(`${summary.failed} of ${summary.tasks} tasks failed (--fail-on-failures): ${summary.failures.map((row) => `${row.count} ${row.category} at ${row.stage}`).join(', ')}`);
+        process.exitCode = 1;
+      }
     });
+}
+
+/** The one line that says which model could not be reached, how, and what to do. */
+export function modelDownLine(down: NonNullable<RunSummary['modelDown']>, again: string): string {
+  const where = down.baseURL ? ` at ${down.baseURL}` : '';
+  const advice =
+    down.category === 'connection'
+      ? 'start the server (or fix its baseURL)'
+      : down.status === 404
+        ? 'check the model name and the baseURL'
+        : 'check the API key (the env var the model names) and its access to the model';
+  const status = down.status !== undefined ? ` ${down.status}` : '';
+  return `model ${down.model}${where}: ${down.failures} calls in a row failed and none answered (${down.category}${status}: ${oneLine(down.message).slice(0, 300)}); ${advice} and run the same command again: ${again}`;
 }
 
 export function printSummary(summary: RunSummary, config: string): void {
@@ -128,6 +150,9 @@ export function printSummary(summary: RunSummary, config: string): void {
   if (summary.failures.length > 0) {
     printLine();
     printLine(`  failures: ${summary.failures.map((row) => `${row.count} ${row.category} at ${row.stage}`).join(', ')}`);
+    for (const example of summary.failureExamples.slice(0, 5)) {
+      printLine(`    ${example.category} at ${example.stage}, e.g. ${example.taskKey}: ${oneLine(example.message).slice(0, 200)}`);
+    }
     printLine(`  run the same command again to retry them: assay run ${config}`);
   }
   printLine();
