@@ -41,3 +41,6 @@ export type { Reducer } from './spec/reducer.js';
 export type { TaskEvent, StoredEvent } from './spec/event.js';
 export type { Judge, Judgment, JudgeExecution } from './spec/judge.js';
 export type { PluginContext } from './spec/plugin-context.js';
+export { buildReport, type ReportOptions } from './report/build-report.js';
+export { compareRuns, type CompareOptions, type ComparedRun } from './report/compare-runs.js';
+export type { ReportDocument, CompareDocument, GroupStatistic, Comparison, ClusterStatistic, AgreementStatistic, LatencyStatistic, FlippedItems } from './report/report-document.js';

@@ -39,6 +39,24 @@ export interface ItemValues {
   readonly values: Float64Array;
 }
 
+/** The `--by` value of items that lack the field. */
+export const MISSING = '(missing)';
+
+/** No scores at all: a cell whose every task failed still gets its rows, with n = 0 and its failures. */
+function emptyCells(count: number): ScoreCells {
+  return { sum: new Float64Array(count), sumOfSquares: new Float64Array(count), count: new Uint32Array(count) };
+}
+
+/** A t interval of values that all lie in [low, high] is clipped to that range (it says nothing beyond it). */
+export function clip(ci: readonly [number, number] | null, low: number, high: number): [number, number] | null {
+  return ci ? [Math.max(low, ci[0]), Math.min(high, ci[1])] : null;
+}
+
+export function within(values: ArrayLike<number>, low: number, high: number): boolean {
+  for (let index = 0; index < values.length; index++) if (values[index]! < low || values[index]! > high) return false;
+  return true;
+}
+
 export function checkLevel(level: number): number {
   if (!(level > 0 && level < 1)) throw new UserError('bad_option', `--level must be between 0 and 1 (exclusive), got ${level}`, { hint: 'for example --level 0.95' });
   return level;
@@ -72,12 +90,12 @@ function itemBuckets(scan: RunScan, dataset: number, by: readonly string[]): { a
     const buckets = new Map<number, number[]>();
     for (const ord of all) {
       const code = codes[ord]!;
-      if (code < 0) continue;
       let bucket = buckets.get(code);
       if (!bucket) buckets.set(code, (bucket = []));
       bucket.push(ord);
     }
-    byField.set(field, new Map([...buckets].sort(([left], [right]) => left - right)));
+    // Values in the order first seen; items without the field last.
+    byField.set(field, new Map([...buckets].sort(([left], [right]) => (left < 0 ? 1 : right < 0 ? -1 : left - right))));
   }
   return { all, byField };
 }
@@ -108,13 +126,36 @@ function groupStatistic(
   candidates: ArrayLike<number>,
 ): GroupStatistic | null {
   const { values, ords } = itemValues(cells, candidates);
-  if (values.length === 0) return null;
   const promptCount = scan.shape.promptIds.length;
+  const failed = scan.failed[key.cell];
+  if (values.length === 0) {
+    let failedTasks = 0;
+    if (failed) for (let index = 0; index < candidates.length; index++) failedTasks += failed[candidates[index]!]!;
+    if (failedTasks === 0) return null;
+    return {
+      model: scan.shape.modelIds[Math.floor(key.cell / promptCount)]!,
+      prompt: scan.shape.promptIds[key.cell % promptCount]!,
+      dataset: scan.items.datasetIds[key.dataset]!,
+      by: key.by,
+      metric: key.metric,
+      kind: scan.scores.get(key.metric)!,
+      n: 0,
+      observations: 0,
+      failed: failedTasks,
+      pending: Math.max(0, candidates.length * scan.shape.replicates - failedTasks),
+      mean: null,
+      se: null,
+      ci: null,
+      ciMethod: 't',
+      binary: false,
+      withinItemShare: null,
+      cluster: null,
+    };
+  }
   const estimate = estimateMean(values, options.level);
   let observations = 0;
   let tasksInGroup = 0;
   let failedTasks = 0;
-  const failed = scan.failed[key.cell];
   for (let index = 0; index < candidates.length; index++) {
     const ord = candidates[index]!;
     tasksInGroup += scan.shape.replicates;
@@ -122,14 +163,15 @@ function groupStatistic(
     if (failed) failedTasks += failed[ord]!;
   }
   const share = scan.shape.replicates > 1 ? withinItemShare(subset(cells.sum, ords), subset(cells.sumOfSquares, ords), subset(cells.count, ords)) : null;
+  const unit = within(values, 0, 1);
   let se = estimate.se;
-  let ci = estimate.ci;
+  let ci = estimate.method === 't' && unit ? clip(estimate.ci, 0, 1) : estimate.ci;
   let ciMethod: GroupStatistic['ciMethod'] = estimate.method;
   let cluster: GroupStatistic['cluster'] = null;
   if (options.cluster) {
     const clustered = clusteredMean(values, clusterIds(scan, options.cluster, ords), options.level);
     se = clustered.se;
-    ci = clustered.ci;
+    ci = unit ? clip(clustered.ci, 0, 1) : clustered.ci;
     ciMethod = clustered.method;
     cluster = { field: options.cluster, clusters: clustered.clusters, seIndependent: clustered.seIndependent, designEffect: clustered.designEffect };
   }
@@ -237,14 +279,17 @@ function latency(scan: RunScan): LatencyStatistic[] {
   });
 }
 
+/** The error for a run with no score yet, saying how far it got. */
+export function nothingScored(scan: RunScan): UserError {
+  const through = scan.run.completedThroughStage ? `complete through ${scan.run.completedThroughStage}` : `furthest task at ${scan.reached}`;
+  return new UserError('nothing_scored', `run ${scan.run.runId.slice(0, 12)} has nothing scored yet (${scan.run.status}, ${through})`, {
+    hint: 'continue it through the score stage: `assay run CONFIG` (with no --until-stage, or --until-stage score)',
+  });
+}
+
 /** Checks the options against what the run holds; every problem is one line. */
 function checkOptions(scan: RunScan, options: ReportOptions): string[] {
-  if (scan.scores.size === 0) {
-    const through = scan.run.completedThroughStage ? `complete through ${scan.run.completedThroughStage}` : `furthest task at ${scan.reached}`;
-    throw new UserError('nothing_scored', `run ${scan.run.runId.slice(0, 12)} has nothing scored yet (${scan.run.status}, ${through})`, {
-      hint: 'run it through the score stage first, e.g. `assay run CONFIG` (without --until-stage generate)',
-    });
-  }
+  if (scan.scores.size === 0) throw nothingScored(scan);
   if (options.baseline !== undefined && !scan.shape.modelIds.includes(options.baseline)) {
     throw new UserError('unknown_model', `--baseline ${options.baseline} is not a model of this run`, { hint: `its models are: ${scan.shape.modelIds.join(', ')}` });
   }
@@ -286,14 +331,14 @@ export async function buildReport(store: Store, runId: string, options: ReportOp
     for (let dataset = 0; dataset < scan.items.datasetIds.length; dataset++) {
       const buckets = bucketsOf(dataset);
       for (let cell = 0; cell < cellCount; cell++) {
-        const cells = byCell[cell];
+        const cells = byCell[cell] ?? (scan.failed[cell] ? emptyCells(scan.items.count) : undefined);
         if (!cells) continue;
         const whole = groupStatistic(scan, settings, { metric, cell, dataset, by: {} }, cells, buckets.all);
         if (whole) groups.push(whole);
         for (const field of by) {
           const values = scan.items.fields.get(field)!.values;
           for (const [code, ords] of buckets.byField.get(field)!) {
-            const group = groupStatistic(scan, settings, { metric, cell, dataset, by: { [field]: values[code]! } }, cells, ords);
+            const group = groupStatistic(scan, settings, { metric, cell, dataset, by: { [field]: code < 0 ? MISSING : values[code]! } }, cells, ords);
             if (group) groups.push(group);
           }
         }
@@ -314,7 +359,7 @@ export async function buildReport(store: Store, runId: string, options: ReportOp
           n: estimate.n,
           meanDiff: estimate.meanDiff,
           se: estimate.se,
-          ci: estimate.ci,
+          ci: within(paired.a, 0, 1) && within(paired.b, 0, 1) ? clip(estimate.ci, -1, 1) : estimate.ci,
           ciMethod: estimate.ciMethod,
           pValue: estimate.pValue,
           test: estimate.test,

@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.js';
 import { comparePaired } from '../core/statistics/index.js';
 import type { Store } from '../spec/store.js';
-import { adjustFamilies, checkLevel } from './build-report.js';
+import { adjustFamilies, checkLevel, clip, nothingScored, within } from './build-report.js';
 import type { CompareDocument, Comparison, FlippedItem, FlippedItems } from './report-document.js';
 import { scanRun, type RunScan, type ScoreCells } from './scan-run.js';
 
@@ -31,15 +31,24 @@ function cellsOf(scan: RunScan): Cell[] {
   );
 }
 
-/** The cells to compare: those with the same model and prompt in both runs, else every cell of A with every cell of B. */
-function cellPairs(left: RunScan, right: RunScan): [Cell, Cell][] {
+/**
+ * The cells to compare: those with the same model and prompt in both runs, else every cell of A with every
+ * cell of B; and the cells left out (in a run where some match, those without a counterpart).
+ */
+function cellPairs(left: RunScan, right: RunScan): { pairs: [Cell, Cell][]; unmatched: CompareDocument['unmatched'] } {
   const a = cellsOf(left);
   const b = cellsOf(right);
+  const matches = (cell: Cell, other: Cell) => other.model === cell.model && other.prompt === cell.prompt;
   const same = a.flatMap((cell) => {
-    const match = b.find((other) => other.model === cell.model && other.prompt === cell.prompt);
+    const match = b.find((other) => matches(cell, other));
     return match ? [[cell, match] as [Cell, Cell]] : [];
   });
-  return same.length > 0 ? same : a.flatMap((cell) => b.map((other) => [cell, other] as [Cell, Cell]));
+  if (same.length === 0) return { pairs: a.flatMap((cell) => b.map((other) => [cell, other] as [Cell, Cell])), unmatched: [] };
+  const unmatched = [
+    ...a.filter((cell) => !b.some((other) => matches(cell, other))).map((cell) => ({ run: 'a' as const, model: cell.model, prompt: cell.prompt })),
+    ...b.filter((cell) => !a.some((other) => matches(cell, other))).map((cell) => ({ run: 'b' as const, model: cell.model, prompt: cell.prompt })),
+  ];
+  return { pairs: same, unmatched };
 }
 
 /**
@@ -54,11 +63,7 @@ export async function compareRuns(left: ComparedRun, right: ComparedRun, options
   const b = await scanRun(right.store, right.runId, { itemIds: true });
   const short = (scan: RunScan) => scan.run.runId.slice(0, 12);
   for (const scan of [a, b]) {
-    if (scan.scores.size === 0) {
-      throw new UserError('nothing_scored', `run ${short(scan)} has nothing scored yet (${scan.run.status}, furthest task at ${scan.reached})`, {
-        hint: 'run it through the score stage first',
-      });
-    }
+    if (scan.scores.size === 0) throw nothingScored(scan);
   }
   // Pair items by dataset and id: B's ord for each of A's items.
   const positionInA = new Map<string, number>();
@@ -98,8 +103,9 @@ export async function compareRuns(left: ComparedRun, right: ComparedRun, options
     const cut = id.indexOf('\u0000');
     return { dataset: id.slice(0, cut), item: id.slice(cut + 1) };
   };
+  const { pairs, unmatched } = cellPairs(a, b);
   for (const metric of metrics) {
-    for (const [cellA, cellB] of cellPairs(a, b)) {
+    for (const [cellA, cellB] of pairs) {
       const sideA = a.cells.get(metric)![cellA.index];
       const sideB = b.cells.get(metric)![cellB.index];
       if (!sideA || !sideB) continue;
@@ -116,7 +122,7 @@ export async function compareRuns(left: ComparedRun, right: ComparedRun, options
         n: estimate.n,
         meanDiff: estimate.meanDiff,
         se: estimate.se,
-        ci: estimate.ci,
+        ci: within(valuesA, 0, 1) && within(valuesB, 0, 1) ? clip(estimate.ci, -1, 1) : estimate.ci,
         ciMethod: estimate.ciMethod,
         pValue: estimate.pValue,
         test: estimate.test,
@@ -144,6 +150,11 @@ export async function compareRuns(left: ComparedRun, right: ComparedRun, options
       });
     }
   }
+  if (comparisons.length === 0) {
+    throw new UserError('nothing_to_compare', `runs ${short(a)} and ${short(b)} share ${pairsA.length} items, but no item is scored on ${metrics.join(', ')} by both`, {
+      hint: 'run both through the score stage, or pick a score both have with --metric',
+    });
+  }
   return {
     schema: 'assay.compare.v1',
     runA: { runId: a.run.runId, name: a.run.name },
@@ -151,6 +162,9 @@ export async function compareRuns(left: ComparedRun, right: ComparedRun, options
     generatedAt: new Date().toISOString(),
     level,
     sharedItems: pairsA.length,
+    onlyInA: a.items.count - pairsA.length,
+    onlyInB: b.items.count - pairsB.length,
+    unmatched,
     comparisons: adjustFamilies(comparisons),
     flippedItems,
   };

@@ -61,7 +61,7 @@ export function scoreCharts(groups: readonly GroupStatistic[], level: number): C
   return metricsOf(whole).map((metric) => {
     const rows = whole
       .filter((group) => group.metric === metric)
-      .map((group) => ({ series: label(group), model: group.model, mean: group.mean, low: finite(group.ci?.[0]) ? group.ci![0] : group.mean, high: finite(group.ci?.[1]) ? group.ci![1] : group.mean, n: group.n }));
+      .map((group) => ({ series: label(group), model: group.model, mean: group.mean!, low: finite(group.ci?.[0]) ? group.ci![0] : group.mean!, high: finite(group.ci?.[1]) ? group.ci![1] : group.mean!, n: group.n }));
     const scale = scoreScale(rows.flatMap((row) => [row.mean, row.low, row.high]));
     const y = { field: 'series', type: 'nominal', title: null, sort: null } as const;
     return {
@@ -153,12 +153,12 @@ export function byCharts(groups: readonly GroupStatistic[], level: number): Char
     charts.set(key, chart);
   }
   return [...charts.values()].map(({ metric, fields, groups: members }) => {
-    const rows = members.map((group) => ({
+    const rows = members.filter((group) => finite(group.mean)).map((group) => ({
       value: byLabel(group.by),
       series: label(group),
-      mean: group.mean,
-      low: finite(group.ci?.[0]) ? group.ci![0] : group.mean,
-      high: finite(group.ci?.[1]) ? group.ci![1] : group.mean,
+      mean: group.mean!,
+      low: finite(group.ci?.[0]) ? group.ci![0] : group.mean!,
+      high: finite(group.ci?.[1]) ? group.ci![1] : group.mean!,
     }));
     const scale = scoreScale(rows.flatMap((row) => [row.mean, row.low, row.high]));
     const y = { field: 'value', type: 'nominal', title: fields.join(', '), sort: null } as const;
@@ -210,7 +210,7 @@ export function costChart(groups: readonly GroupStatistic[], usage: readonly Usa
     const members = whole.filter((group) => group.model === model && group.metric === metric);
     const n = members.reduce((sum, group) => sum + group.n, 0);
     if (n === 0) continue;
-    rows.push({ model, cost, mean: members.reduce((sum, group) => sum + group.mean * group.n, 0) / n });
+    rows.push({ model, cost, mean: members.reduce((sum, group) => sum + (group.mean ?? 0) * group.n, 0) / n });
   }
   if (rows.length === 0) return null;
   const x = { field: 'cost', type: 'quantitative', title: 'cost (USD, all stages)', scale: { zero: true }, axis: { format: '$.4~f' } } as const;

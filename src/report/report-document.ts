@@ -20,7 +20,7 @@ export interface GroupStatistic {
   readonly by: Readonly<Record<string, string>>;
   readonly metric: string;
   readonly kind: ScoreKind;
-  /** Items with at least one score (replicates of an item are averaged first). */
+  /** Items with at least one score (replicates of an item are averaged first); 0 when every task failed. */
   readonly n: number;
   /** Scored tasks behind those items (n x replicates when every replicate is scored). */
   readonly observations: number;
@@ -28,10 +28,14 @@ export interface GroupStatistic {
   readonly failed: number;
   /** Tasks of this group not scored yet. */
   readonly pending: number;
-  readonly mean: number;
+  /** Null when nothing was scored (n = 0). */
+  readonly mean: number | null;
   /** Standard error of the mean (clustered with `--cluster`); null when n < 2 (or a single cluster). */
   readonly se: number | null;
-  /** The interval at the report's level; null when it cannot be computed (see `se`). */
+  /**
+   * The interval at the report's level; null when it cannot be computed (a t interval without `se`). A t
+   * interval of scores that all lie in [0, 1] is clipped to [0, 1].
+   */
   readonly ci: readonly [number, number] | null;
   readonly ciMethod: IntervalMethod;
   /** Whether every score was 0 or 1 (one observation per item). */
@@ -78,7 +82,8 @@ export interface Comparison {
   readonly pValue: number | null;
   /** Holm-adjusted over the comparisons of the same metric and dataset (equal to pValue when there is one). */
   readonly pAdjusted: number | null;
-  readonly test: 'mcnemar-exact' | 'paired-t';
+  /** exact McNemar (0/1 scores), paired t (others), or clustered t with `--cluster` (any scores). */
+  readonly test: 'mcnemar-exact' | 'paired-t' | 'clustered-t';
   /** Pearson correlation of the two sides' item scores; null when either side is constant. */
   readonly correlation: number | null;
   /** The standard error if the two sides were independent samples: what pairing saves. */
@@ -164,8 +169,12 @@ export interface CompareDocument {
   readonly runB: { readonly runId: string; readonly name: string };
   readonly generatedAt: string;
   readonly level: number;
-  /** Items (dataset and id) that both runs have. */
+  /** Items (dataset and id) that both runs have, and those only one has (left out of every comparison). */
   readonly sharedItems: number;
+  readonly onlyInA: number;
+  readonly onlyInB: number;
+  /** Model x prompt cells of one run with no counterpart in the other (compared with nothing). */
+  readonly unmatched: readonly { readonly run: 'a' | 'b'; readonly model: string; readonly prompt: string }[];
   readonly comparisons: readonly Comparison[];
   readonly flippedItems: readonly FlippedItems[];
 }

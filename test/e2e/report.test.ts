@@ -30,9 +30,9 @@ const find = (groups: Group[], model: string, metric: string, by: Record<string,
 
 // Six passages' worth of questions: two per subject, each subject one passage, asked three times of two mock models.
 const TOPICS = [
-  { id: 'a1', question: 'What is 2 + 2?', answer: '4', subject: 'sums', passage: 'p1' },
+  { id: 'a1', question: 'What is 2 + 2?', answer: '4', subject: 'sums', passage: 'p1', level: 'easy' },
   { id: 'a2', question: 'What is 3 + 5?', answer: '8', subject: 'sums', passage: 'p1' },
-  { id: 'b1', question: 'What is 6 * 7?', answer: '42', subject: 'products', passage: 'p2' },
+  { id: 'b1', question: 'What is 6 * 7?', answer: '42', subject: 'products', passage: 'p2', level: 'hard' },
   { id: 'b2', question: 'What is 9 * 3?', answer: '27', subject: 'products', passage: 'p2' },
   { id: 'c1', question: 'What is 10 - 4?', answer: '6', subject: 'differences', passage: 'p3' },
   { id: 'c2', question: 'What is 12 - 5?', answer: '7', subject: 'differences', passage: 'p3' },
@@ -117,10 +117,10 @@ describe('assay report over a run with replicates, splits and clusters', () => {
     }
   });
 
-  it('pairs the two models over the six items, with the t test for averaged scores', () => {
+  it('pairs the two models over the six items, tested with the clustered t the interval uses', () => {
     expect(report.comparisons).toHaveLength(1);
     const [comparison] = report.comparisons as { a: { model: string }; b: { model: string }; n: number; test: string; meanDiff: number }[];
-    expect(comparison).toMatchObject({ a: { model: 'strong' }, b: { model: 'weak' }, n: 6, test: 'paired-t' });
+    expect(comparison).toMatchObject({ a: { model: 'strong' }, b: { model: 'weak' }, n: 6, test: 'clustered-t', ciMethod: 'clustered-t' });
     expect(comparison!.meanDiff).toBeCloseTo(find(report.groups, 'strong', 'accuracy')!.mean - find(report.groups, 'weak', 'accuracy')!.mean, 12);
   });
 
@@ -139,6 +139,13 @@ describe('assay report over a run with replicates, splits and clusters', () => {
     expect(rebuilt.tasks).toEqual(report.tasks);
   });
 
+  it('puts the items that lack a --by field in a (missing) split of their own, last', async () => {
+    const result = await runCli(['report', 'topics.yaml', '--by', 'level', '--json'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const groups = (JSON.parse(result.stdout).groups as Group[]).filter((group) => group.model === 'strong' && Object.keys(group.by).length > 0);
+    expect(groups.map((group) => [group.by.level, group.n])).toEqual([['easy', 1], ['hard', 1], ['(missing)', 4]]);
+  });
+
   it('writes the same numbers as CSV, and refuses what the run does not have with one line', async () => {
     const csv = await runCli(['report', 'topics.yaml', '--by', 'subject', '--format', 'csv', '--out', 'report.csv'], { cwd: workspace.dir });
     expect(csv.code, csv.stderr).toBe(0);
@@ -155,6 +162,9 @@ describe('assay report over a run with replicates, splits and clusters', () => {
       [['--metric', 'f1'], /has no scores named 'f1'; its scores are: accuracy/],
       [['--baseline', 'gpt-9'], /--baseline gpt-9 is not a model of this run; its models are: strong, weak/],
       [['--level', '95'], /--level must be a number between 0 and 1/],
+      [['--out', 'no/such/folder/report.md'], /cannot write the report to .*no\/such\/folder\/report\.md: its folder does not exist/],
+      [['--out', '.'], /cannot write the report to .*: it is a folder/],
+      [['--json', '--format', 'csv'], /--json prints the JSON document; it cannot go with --format csv/],
     ] as const) {
       const result = await runCli(['report', 'topics.yaml', ...args], { cwd: workspace.dir });
       expect(result.code, args.join(' ')).toBe(1);
@@ -255,7 +265,7 @@ judges:
     await cli('run', 'solver.yaml', '--json');
     await cli('run', 'rival.yaml', '--json');
     const compared = await cli('compare', 'solver.yaml', 'rival.yaml', '--metric', 'accuracy', '--json');
-    expect(compared).toMatchObject({ schema: 'assay.compare.v1', sharedItems: 6, runA: { name: 'solver-run' }, runB: { name: 'rival-run' } });
+    expect(compared).toMatchObject({ schema: 'assay.compare.v1', sharedItems: 6, onlyInA: 0, onlyInB: 0, unmatched: [], runA: { name: 'solver-run' }, runB: { name: 'rival-run' } });
     expect(compared.comparisons).toHaveLength(1);
     expect(compared.comparisons[0]).toMatchObject({ metric: 'accuracy', a: { model: 'solver' }, b: { model: 'rival' }, n: 6, flipped: [2, 0], test: 'mcnemar-exact' });
     expect(compared.flippedItems[0].aOnly.map((item: { item: string }) => item.item)).toEqual(['q1', 'q2']);
@@ -270,6 +280,19 @@ judges:
     const refused = await runCli(['compare', 'solver.yaml', 'other.yaml'], { cwd: workspace.dir });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/runs [0-9a-f]{12} and [0-9a-f]{12} have no items in common \(datasets arith and other\)/);
+  });
+
+  it('keeps a model whose every task failed in the table: n 0, no mean, its failures counted', async () => {
+    const judged = server.behaviour;
+    server.behaviour = (request, self) => (request.model === 'broken' ? { kind: 'error', status: 400, body: JSON.stringify({ error: { message: 'bad request' } }) } : judged(request, self));
+    workspace.write('experiment.yaml', config(server.baseURL, ['solver', 'broken']));
+    await cli('run', 'experiment.yaml', '--json');
+    const report = await cli('report', 'experiment.yaml', '--json');
+    expect(find(report.groups, 'broken', 'accuracy')).toMatchObject({ n: 0, mean: null, se: null, ci: null, failed: 6, pending: 0 });
+    expect(find(report.groups, 'solver', 'accuracy')).toMatchObject({ n: 6, failed: 0 });
+    expect(report.comparisons.filter((entry: { b: { model: string } }) => entry.b.model === 'broken')).toEqual([]);
+    const markdown = await cli('report', 'experiment.yaml');
+    expect(markdown).toMatch(/\| broken \| default \| arith \| all \| accuracy \| 0 \| – \| – \| – \| – \| 6 \| 0 \|/);
   });
 
   it('refuses a run with nothing scored yet, saying how far it got', async () => {

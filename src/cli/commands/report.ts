@@ -39,10 +39,20 @@ async function render(format: Format, doc: ReportDocument | CompareDocument): Pr
 
 /** Writes the rendered document to --out, or to stdout (JSON through the JSON printer, text through the safe one). */
 async function emit(doc: ReportDocument | CompareDocument, options: { format: Format; out?: string; json?: boolean }): Promise<void> {
+  if (options.json && options.format !== 'json' && options.format !== 'md') {
+    throw new UserError('usage', `--json prints the JSON document; it cannot go with --format ${options.format}`, { hint: `drop --json, or use --format json` });
+  }
   const format = options.json ? 'json' : options.format;
   if (options.out) {
     const path = resolve(options.out);
-    writeFileSync(path, await render(format, doc));
+    const text = await render(format, doc);
+    try {
+      writeFileSync(path, text);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOSPC' ? 'the disk is full' : (error as Error).message;
+      throw new UserError('output_unwritable', `cannot write the report to ${path}: ${why}`, { hint: 'give --out a file path in an existing, writable folder' });
+    }
     printErrorLine(`wrote ${path} (${format})`);
     return;
   }

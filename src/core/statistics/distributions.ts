@@ -22,6 +22,11 @@ export function tCritical(level: number, df: number): number {
   return tQuantile(1 - (1 - level) / 2, df);
 }
 
+/** The Student t quantile at probability p with df degrees of freedom, e.g. t_{0.80, df} for 80% power. */
+export function tQuantileAt(p: number, df: number): number {
+  return tQuantile(p, df);
+}
+
 /** Two-sided p-value of a t statistic: 2 * P(T_df <= -|t|) (the lower tail keeps precision for small p). */
 export function tTwoSidedP(t: number, df: number): number {
   return Math.min(1, 2 * tCdf(-Math.abs(t), df));

@@ -86,5 +86,6 @@ export function wilsonInterval(successes: number, n: number, level: number): [nu
   const denominator = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denominator;
   const halfWidth = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
-  return [Math.max(0, center - halfWidth), Math.min(1, center + halfWidth)];
+  // At 0 of n and n of n the bound is exactly 0 (or 1); floating point would leave a residue like 2.8e-17.
+  return [successes === 0 ? 0 : Math.max(0, center - halfWidth), successes === n ? 1 : Math.min(1, center + halfWidth)];
 }

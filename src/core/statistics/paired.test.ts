@@ -27,7 +27,7 @@ function expectNumbers(estimate: PairedEstimate, expected: number[]): void {
 //       tt = stats.ttest_rel(a, b)
 //       r = np.corrcoef(a, b)[0, 1]
 //       unp = np.sqrt(a.var(ddof=1)/n + b.var(ddof=1)/n)
-//       mde = (stats.norm.ppf(1 - (1 - level)/2) + stats.norm.ppf(0.8)) * se
+//       mde = (stats.t.ppf(1 - (1 - level)/2, n - 1) + stats.t.ppf(0.8, n - 1)) * se
 //       return (a.mean(), b.mean(), d.mean(), se, d.mean() - q*se, d.mean() + q*se, tt.pvalue, r, unp, mde), \
 //           int((a > b).sum()), int((b > a).sum())
 //   paired([0.9, 0.4, 0.7, 0.8, 0.3, 0.6], [0.7, 0.5, 0.4, 0.8, 0.1, 0.65], .95)
@@ -45,7 +45,7 @@ describe('comparePaired', () => {
     expect(estimate).toMatchObject({ n: 6, ciMethod: 't', test: 'paired-t', flipped: [3, 2] });
     expectNumbers(estimate, [
       0.6166666666666666, 0.525, 0.09166666666666666, 0.06635343079131462, -0.07890025725763804, 0.26223359059097134,
-      0.22567229135904973, 0.7778914381287833, 0.13989083045162198, 0.18589479087602892,
+      0.22567229135904973, 0.7778914381287833, 0.13989083045162198, 0.23158180850609822,
     ]);
   });
 
@@ -54,7 +54,7 @@ describe('comparePaired', () => {
     expect(estimate).toMatchObject({ n: 3, test: 'paired-t', flipped: [2, 1] });
     expectNumbers(estimate, [
       0.5, 0.3, 0.20000000000000004, 0.2081665999466133, -0.40784347015537314, 0.8078434701553733, 0.43804851305098363,
-      0.27735009811261446, 0.23804761428476168, 0.517601017568091,
+      0.27735009811261446, 0.23804761428476168, 0.8286374918135694,
     ]);
   });
 
@@ -63,7 +63,7 @@ describe('comparePaired', () => {
     expect(estimate).toMatchObject({ n: 12, ciMethod: 't', test: 'mcnemar-exact', flipped: [4, 1] });
     expectNumbers(estimate, [
       0.75, 0.5, 0.25, 0.17943514064131835, -0.14493408175049782, 0.6449340817504978, 0.375, 0.19245008972987526,
-      0.1994310088043664, 0.502702837630739,
+      0.1994310088043664, 0.5520349265018751,
     ]);
   });
 
@@ -72,7 +72,7 @@ describe('comparePaired', () => {
     expect(estimate).toMatchObject({ test: 'mcnemar-exact', flipped: [4, 2] });
     expectNumbers(estimate, [
       0.6666666666666666, 0.3333333333333333, 0.3333333333333333, 0.421637021355784, -0.7505191349956459,
-      1.4171858016623124, 0.6875, -1.0, 0.29814239699997197, 1.1812520464395464,
+      1.4171858016623124, 0.6875, -1.0, 0.29814239699997197, 1.4715661688359591,
     ]);
   });
 
@@ -80,7 +80,7 @@ describe('comparePaired', () => {
     const estimate = comparePaired([1, 0, 1, 1], [1, 0, 1, 1], 0.95);
     expect(estimate).toEqual({
       n: 4, meanA: 0.75, meanB: 0.75, meanDiff: 0, se: 0, ci: [0, 0], ciMethod: 't', pValue: 1, test: 'mcnemar-exact',
-      correlation: 1, unpairedSe: estimate.unpairedSe, mde: 0, flipped: [0, 0],
+      correlation: 1, unpairedSe: estimate.unpairedSe, mde: null, flipped: [0, 0],
     });
     // np.sqrt(2 * np.var([1, 0, 1, 1], ddof=1) / 4)
     expect(estimate.unpairedSe).toBeCloseTo(0.3535533905932738, 10);
@@ -111,33 +111,36 @@ describe('comparePaired', () => {
     expect(comparePaired([0.3, 0.4, 0.9], [0.5, 0.5, 0.5], 0.95).correlation).toBeNull();
   });
 
-  // Reference values: the clustered SE of d (clusteredMean's snippet) with C - 1 df, and the MDE on it:
+  // Reference values: the clustered SE of d (clusteredMean's snippet) with C - 1 df, the clustered t test,
+  // the MDE on it, and the unpaired se from each side's clustered se:
   //   def clustered(x, c, level):
   //       x = np.asarray(x, float); c = np.asarray(c); n = len(x); m = x.mean()
   //       ids = np.unique(c); C = len(ids)
   //       S = np.array([(x[c == k] - m).sum() for k in ids])
   //       se = np.sqrt(C / (C - 1) * (S**2).sum()) / n
   //       q = stats.t.ppf(1 - (1 - level) / 2, C - 1)
-  //       mde = (stats.norm.ppf(1 - (1 - level)/2) + stats.norm.ppf(0.8)) * se
-  //       return m, se, m - q*se, m + q*se, mde
+  //       mde = (q + stats.t.ppf(0.8, C - 1)) * se; p = 2 * stats.t.sf(abs(m / se), C - 1)
+  //       return m, se, m - q*se, m + q*se, mde, p
+  //   unpaired = np.sqrt(clustered(a, c, level)[1]**2 + clustered(b, c, level)[1]**2)
   //   a = np.array([0.9,0.4,0.7,0.8,0.3,0.6]); b = np.array([0.7,0.5,0.4,0.8,0.1,0.65])
   //   clustered(a - b, [0,0,1,1,1,2], .95)
   //   a = np.array([1,1,0,1,1,0,1,1,0,1,1,1]); b = np.array([1,0,0,1,0,0,1,0,1,1,0,1])
   //   clustered(a - b, [0,0,0,1,1,1,2,2,2,3,3,3], .9)
-  it('clusters the difference when clusters are given; the test is unchanged', () => {
+  it('clusters the difference when clusters are given, and tests it with the clustered t', () => {
     const continuous = comparePaired(
       [0.9, 0.4, 0.7, 0.8, 0.3, 0.6],
       [0.7, 0.5, 0.4, 0.8, 0.1, 0.65],
       0.95,
       [0, 0, 1, 1, 1, 2],
     );
-    expect(continuous).toMatchObject({ ciMethod: 'clustered-t', test: 'paired-t' });
+    expect(continuous).toMatchObject({ ciMethod: 'clustered-t', test: 'clustered-t' });
     expect(continuous.meanDiff).toBeCloseTo(0.09166666666666666, 10);
     expect(continuous.se).toBeCloseTo(0.05687665341512018, 10);
     expect(continuous.ci?.[0]).toBeCloseTo(-0.15305382140891421, 10);
     expect(continuous.ci?.[1]).toBeCloseTo(0.33638715474224756, 10);
-    expect(continuous.mde).toBeCloseTo(0.15934479146353517, 10);
-    expect(continuous.pValue).toBeCloseTo(0.22567229135904973, 10);
+    expect(continuous.mde).toBeCloseTo(0.30504728905712364, 10);
+    expect(continuous.pValue).toBeCloseTo(0.24834812263449924, 10);
+    expect(continuous.unpairedSe).toBeCloseTo(0.07099654399517809, 10);
 
     const binary = comparePaired(
       [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1],
@@ -145,17 +148,18 @@ describe('comparePaired', () => {
       0.9,
       [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
     );
-    expect(binary).toMatchObject({ ciMethod: 'clustered-t', test: 'mcnemar-exact', pValue: 0.375 });
+    expect(binary).toMatchObject({ ciMethod: 'clustered-t', test: 'clustered-t' });
+    expect(binary.pValue).toBeCloseTo(0.0576688856224373, 10);
+    expect(binary.unpairedSe).toBeCloseTo(0.12729376930432887, 10);
     expect(binary.se).toBeCloseTo(0.08333333333333333, 10);
     expect(binary.ci?.[0]).toBeCloseTo(0.05388638043318139, 10);
     expect(binary.ci?.[1]).toBeCloseTo(0.4461136195668186, 10);
-    expect(binary.mde).toBeCloseTo(0.20720623837703217, 10);
+    expect(binary.mde).toBeCloseTo(0.2776529789304273, 10);
   });
 
   it('has no se, interval or MDE with a single cluster', () => {
     const estimate = comparePaired([0.9, 0.4, 0.7], [0.7, 0.5, 0.4], 0.95, [3, 3, 3]);
-    expect(estimate).toMatchObject({ ciMethod: 'clustered-t', se: null, ci: null, mde: null });
-    expect(estimate.pValue).not.toBeNull();
+    expect(estimate).toMatchObject({ ciMethod: 'clustered-t', test: 'clustered-t', se: null, ci: null, mde: null, pValue: null });
   });
 
   it('rejects empty or mismatched input', () => {

@@ -1,5 +1,5 @@
 import { clusteredMean } from './clustered.js';
-import { binomialCdfAt, normalCritical, normalQuantileAt, tTwoSidedP } from './distributions.js';
+import { binomialCdfAt, tCritical, tQuantileAt, tTwoSidedP } from './distributions.js';
 import { tInterval } from './mean.js';
 import { isBinary, moments } from './moments.js';
 import { assertFinite, assertLevel, assertNonEmpty, assertSameLength } from './validate.js';
@@ -16,14 +16,21 @@ export interface PairedEstimate {
   /** meanDiff ± t · se with n - 1 df (C - 1 when clustered); null when se is null. */
   ci: [number, number] | null;
   ciMethod: 't' | 'clustered-t';
-  /** Two-sided; null only for a paired t with n < 2. Does not account for clusters. */
+  /** Two-sided; null for a t test without a standard error (n < 2, or < 2 clusters). */
   pValue: number | null;
-  test: 'mcnemar-exact' | 'paired-t';
+  /** exact McNemar for 0/1 sides, paired t otherwise; clustered t (on C - 1 df) whenever clusters are given. */
+  test: 'mcnemar-exact' | 'paired-t' | 'clustered-t';
   /** Pearson correlation of a and b; null when either side is constant (or n < 2). */
   correlation: number | null;
-  /** sqrt(var(a)/n + var(b)/n) with sample variances: the se if the sides were independent; null when n < 2. */
+  /**
+   * The se if the sides were independent samples: sqrt(var(a)/n + var(b)/n) with sample variances, or with
+   * clusters sqrt(se_c(a)² + se_c(b)²) from each side's clustered se; null when either is unknown.
+   */
   unpairedSe: number | null;
-  /** (z_{1-(1-level)/2} + z_{0.80}) · se: the minimum detectable effect at 80% power; null when se is null. */
+  /**
+   * (t_{1-(1-level)/2, df} + t_{0.80, df}) · se with the interval's df: the minimum detectable effect at 80%
+   * power (the t form, which the normal one approaches as df grows); null when se is null or 0.
+   */
   mde: number | null;
   /** Items where a > b and items where b > a (for 0/1: only a right, only b right). */
   flipped: [number, number];
@@ -32,9 +39,9 @@ export interface PairedEstimate {
 /**
  * Compares a[i] with b[i] item by item. The test is exact McNemar on the discordant pairs when both sides are
  * 0/1, else the paired t-test on d = a - b; the interval is the paired t-interval, or the clustered one
- * (Miller 2024, clustered standard error applied to d) when `clusters` gives each item's cluster id. The
- * p-value ignores clustering. MDE uses the normal approximation (z_{1-α/2} + z_{1-β}) · se with power
- * 1 - β = 0.80. Throws a RangeError for empty or mismatched input, a non-finite value or a bad level.
+ * (Miller 2024, clustered standard error applied to d) when `clusters` gives each item's cluster id; with
+ * clusters the test is the clustered t on C - 1 df too, so interval and p-value agree. MDE is
+ * (t_{1-α/2, df} + t_{1-β, df}) · se with power 1 - β = 0.80. Throws a RangeError for empty or mismatched input, a non-finite value or a bad level.
  */
 export function comparePaired(
   a: ArrayLike<number>,
@@ -64,22 +71,35 @@ export function comparePaired(
 
   let se: number | null;
   let ci: [number, number] | null;
+  let df: number;
+  let unpairedSe: number | null;
   if (clusters === undefined) {
     const variance = moments(diffs).variance;
     se = variance === null ? null : Math.sqrt(variance / n);
-    ci = tInterval(meanDiff, se, n - 1, level);
+    df = n - 1;
+    ci = tInterval(meanDiff, se, df, level);
+    unpairedSe = momentsA.variance === null || momentsB.variance === null ? null : Math.sqrt(momentsA.variance / n + momentsB.variance / n);
   } else {
     const clustered = clusteredMean(diffs, clusters, level);
     se = clustered.se;
-    ci = tInterval(meanDiff, se, clustered.clusters - 1, level);
+    df = clustered.clusters - 1;
+    ci = tInterval(meanDiff, se, df, level);
+    const sideA = clusteredMean(a, clusters, level).se;
+    const sideB = clusteredMean(b, clusters, level).se;
+    unpairedSe = sideA === null || sideB === null ? null : Math.sqrt(sideA * sideA + sideB * sideB);
   }
 
   const binary = isBinary(a) && isBinary(b);
-  const pValue = binary ? mcnemarExact(aAbove, bAbove) : pairedT(diffs).pValue;
-  const unpairedSe =
-    momentsA.variance === null || momentsB.variance === null
-      ? null
-      : Math.sqrt(momentsA.variance / n + momentsB.variance / n);
+  let pValue: number | null;
+  let test: PairedEstimate['test'];
+  if (clusters !== undefined) {
+    // Items of one cluster move together: the test uses the clustered se and its C - 1 df, like the interval.
+    test = 'clustered-t';
+    pValue = se === null ? null : se === 0 ? (meanDiff === 0 ? 1 : 0) : tTwoSidedP(meanDiff / se, df);
+  } else {
+    test = binary ? 'mcnemar-exact' : 'paired-t';
+    pValue = binary ? mcnemarExact(aAbove, bAbove) : pairedT(diffs).pValue;
+  }
   return {
     n,
     meanA: momentsA.mean,
@@ -89,10 +109,10 @@ export function comparePaired(
     ci,
     ciMethod: clusters === undefined ? 't' : 'clustered-t',
     pValue,
-    test: binary ? 'mcnemar-exact' : 'paired-t',
+    test,
     correlation: pearson(a, b, momentsA.mean, momentsB.mean, momentsA.constant || momentsB.constant),
     unpairedSe,
-    mde: se === null ? null : (normalCritical(level) + normalQuantileAt(0.8)) * se,
+    mde: se === null || se === 0 || df < 1 ? null : (tCritical(level, df) + tQuantileAt(0.8, df)) * se,
     flipped: [aAbove, bAbove],
   };
 }
