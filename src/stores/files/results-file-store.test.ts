@@ -138,19 +138,21 @@ describe('the results-file store', () => {
   it('refuses every write with one line, and leaves the file as it was', async () => {
     const path = join(folder, 'results.json');
     const before = readFileSync(path);
+    // Called as a Store: the results-file store declares its writes without parameters.
+    const store: Store = results;
     const writes: (() => Promise<unknown>)[] = [
-      () => results.createRun({ runId, name: 'x', snapshot: {} as never, provenance: {} as never, items: [], taskCount: 0 }),
-      () => results.deleteRun(runId),
-      () => results.setRunStatus(runId, 'completed', 'judge'),
-      () => results.appendRunEvent(runId, 'run-rewound', { stage: 'score' }),
-      () => results.registerOwner({ owner: 'o', runId, host: 'h', pid: 1 }, 1000),
-      () => results.heartbeat('o', 1000, new Map()),
-      () => results.releaseOwner('o'),
-      () => results.claimTasks({ runId, owner: 'o', untilStage: 'judge', limit: 1 }),
-      () => results.appendEvents({ runId, owner: 'o', events: [], release: [] }),
-      () => results.importRun({ runId, events: [] }),
-      () => results.resetFailures(runId, 'judge'),
-      () => results.rewind(runId, 'score'),
+      () => store.createRun({ runId, name: 'x', snapshot: {} as never, provenance: {} as never, items: [], taskCount: 0 }),
+      () => store.deleteRun(runId),
+      () => store.setRunStatus(runId, 'completed', 'judge'),
+      () => store.appendRunEvent(runId, 'run-rewound', { stage: 'score' }),
+      () => store.registerOwner({ owner: 'o', runId, host: 'h', pid: 1 }, 1000),
+      () => store.heartbeat('o', 1000, new Map()),
+      () => store.releaseOwner('o'),
+      () => store.claimTasks({ runId, owner: 'o', untilStage: 'judge', limit: 1 }),
+      () => store.appendEvents({ runId, owner: 'o', events: [], release: [] }),
+      () => store.importRun({ runId, events: [] }),
+      () => store.resetFailures(runId, 'judge'),
+      () => store.rewind(runId, 'score'),
     ];
     for (const write of writes) {
       const error = await write().then(() => null, (caught: unknown) => caught);
