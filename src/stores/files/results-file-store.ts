@@ -462,7 +462,8 @@ export class ResultsFileStore implements Store {
     return [];
   }
 
-  async findRunsSharingGenerations(): Promise<string[]> {
+  async findRunsSharingGenerations(runId: string): Promise<string[]> {
+    this.requireRun(runId);
     return [];
   }
 
