@@ -6,6 +6,7 @@ export { getRunSnapshot } from './experiment/inspect.js';
 export { openStoreAt, defaultStorePath } from './experiment/store-location.js';
 export { openSqliteStore, SqliteStore } from './stores/sqlite/sqlite-store.js';
 export { FilesStore } from './stores/files/files-store.js';
+export { ResultsFileStore } from './stores/files/results-file-store.js';
 export { ProgressiveSave, type StatusReport } from './stores/files/progressive-save.js';
 export {
   exportBundle,

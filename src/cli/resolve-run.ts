@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { RunNotFoundError, UserError } from '../core/errors.js';
 import { defaultStorePath, openStoreAt } from '../experiment/store-location.js';
+import { resultsCsvError, resultsFileKind } from '../stores/files/results-file-store.js';
 import type { Experiment } from '../experiment/experiment.js';
 import type { Store } from '../spec/store.js';
 
@@ -14,7 +15,8 @@ export interface ResolvedRun {
 /**
  * Turns a `<config|runId>` argument into a run in a store. A path to an existing file is compiled to its run
  * id (the store comes from --store, else the config); a results file with its progressive-save `.state` beside
- * it is that job's run; anything else is a run id or a unique prefix of one.
+ * it is that job's run, and so is a finished job's results JSON (read-only); anything else is a run id or a
+ * unique prefix of one.
  */
 export async function resolveRun(reference: string, storeOption: string | undefined): Promise<ResolvedRun> {
   // A progressive save (results file with its .state beside it) holds exactly one run.
@@ -27,6 +29,14 @@ export async function resolveRun(reference: string, storeOption: string | undefi
       throw new UserError('run_not_found', `${output}.state holds no run yet`, { hint: 'start the job again with --progressive-save' });
     }
     return { store, runId: run.runId, experiment: undefined };
+  }
+  // A finished job's results JSON holds its one run; a results CSV holds none.
+  const results = resultsFileKind(reference);
+  if (results === 'csv') throw resultsCsvError(reference);
+  if (results === 'json') {
+    const store = openStoreAt(reference, { create: false });
+    const [run] = await store.listRuns();
+    return { store, runId: run!.runId, experiment: undefined };
   }
   if (existsSync(reference) && statSync(reference).isFile()) {
     // Loaded only for config references: reading a run by id needs neither YAML nor the schemas.

@@ -11,7 +11,8 @@ import { csvRow } from './csv-row.js';
 const BATCH = 1000;
 
 /**
- * Writes a run's results as one file: JSON (`{ format, metadata, summary, results }`, every text exact) or, for
+ * Writes a run's results as one file: JSON (`{ format, metadata, summary, items, results }`, every text exact,
+ * one item and one result per line, which is how stores/files/results-file-store.ts reads it back) or, for
  * a `.csv` path, one row per task with a column per score (text cells that could run as a formula are quoted).
  * Written to a partial file and renamed, so the output is either complete or absent.
  */
@@ -30,7 +31,17 @@ export async function writeResultsFile(store: Store, runId: string, path: string
     if (format === 'json') {
       const metadata = { runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, createdAt: run.createdAt, writtenAt: new Date().toISOString(), tool: `assay ${toolVersion()}` };
       const { action: _action, untilStage: _until, modelCalls: _calls, reusedGenerations: _reused, durationMs: _duration, ...counts } = summary;
-      await write(`{"format":"assay.results","version":1,\n"metadata":${JSON.stringify(metadata)},\n"summary":${JSON.stringify(counts)},\n"results":[\n`);
+      await write(`{"format":"assay.results","version":1,\n"metadata":${JSON.stringify(metadata)},\n"summary":${JSON.stringify(counts)},\n"items":[\n`);
+      // Each item once, in manifest order, with its whole dataset row (`fields`), so a report can split by any
+      // field. Added after version 1 was first written: a reader must accept a file without it.
+      for (let start = 0; start < items.length; start += BATCH) {
+        const lines = items.slice(start, start + BATCH).map((item, offset) => {
+          const entry = { dataset: item.datasetId, item: item.itemId, input: item.input, target: item.target, fields: item.fields };
+          return `${start + offset === 0 ? '' : ',\n'}${JSON.stringify(entry)}`;
+        });
+        await write(lines.join(''));
+      }
+      await write(`${items.length > 0 ? '\n' : ''}],\n"results":[\n`);
     } else {
       await write(csvRow(['task', 'dataset', 'item', 'model', 'prompt', 'replicate', 'stage', 'answer', 'parsed', 'unparseable', ...scoreNames, 'failure_stage', 'failure_category', 'failure_message']));
     }
