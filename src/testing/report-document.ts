@@ -117,6 +117,9 @@ export function compareDocument(): CompareDocument {
     generatedAt: '2025-01-03T00:00:00.000Z',
     level: 0.95,
     sharedItems: 200,
+    onlyInA: 3,
+    onlyInB: 0,
+    unmatched: [],
     comparisons: report.comparisons.slice(0, 2).map((entry) => ({ ...entry, a: { ...entry.a, runId: 'r_aaaaaaaaaaaaaaaa' }, b: { ...entry.b, runId: 'r_bbbbbbbbbbbbbbbb' } })),
     flippedItems: [
       {

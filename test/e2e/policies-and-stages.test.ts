@@ -70,7 +70,7 @@ describe('existing runs and stage limits', () => {
 
     const finished = await run();
     expect(finished.summary).toMatchObject({ status: 'completed', completedThroughStage: 'judge', action: 'resumed', modelCalls: 0, done: 10 });
-    expect(finished.summary.scores).toEqual([{ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 10 }]);
+    expect(finished.summary.scores).toEqual([expect.objectContaining({ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 10, ciMethod: 'wilson' })]);
     expect(server.requests).toHaveLength(10);
   });
 

@@ -41,7 +41,8 @@ describe('assay run', () => {
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ status: 'completed', tasks: 12, done: 12, failed: 0, completedThroughStage: 'judge', modelCalls: 12 });
     expect(summary.stages.generate).toMatchObject({ completed: 12, failed: 0, pending: 0 });
-    expect(summary.scores).toEqual([{ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 12 }]);
+    // 12 of 12 right: Wilson's 95% interval, [1 - 0.2425..., 1] (scipy.stats.binomtest(12, 12).proportion_ci(method='wilson')).
+    expect(summary.scores).toEqual([{ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 12, ci: [expect.closeTo(0.7575059933447592, 12), 1], ciMethod: 'wilson' }]);
     expect(server.requests).toHaveLength(12);
     expect([...server.countsByPrompt().values()].every((count) => count === 1)).toBe(true);
     expect(server.requests[0]!.system).toBe('Answer with a number.');
