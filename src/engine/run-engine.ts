@@ -70,6 +70,8 @@ export interface EngineInput {
   readonly fromStage?: Stage;
   /** Reuse identical generations stored by other runs instead of calling the model. */
   readonly reuse: boolean;
+  /** Serve evaluator requests already answered (in this run or another) from the store; default true. */
+  readonly shareCalls?: boolean;
   readonly tracker: ProgressTracker;
   /** Aborted: stop claiming work, let calls in flight finish for up to `gracePeriodMs`, then cancel them. */
   readonly stopSignal?: AbortSignal;
@@ -177,7 +179,10 @@ export class RunEngine {
       onCommitted: (outcomes, rejectedOrds) => this.committed(outcomes, rejectedOrds),
       onFailure: (error) => this.fail(error),
     });
-    this.journal = new CallJournal(input.store, input.runId, input.snapshot.evaluators, (event, onDurable) => void this.batcher.push([event], undefined, onDurable));
+    this.journal = new CallJournal(input.store, input.runId, input.snapshot.evaluators, (event, onDurable) => void this.batcher.push([event], undefined, onDurable),
+      // A replay recomputes its first stage afresh; later stages take replies to unchanged requests.
+      (stage) => input.shareCalls !== false && stage !== input.fromStage,
+    );
   }
 
   /** The last check before a call goes out: the task's lease is surely held, and the cap leaves room. */

@@ -14,6 +14,8 @@ import type { ModelCaller } from './model-caller.js';
  */
 export class CallJournal {
   private readonly identities: ReadonlyMap<string, ModelIdentity>;
+  /** Requests being asked by a task of this process, until their reply is durable (then the store has it). */
+  private readonly asking = new Map<string, Promise<GenerateResult | null>>();
 
   constructor(
     private readonly store: Store,
@@ -21,8 +23,52 @@ export class CallJournal {
     evaluators: readonly ModelIdentity[],
     /** Queues an event for the task; `onDurable` runs once it is committed. */
     readonly push: (event: TaskEvent, onDurable?: () => void) => void,
+    /**
+     * Whether a stage's requests may be served by replies another task or run paid for (otherwise only by the
+     * task's own earlier replies): off with --no-reuse, and for the stage a replay recomputes.
+     */
+    private readonly share: (stage: Stage) => boolean = () => true,
   ) {
     this.identities = new Map(evaluators.map((identity) => [identity.id, identity]));
+  }
+
+  /**
+   * The reply to the same request that was paid for elsewhere: being asked by another task of this process
+   * (waited for), or stored by any run of the store. Otherwise the caller asks, and `settle` tells the tasks
+   * waiting on it how that went (a reply is kept for them until it is durable).
+   */
+  async acquire(key: string, stage: Stage): Promise<{ readonly reply: GenerateResult; readonly runId: string } | { readonly settle: RequestSettle }> {
+    const share = this.share(stage);
+    if (share) {
+      const waiting = this.asking.get(key);
+      const answered = waiting ? await waiting : null;
+      if (answered) return { reply: answered, runId: this.runId };
+      const stored = (await this.store.findCallReplies([key])).get(key);
+      if (stored) return { reply: stored.call.result, runId: stored.runId };
+      // Another task may have started asking while the store was read: checked and claimed in one step
+      // (no await in between), so two tasks never both ask.
+      const started = this.asking.get(key);
+      if (started) {
+        const reply = await started;
+        if (reply) return { reply, runId: this.runId };
+        if (this.asking.has(key)) return this.acquire(key, stage);
+      }
+    }
+    return { settle: this.begin(key, share) };
+  }
+
+  private begin(key: string, share: boolean): RequestSettle {
+    if (!share) return { answered: () => undefined, durable: () => undefined, failed: () => undefined };
+    let resolve!: (result: GenerateResult | null) => void;
+    this.asking.set(key, new Promise((done) => (resolve = done)));
+    return {
+      answered: (result) => resolve(result),
+      durable: () => this.asking.delete(key),
+      failed: () => {
+        resolve(null);
+        this.asking.delete(key);
+      },
+    };
   }
 
   key(modelId: string, request: EvaluatorRequest): string {
@@ -58,6 +104,13 @@ export class CallJournal {
     }
     return replies;
   }
+}
+
+/** How a request asked by one task ends, for the tasks waiting on the same request. */
+export interface RequestSettle {
+  answered(result: GenerateResult): void;
+  durable(): void;
+  failed(): void;
 }
 
 /**
@@ -107,30 +160,49 @@ export class TaskContext implements PluginContext {
       this.calls.push({ model: modelId, usage, latencyMs, ...(earlier.failedAttempts ? { failedAttempts: earlier.failedAttempts } : {}), logged: true });
       return earlier.result;
     }
+    // The same request answered by another task or run (a judge prompt seen before, a replay): no call.
+    const acquired = await this.journal.acquire(key, stage);
+    if ('reply' in acquired && (call.accept?.(acquired.reply) ?? null) === null) {
+      const { usage, latencyMs } = acquired.reply;
+      this.calls.push({ model: modelId, usage, latencyMs, logged: true, reusedFrom: acquired.runId });
+      return acquired.reply;
+    }
+    const settle = 'settle' in acquired ? acquired.settle : null;
     const journal = (result: GenerateResult, accepted: boolean, record: CallRecord, onDurable?: () => void) =>
       this.journal.push(
         { taskOrd: this.ord, type: 'call-completed', payload: { stage, key, model: modelId, result, accepted, ...(record.failedAttempts ? { failedAttempts: record.failedAttempts } : {}) } },
         onDurable,
       );
     let accepted: CallRecord | undefined;
-    const answered = await this.caller.callEvaluator(
-      modelId,
-      { ...request, seed: 0 },
-      {
-        ord: this.ord,
-        ...(call.accept ? { accept: call.accept } : {}),
-        onReply: (reply) => {
-          // A rejected reply was paid for too: journal it now (the accepted one is journaled below, holding its slot).
-          if (!reply.accepted) journal(reply.result, false, reply.record);
-          else accepted = reply.record;
+    let answered;
+    try {
+      answered = await this.caller.callEvaluator(
+        modelId,
+        { ...request, seed: 0 },
+        {
+          ord: this.ord,
+          ...(call.accept ? { accept: call.accept } : {}),
+          onReply: (reply) => {
+            // A rejected reply was paid for too: journal it now (the accepted one is journaled below, holding its slot).
+            if (!reply.accepted) journal(reply.result, false, reply.record);
+            else accepted = reply.record;
+          },
         },
-      },
-    );
+      );
+    } catch (error) {
+      settle?.failed();
+      throw error;
+    }
     const record = accepted ?? { model: modelId, usage: answered.result.usage, latencyMs: answered.result.latencyMs };
     this.calls.push({ ...record, logged: true });
+    settle?.answered(answered.result);
     // The slot is given back once the reply is durable: calls in flight plus replies not yet committed never
     // exceed the concurrency, which bounds what a kill -9 can make us pay for twice.
-    journal(answered.result, true, record, answered.release);
+    const release = answered.release;
+    journal(answered.result, true, record, () => {
+      release();
+      settle?.durable();
+    });
     return answered.result;
   }
 

@@ -246,7 +246,7 @@ async function replayPlan(plan: RunPlan, store: Store, built: ReturnType<typeof 
   await refuseIfBusy(store, plan.runId);
   const rewound = await store.rewind(plan.runId, options.stage);
   options.onNotice?.(`replaying ${options.stage} and later stages for ${rewound} task(s)`);
-  return execute(plan, store, built, { ...options, untilStage: 'judge', fromStage: options.stage, action: 'replayed', started, reuse: false });
+  return execute(plan, store, built, { ...options, untilStage: 'judge', fromStage: options.stage, action: 'replayed', started, reuse: false, shareCalls: true });
 }
 
 /** Writes the output file: now (a SQLite-backed run), or once complete for a progressive save, which then drops its sidecars. */
@@ -305,7 +305,7 @@ async function execute(
   plan: RunPlan,
   store: Store,
   built: ReturnType<typeof buildModels>,
-  options: ExecutionOptions & { untilStage: Stage; fromStage?: Stage; action: RunSummary['action']; started: number; reuse: boolean },
+  options: ExecutionOptions & { untilStage: Stage; fromStage?: Stage; action: RunSummary['action']; started: number; reuse: boolean; shareCalls?: boolean },
 ): Promise<RunSummary> {
   const runtime = { ...plan.runtime, ...stripUndefined(options.runtime ?? {}) };
   const histogram = await store.getStageHistogram(plan.runId);
@@ -330,6 +330,7 @@ async function execute(
     untilStage: options.untilStage,
     ...(options.fromStage ? { fromStage: options.fromStage } : {}),
     reuse: options.reuse,
+    shareCalls: options.shareCalls ?? options.reuse,
     tracker,
     ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
     ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),

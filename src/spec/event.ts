@@ -37,6 +37,11 @@ export interface CallRecord {
    * Records without it (from an imported bundle) count where they stand.
    */
   readonly logged?: true;
+  /**
+   * Set when no call was made: the same request of the same model had been answered already (in this run or
+   * another of the store), and that reply was used. The run it was paid for in.
+   */
+  readonly reusedFrom?: string;
 }
 
 /**

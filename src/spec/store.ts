@@ -1,4 +1,4 @@
-import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, TaskEvent } from './event.js';
+import type { CallCompleted, RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, TaskEvent } from './event.js';
 import type { FailureRecord } from './failure.js';
 import type { Judgment } from './judge.js';
 import type { MetricScore } from './metric.js';
@@ -234,6 +234,12 @@ export interface TaskResultRow {
   readonly latencyMs: number | null;
 }
 
+/** An evaluator reply found by what was asked: the stored `call-completed` and the run it was paid for in. */
+export interface StoredCallReply {
+  readonly runId: string;
+  readonly call: CallCompleted;
+}
+
 /** The current artifacts of one task, resolved from the state row's pointers. */
 export interface TaskArtifacts {
   /** The task's state row: what comes next, and its failure if it is stuck on one. */
@@ -327,6 +333,11 @@ export interface Store {
    */
   readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]>;
   readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]>;
+  /**
+   * The first accepted reply stored for each of these request keys (core/call-key.ts), in any run of the
+   * store: one indexed lookup per key. Keys with no reply are absent.
+   */
+  findCallReplies(keys: readonly string[]): Promise<Map<string, StoredCallReply>>;
 
   close(): Promise<void>;
 }

@@ -507,6 +507,23 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.readResults(run.runId, -1, 1))[0]).toMatchObject({ ord: 0, scores: null, latencyMs: 1 });
       });
 
+      it('finds an evaluator reply by its request key, in any run, the first accepted one only', async () => {
+        const run = newRun({ items: 2, models: ['m1'] });
+        await store.createRun(run);
+        const reply = (ord: number, key: string, text: string, accepted: boolean): TaskEvent => ({
+          taskOrd: ord,
+          type: 'call-completed',
+          payload: { stage: 'judge', key, model: 'judge', accepted, result: { text, finishReason: { unified: 'stop', raw: 'stop' }, usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 } },
+        });
+        await store.appendEvents({ runId: run.runId, owner: null, events: [reply(0, 'k-rejected', 'off format', false), reply(0, 'k1', 'first', true), reply(1, 'k1', 'second', true)], release: [] });
+        const found = await store.findCallReplies(['k1', 'k-rejected', 'unknown']);
+        expect([...found.keys()]).toEqual(['k1']);
+        expect(found.get('k1')).toMatchObject({ runId: run.runId, call: { key: 'k1', accepted: true, result: { text: 'first' } } });
+        // A rewind keeps history: the reply is still there for the next attempt.
+        await store.rewind(run.runId, 'generate');
+        expect((await store.findCallReplies(['k1'])).get('k1')?.call.result.text).toBe('first');
+      });
+
       it('rewinds only the tasks it is given', async () => {
         const run = newRun({ items: 2, models: ['m1'] });
         await store.createRun(run);

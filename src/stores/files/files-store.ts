@@ -10,7 +10,7 @@ import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/r
 import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress, rewindProgress } from '../../core/task-progress.js';
-import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
+import type { CallCompleted, RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { Provenance, RunSnapshot } from '../../spec/snapshot.js';
 import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
@@ -37,6 +37,7 @@ import type {
   StoredItem,
   TaskArtifacts,
   TaskResultRow,
+  StoredCallReply,
   TaskProgress,
   TaskRecord,
   UsageRow,
@@ -94,6 +95,8 @@ export class FilesStore implements Store {
   private tokens: (number | null)[] = [];
   private epoch = 0;
   private taskEvents: number[][] = [];
+  /** The first accepted evaluator reply per request key: its event's seq. */
+  private readonly callReplies = new Map<string, number>();
   private events: (LoggedEvent | null)[] = [];
   private counters = new RunCounters();
   /** Usage survives rewinds (calls that were made stay paid for), so it lives apart from the other counters. */
@@ -240,6 +243,7 @@ export class FilesStore implements Store {
     this.tokens = new Array<number | null>(count).fill(null);
     this.taskEvents = Array.from({ length: count }, () => []);
     this.events = [];
+    this.callReplies.clear();
     this.cursors = [0, 0, 0, 0, 0];
     this.usage = new RunCounters();
     this.counters = new RunCounters();
@@ -337,6 +341,7 @@ export class FilesStore implements Store {
     this.items = [];
     this.tasks = [];
     this.events = [];
+    this.callReplies.clear();
   }
 
   async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null, interruptReason?: InterruptReason): Promise<void> {
@@ -489,6 +494,7 @@ export class FilesStore implements Store {
     const seq = this.events.length;
     this.events.push({ ord: event.taskOrd, type: event.type, payload: event.payload, at });
     this.taskEvents[event.taskOrd]!.push(seq);
+    if (event.type === 'call-completed' && event.payload.accepted && !this.callReplies.has(event.payload.key)) this.callReplies.set(event.payload.key, seq);
     const before = this.tasks[event.taskOrd]!;
     this.usage.addUsage(event, this.manifest!.shape.modelIds[taskCoordinates(this.manifest!.shape, event.taskOrd).modelIndex]!);
     const previous = event.type === 'judge-completed' ? before.judgeSeq : before.scoreSeq;
@@ -667,6 +673,16 @@ export class FilesStore implements Store {
       });
     }
     return rows;
+  }
+
+  async findCallReplies(keys: readonly string[]): Promise<Map<string, StoredCallReply>> {
+    const found = new Map<string, StoredCallReply>();
+    if (!this.run) return found;
+    for (const key of keys) {
+      const seq = this.callReplies.get(key);
+      if (seq !== undefined) found.set(key, { runId: this.run.runId, call: this.events[seq]!.payload as CallCompleted });
+    }
+    return found;
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {

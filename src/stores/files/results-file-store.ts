@@ -14,7 +14,7 @@ import type { ParseOutcome } from '../../spec/parser.js';
 import type { ReducedCandidate } from '../../spec/reducer.js';
 import type { Provenance, RunSnapshot } from '../../spec/snapshot.js';
 import { DONE_INDEX, isStage, stageIndex, type Stage } from '../../spec/stage.js';
-import type {
+import type { StoredCallReply,
   FailureCountRow,
   FailureRow,
   InterruptReason,
@@ -524,6 +524,11 @@ export class ResultsFileStore implements Store {
   }
 
   /** The task's current events, synthesized from its entry (the file keeps no history): see the class comment. */
+  /** A results file keeps no evaluator call events: nothing to serve from it. */
+  async findCallReplies(_keys: readonly string[]): Promise<Map<string, StoredCallReply>> {
+    return new Map();
+  }
+
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
     this.requireRun(runId);
     if (!Number.isInteger(ord) || ord < 0 || ord >= this.rows.length) return [];

@@ -1,5 +1,5 @@
 /** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -112,6 +112,15 @@ CREATE TABLE IF NOT EXISTS generation_groups (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS generation_groups_by_run ON generation_groups (run_pk);
 
+-- Evaluator replies by what was asked (core/call-key.ts): the first accepted reply to each request, in any run,
+-- so the same request of the same model (a judge prompt, a parsing call) is never paid for twice.
+CREATE TABLE IF NOT EXISTS call_replies (
+  call_key TEXT PRIMARY KEY,
+  run_pk INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS call_replies_by_run ON call_replies (run_pk);
+
 -- Processes working on a run. A task's lease is live while its owner's expires_at (this machine's clock,
 -- the store's) is in the future; the owner renews it with each heartbeat.
 CREATE TABLE IF NOT EXISTS owners (
@@ -139,5 +148,13 @@ ALTER TABLE owners ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
   // 2 -> 3: the sum of squared scores beside each sum, for quickcheck's intervals (unknown for older totals).
   3: `
 ALTER TABLE score_totals ADD COLUMN sum_sq REAL;
+`,
+  // 3 -> 4: the index of evaluator replies by request, filled from the replies already stored (one pass).
+  4: `
+CREATE TABLE IF NOT EXISTS call_replies (call_key TEXT PRIMARY KEY, run_pk INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS call_replies_by_run ON call_replies (run_pk);
+INSERT OR IGNORE INTO call_replies (call_key, run_pk, seq)
+  SELECT json_extract(payload, '$.key'), run_pk, seq FROM events
+  WHERE type = 'call-completed' AND json_extract(payload, '$.accepted') = 1 ORDER BY seq;
 `,
 };

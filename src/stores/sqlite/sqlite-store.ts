@@ -10,7 +10,7 @@ import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
 import { panelRatings, scoreValues } from '../result-rows.js';
-import type { RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
+import type { CallCompleted, RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
 import { stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
@@ -38,6 +38,7 @@ import type {
   TaskArtifacts,
   TaskProgress,
   TaskResultRow,
+  StoredCallReply,
   TaskRecord,
   UsageRow,
 } from '../../spec/store.js';
@@ -265,6 +266,11 @@ export class SqliteStore implements Store {
       setStatus: db.prepare('UPDATE runs SET status = ?, completed_through = ?, status_reason = ?, updated_at = ? WHERE run_pk = ?'),
       nextToken: db.prepare<[number], { lease_epoch: number }>('UPDATE runs SET lease_epoch = lease_epoch + 1 WHERE run_pk = ? RETURNING lease_epoch'),
       insertEvent: db.prepare('INSERT INTO events (run_pk, task_ord, type, payload, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertCallReply: db.prepare('INSERT OR IGNORE INTO call_replies (call_key, run_pk, seq) VALUES (?, ?, ?)'),
+      callReply: db.prepare<[string], { payload: string; run_id: string }>(
+        `SELECT e.payload AS payload, r.run_id AS run_id FROM call_replies c JOIN events e ON e.seq = c.seq JOIN runs r ON r.run_pk = c.run_pk
+         WHERE c.call_key = ?`,
+      ),
       task: raw<[number, number]>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE run_pk = ? AND ord = ?`),
       updateTask: db.prepare(
         `UPDATE tasks SET next_stage = ?, failed = ?, failure = ?, candidate_seqs = ?, reduce_seq = ?, parse_seq = ?, score_seq = ?,
@@ -453,7 +459,7 @@ export class SqliteStore implements Store {
   }
 
   private deleteInTransaction(pk: number, runId: string): void {
-    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'runs']) {
+    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'runs']) {
       this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
     }
     this.handles.delete(runId);
@@ -651,6 +657,7 @@ export class SqliteStore implements Store {
         const seq = Number(statements.insertEvent.run(pk, ord, event.type, JSON.stringify(event.payload), now).lastInsertRowid);
         appended++;
         counters.addUsage(event, shape.modelIds[taskCoordinates(shape, ord).modelIndex]!);
+        if (event.type === 'call-completed' && event.payload.accepted) statements.insertCallReply.run(event.payload.key, pk, seq);
         const previous = event.type === 'judge-completed' ? progress.judgeSeq : progress.scoreSeq;
         const result = applyTaskEvent(progress, event, seq, pipeline);
         if (result.applied && (event.type === 'score-completed' || event.type === 'judge-completed')) {
@@ -867,6 +874,15 @@ export class SqliteStore implements Store {
         ratings: row[7] ? panelRatings(JSON.parse(row[7])) : null,
       };
     });
+  }
+
+  async findCallReplies(keys: readonly string[]): Promise<Map<string, StoredCallReply>> {
+    const found = new Map<string, StoredCallReply>();
+    for (const key of new Set(keys)) {
+      const row = this.statements.callReply.get(key);
+      if (row) found.set(key, { runId: row.run_id, call: JSON.parse(row.payload) as CallCompleted });
+    }
+    return found;
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
