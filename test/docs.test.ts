@@ -61,6 +61,7 @@ describe('--help and the command pages', () => {
   const commands: [string[], string][] = [
     [['run'], 'run.md'],
     [['report'], 'report.md'],
+    [['results'], 'results.md'],
     [['compare'], 'compare.md'],
     [['quickcheck'], 'quickcheck.md'],
     [['inspect', 'snapshot'], 'inspect.md'],

@@ -7,6 +7,7 @@ import { estimateCommand } from './commands/estimate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quickcheckCommand } from './commands/quickcheck.js';
 import { replayCommand } from './commands/replay.js';
+import { resultsCommand } from './commands/results.js';
 import { compareCommand, reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .addCommand(estimateCommand())
     .addCommand(replayCommand())
     .addCommand(quickcheckCommand())
+    .addCommand(resultsCommand())
     .addCommand(reportCommand())
     .addCommand(compareCommand())
     .addCommand(inspectCommand())

@@ -132,8 +132,10 @@ export class Experiment {
           await refuseIfBusy(store, plan.runId);
           action = 'rerun';
         } else if (existing.status === 'completed' && reachesStage(existing.completedThroughStage, untilStage)) {
-          options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${existing.completedThroughStage}; nothing to do`);
-          return await summarizeRun(store, plan.runId, { action: 'reused', untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
+          options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${existing.completedThroughStage}; nothing to do${options.output ? ' but write the results file' : ''}`);
+          const summary = await summarizeRun(store, plan.runId, { action: 'reused', untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
+          // The results of a complete run are written all the same: asking for them must not mean paying again.
+          return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
         } else {
           action = 'resumed';
         }
