@@ -59,7 +59,7 @@ export class DatasetError extends UserError {
 export class RunNotFoundError extends UserError {
   constructor(reference: string, storeLocation: string) {
     super('run_not_found', `no run matching '${reference}' in store ${storeLocation}`, {
-      hint: 'list runs with `assay runs --store PATH`, or pass the experiment config file',
+      hint: 'pass the experiment config file (a run started from a config is kept beside it, in <config folder>/.assay/assay.db), or list runs with `assay runs --store PATH`',
     });
   }
 }

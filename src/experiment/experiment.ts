@@ -97,11 +97,14 @@ export class Experiment {
     return this.compiled;
   }
 
-  /** The store file this experiment uses, unless a run option overrides it. */
+  /**
+   * The store file this experiment uses: `override` (--store), else the config's `runtime.store`, else
+   * `$ASSAY_STORE`, else `.assay/assay.db` beside the config file (in the current directory for a config given in code).
+   */
   storePath(override?: string): string {
     if (override) return resolve(override);
     if (this.config.runtime.store) return resolve(this.source.directory, this.config.runtime.store);
-    return defaultStorePath();
+    return defaultStorePath(this.source.path !== null ? this.source.directory : '.');
   }
 
   private plan(): RunPlan {

@@ -3,11 +3,19 @@ import { resolve } from 'node:path';
 import { FilesStore } from '../stores/files/files-store.js';
 import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
 import type { Store } from '../spec/store.js';
+import { StoreError } from '../core/errors.js';
 
-/** `$ASSAY_STORE`, else `.assay/assay.db` under the current directory. */
-export function defaultStorePath(): string {
-  return resolve(process.env.ASSAY_STORE ?? '.assay/assay.db');
+/**
+ * The store used when neither `--store` nor a config's `runtime.store` names one: `$ASSAY_STORE`, else
+ * `.assay/assay.db` in `directory`: the config file's folder for a command given a config (every path in a
+ * config is relative to it), the current directory otherwise (a run id, `assay runs`, `assay import`).
+ */
+export function defaultStorePath(directory = '.'): string {
+  return process.env.ASSAY_STORE ? resolve(process.env.ASSAY_STORE) : resolve(directory, '.assay', 'assay.db');
 }
+
+/** Where the default store is, for help texts and hints. */
+export const STORE_RULE = 'a run started from a config is kept beside it, in <config folder>/.assay/assay.db';
 
 /**
  * Opens the store at a location: a progressive save when the location is a results file with a `.state`
@@ -16,5 +24,8 @@ export function defaultStorePath(): string {
 export function openStoreAt(location: string, options: { create: boolean }): Store {
   const output = location.endsWith('.state') ? location.slice(0, -'.state'.length) : location;
   if (existsSync(`${output}.state`)) return FilesStore.open(resolve(output), { job: { config: null, datasetPaths: {} } });
+  if (!options.create && !existsSync(location)) {
+    throw new StoreError(resolve(location), 'no store here', { hint: `run an experiment first, or pass --store PATH (${STORE_RULE})` });
+  }
   return openSqliteStore(location, { create: options.create });
 }

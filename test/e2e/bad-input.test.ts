@@ -102,7 +102,7 @@ describe('bad input', () => {
   it('answers a read command on a missing store with one line and exit 1', async () => {
     const result = await runCli(['quickcheck', 'abcdef12', '--store', 'missing.db'], { cwd: workspace.dir });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toMatch(/^assay: error: .*missing\.db: no store here; run an experiment first, or pass --store with the right path$/);
+    expect(result.stderr.trim()).toMatch(/^assay: error: .*missing\.db: no store here; run an experiment first, or pass --store PATH \(a run started from a config is kept beside it, in <config folder>\/\.assay\/assay\.db\)$/);
     expect(workspace.exists('missing.db')).toBe(false);
   });
 

@@ -57,4 +57,39 @@ describe('the first hour of a user', () => {
       expect(await quickcheck('exp.yaml')).toEqual(before);
     }
   });
+
+  it('keeps the default store beside the config, like every other path in it; a run id is looked up in the current folder', async () => {
+    workspace.arithmetic('project/data/questions.jsonl', 6);
+    workspace.write('project/exp.yaml', mockConfig());
+    const ran = await cli(['run', 'project/exp.yaml', '--json']);
+    expect(ran.code, ran.stderr).toBe(0);
+    const { runId, store } = JSON.parse(ran.stdout) as { runId: string; store: string };
+    expect(store).toBe(workspace.path('project', '.assay', 'assay.db'));
+    expect(workspace.exists('.assay')).toBe(false);
+    const text = await cli(['run', 'project/exp.yaml', '--quiet']);
+    expect(text.stdout).toContain(`store: ${store}`);
+
+    // By config, from anywhere: the same store.
+    expect((await quickcheck('project/exp.yaml')).done).toBe(6);
+    const inside = await cli(['quickcheck', 'exp.yaml', '--json'], workspace.path('project'));
+    expect(JSON.parse(inside.stdout).runId).toBe(runId);
+    // By run id: the current folder's store, which here is the config's folder...
+    expect((await cli(['quickcheck', runId.slice(0, 12)], workspace.path('project'))).code).toBe(0);
+    // ...and elsewhere a one-line refusal saying where runs started from a config are.
+    const elsewhere = await cli(['quickcheck', runId.slice(0, 12)]);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr.trim().split('\n')).toHaveLength(1);
+    expect(elsewhere.stderr).toMatch(/^assay: error: .*no store here; .*a run started from a config is kept beside it, in <config folder>\/\.assay\/assay\.db/);
+    expect((await cli(['quickcheck', runId.slice(0, 12), '--store', 'project/.assay/assay.db'])).code).toBe(0);
+
+    // $ASSAY_STORE, then runtime.store, then --store take precedence.
+    const shared = await cli(['run', 'project/exp.yaml', '--json'], workspace.dir, { ASSAY_STORE: workspace.path('shared.db') });
+    expect(JSON.parse(shared.stdout)).toMatchObject({ action: 'created', store: workspace.path('shared.db') });
+    expect((await cli(['quickcheck', runId.slice(0, 12)], workspace.dir, { ASSAY_STORE: 'shared.db' })).code).toBe(0);
+    workspace.write('project/pinned.yaml', mockConfig({ more: 'runtime: { store: pinned.db }' }));
+    const pinned = await cli(['run', 'project/pinned.yaml', '--json'], workspace.dir, { ASSAY_STORE: workspace.path('shared.db') });
+    expect(JSON.parse(pinned.stdout).store).toBe(workspace.path('project', 'pinned.db'));
+    const flagged = await cli(['run', 'project/pinned.yaml', '--json', '--store', 'flag.db']);
+    expect(JSON.parse(flagged.stdout).store).toBe(workspace.path('flag.db'));
+  });
 });

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import { defaultStorePath, openStoreAt } from '../../experiment/store-location.js';
 import { printJson, printLine, shortId, table } from '../output.js';
+import { STORE_HELP } from '../arguments.js';
 
 export function runsCommand(): Command {
   return new Command('runs')
     .description('list the runs in a store')
-    .option('--store <path>', 'store file (default: .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.here)
     .option('--json', 'print JSON')
     .action(async (options: { store?: string; json?: boolean }) => {
       const store = openStoreAt(options.store ?? defaultStorePath(), { create: false });
