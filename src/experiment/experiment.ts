@@ -87,7 +87,7 @@ export class Experiment {
   /** Validates a config given in code; relative paths resolve against `baseDirectory` (default: cwd). */
   static fromDefinition(definition: ExperimentInput, options: { baseDirectory?: string } = {}): Experiment {
     const at = (path: readonly PropertyKey[]) => `experiment '${(definition as { name?: string }).name ?? '?'}' ${formatPath(path)}`;
-    const config = validateExperiment(definition, at);
+    const config = validateExperiment(definition, at, `experiment '${(definition as { name?: string }).name ?? '?'}'`);
     return new Experiment(config, { path: null, directory: resolve(options.baseDirectory ?? '.'), at });
   }
 

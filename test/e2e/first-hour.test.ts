@@ -92,4 +92,46 @@ describe('the first hour of a user', () => {
     const flagged = await cli(['run', 'project/pinned.yaml', '--json', '--store', 'flag.db']);
     expect(JSON.parse(flagged.stdout).store).toBe(workspace.path('flag.db'));
   });
+
+  it('lists every problem of a config on its own line with file:line, and as JSON with --json; one problem stays one line', async () => {
+    const bad = mockConfig({ more: 'samples: 0\nruntime: { concurrency: -1, stroe: x.db }' }).replace('provider: mock', 'provider: mokc');
+    workspace.write('bad.yaml', bad);
+    const result = await cli(['run', 'bad.yaml', '--json']);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    const file = workspace.path('bad.yaml');
+    expect(lines[0]).toBe(`assay: error: ${file}: 4 problems in the config`);
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(new RegExp(`^  ${file}:10: models\\[0\\]\\.provider: 'mokc' is not known; did you mean 'mock'\\?`)),
+      expect.stringMatching(new RegExp(`^  ${file}:\\d+: samples: expected a number >= 1, got number 0$`)),
+      expect.stringMatching(new RegExp(`^  ${file}:\\d+: runtime\\.concurrency: expected a number >= 1, got number -1$`)),
+      expect.stringMatching(new RegExp(`^  ${file}:\\d+: runtime\\.stroe: unknown field; did you mean 'store'\\?$`)),
+    ]);
+    const json = JSON.parse(result.stdout) as { error: { code: string; message: string; problems: { location: string; message: string }[] } };
+    expect(json.error).toMatchObject({ code: 'config_invalid', message: `${file}: 4 problems in the config` });
+    expect(json.error.problems).toHaveLength(4);
+    expect(json.error.problems[0]).toEqual({ location: `${file}:10`, message: expect.stringMatching(/^models\[0\]\.provider: 'mokc' is not known/) });
+    expect(lines.slice(1)).toEqual(json.error.problems.map((problem) => `  ${problem.location}: ${problem.message}`));
+
+    // More than 20: the first 20, and how many more.
+    const models = Array.from({ length: 25 }, (_, index) => `  - { id: m${index}, provider: nope }`).join('\n');
+    workspace.write('many.yaml', mockConfig().replace(/^models:\n/m, `models:\n${models}\n`));
+    const crowded = await cli(['quickcheck', 'many.yaml']);
+    expect(crowded.code).toBe(1);
+    const crowdedLines = crowded.stderr.trim().split('\n');
+    expect(crowdedLines[0]).toMatch(/many\.yaml: 25 problems in the config$/);
+    expect(crowdedLines).toHaveLength(22);
+    expect(crowdedLines[20]).toMatch(/many\.yaml:\d+: models\[19\]\.provider: 'nope' is not known/);
+    expect(crowdedLines[21]).toBe('  (and 5 more)');
+
+    // One problem: one line, and its JSON.
+    workspace.write('one.yaml', mockConfig().replace('provider: mock', 'provider: mokc'));
+    const one = await cli(['run', 'one.yaml', '--json']);
+    expect(one.code).toBe(1);
+    expect(one.stderr.trim().split('\n')).toEqual([`assay: error: ${workspace.path('one.yaml')}:10: models[0].provider: 'mokc' is not known; did you mean 'mock'? expected one of openai, anthropic, google, openai-compatible, recorded, mock`]);
+    expect(JSON.parse(one.stdout).error.problems).toEqual([{ location: `${workspace.path('one.yaml')}:10`, message: expect.stringMatching(/^models\[0\]\.provider/) }]);
+    const plain = await cli(['run', 'one.yaml']);
+    expect(plain.stdout).toBe('');
+  });
+
 });
