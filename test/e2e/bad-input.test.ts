@@ -40,6 +40,16 @@ const cases: { name: string; files: Record<string, string>; error: RegExp; env?:
     error: /rows\.jsonl:3: field 'question' \(the input of dataset 'a'\) is missing; check the dataset input field name$/,
   },
   {
+    name: 'an input column the data does not have, naming the config field, the columns and the closest one',
+    files: { 'experiment.yaml': config('  - id: m\n    provider: mock\n').replace('input: question', 'input: questoin'), 'rows.jsonl': GOOD_ROWS },
+    error: /experiment\.yaml:5: datasets\[0\]\.input: column 'questoin' is not in rows\.jsonl \(line 1\); columns: id, question, answer; did you mean 'question'\?$/,
+  },
+  {
+    name: 'a target column the data does not have, with no close column',
+    files: { 'experiment.yaml': config('  - id: m\n    provider: mock\n').replace('target: answer', 'target: solution'), 'rows.jsonl': GOOD_ROWS },
+    error: /experiment\.yaml:6: datasets\[0\]\.target: column 'solution' is not in rows\.jsonl \(line 1\); columns: id, question, answer$/,
+  },
+  {
     name: 'a duplicate id',
     files: { 'experiment.yaml': config('  - id: m\n    provider: mock\n'), 'rows.jsonl': `${GOOD_ROWS}{"id":"q1","question":"again","answer":"1"}\n` },
     error: /rows\.jsonl:3: duplicate id 'q1' \(first at .*rows\.jsonl:1\); ids must be unique within a dataset$/,
