@@ -68,6 +68,7 @@ describe('--help and the command pages', () => {
     [['inspect', 'evaluation'], 'inspect.md'],
     [['replay'], 'replay.md'],
     [['runs'], 'runs.md'],
+    [['runs', 'rm'], 'runs.md'],
     [['export'], 'bundles.md'],
     [['import'], 'bundles.md'],
     [['status'], 'status.md'],

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { Workspace } from '../support/workspace.js';
 
 /** The quickstart's mock models over `count` arithmetic questions: no server, no key. */
@@ -134,4 +134,54 @@ describe('the first hour of a user', () => {
     expect(plain.stdout).toBe('');
   });
 
+  it('tells apart runs of the same name in assay runs, and deletes one with assay runs rm, never one a process is working on', async () => {
+    workspace.write('other.yaml', mockConfig().replace('id: careful', 'id: sloppy').replace('accuracy: 0.9', 'accuracy: 0.5'));
+    const first = JSON.parse((await cli(['run', 'exp.yaml', '--json'])).stdout) as { runId: string };
+    const second = JSON.parse((await cli(['run', 'other.yaml', '--json'])).stdout) as { runId: string };
+
+    const listed = await cli(['runs']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [header, ...rows] = listed.stdout.trim().split('\n');
+    expect(header).toMatch(/run\s+name\s+status\s+through\s+tasks\s+done\s+failed\s+created\s+models\s+metrics\s+config/);
+    expect(rows).toHaveLength(2);
+    const rowOf = (runId: string) => rows.find((row) => row.startsWith(runId.slice(0, 12)))!;
+    expect(rowOf(first.runId)).toMatch(/first-hour .* careful\s+accuracy\s+exp\.yaml$/);
+    expect(rowOf(second.runId)).toMatch(/first-hour .* sloppy\s+accuracy\s+other\.yaml$/);
+    const json = JSON.parse((await cli(['runs', '--json'])).stdout) as { runId: string; configPath: string; models: string[]; metrics: string[] }[];
+    expect(json.find((run) => run.runId === first.runId)).toMatchObject({ configPath: workspace.path('exp.yaml'), models: ['careful'], metrics: ['accuracy'] });
+
+    // Without a terminal to ask on, and without --yes: refused, nothing deleted.
+    const unasked = await cli(['runs', 'rm', second.runId.slice(0, 12)]);
+    expect(unasked.code).toBe(1);
+    expect(unasked.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^assay: error: not deleting run ${second.runId.slice(0, 12)} \\(first-hour, 6 tasks, completed, created .*\\): there is no terminal to ask on; pass --yes to delete it$`))]);
+    expect(JSON.parse((await cli(['runs', '--json'])).stdout)).toHaveLength(2);
+
+    const removed = await cli(['runs', 'rm', second.runId.slice(0, 12), '--yes', '--store', '.assay/assay.db']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(new RegExp(`^deleted run ${second.runId.slice(0, 12)} `));
+    expect((JSON.parse((await cli(['runs', '--json'])).stdout) as { runId: string }[]).map((run) => run.runId)).toEqual([first.runId]);
+    expect((await cli(['quickcheck', second.runId.slice(0, 12)])).code).toBe(1);
+
+    // A run a live process holds a lease on is not deleted; once that process is gone, it is.
+    workspace.write('slow.yaml', mockConfig({ name: 'slow', more: 'runtime: { concurrency: 1 }' }).replace('accuracy: 0.9 }', 'accuracy: 0.9, latencyMs: 5000 }').replace('id: careful', 'id: slowpoke'));
+    const slow = startCli(['run', 'slow.yaml', '--quiet'], { cwd: workspace.dir, env: { ASSAY_STORE: undefined } });
+    try {
+      let slowId = '';
+      for (let attempt = 0; attempt < 100 && slowId === ''; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const state = await cli(['quickcheck', 'slow.yaml', '--json']);
+        if (state.code === 0 && (JSON.parse(state.stdout) as { owners: unknown[] }).owners.length > 0) slowId = JSON.parse(state.stdout).runId;
+      }
+      expect(slowId, JSON.stringify(slow.output())).not.toBe('');
+      const busy = await cli(['runs', 'rm', slowId.slice(0, 12), '--yes']);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toMatch(new RegExp(`^assay: error: run ${slowId.slice(0, 12)} \\(slow, .*\\) is being executed by pid ${slow.child.pid} on .*; it is not deleted; wait for it to finish, or stop it, then delete it\\n$`));
+      slow.child.kill('SIGKILL');
+      await slow.done;
+      expect((await cli(['runs', 'rm', slowId.slice(0, 12), '--yes'])).code).toBe(0);
+      expect(JSON.parse((await cli(['runs', '--json'])).stdout)).toHaveLength(1);
+    } finally {
+      slow.child.kill('SIGKILL');
+    }
+  });
 });
