@@ -69,6 +69,7 @@ describe('--help and the command pages', () => {
     [['inspect', 'evaluation'], 'inspect.md'],
     [['replay'], 'replay.md'],
     [['runs'], 'runs.md'],
+    [['runs', 'rm'], 'runs.md'],
     [['export'], 'bundles.md'],
     [['import'], 'bundles.md'],
     [['status'], 'status.md'],
@@ -85,4 +86,27 @@ describe('--help and the command pages', () => {
       expect([...helpOptions].sort()).toEqual([...documented].sort());
     });
   }
+});
+
+describe('the README and what the docs promise', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+  it('starts with the same two commands: install and run the quickstart, then the tests', () => {
+    const first = blocks(readme).find((block) => block.language === 'sh')!;
+    expect(first.body.split('\n').filter(Boolean).map((line) => line.replace(/\s+#.*$/, ''))).toEqual(['npm install && npx assay run examples/quickstart.yaml', 'npm test']);
+  });
+
+  it('says how to use assay from another project: a clone installed by path, or a packed tarball', () => {
+    const section = readme.slice(readme.indexOf('## Using assay from your own project'));
+    expect(section.length).toBeLessThan(readme.length);
+    expect(section).toContain('npm install /path/to/assay ');
+    expect(section).toContain('npm pack');
+    expect(section).toMatch(/npm install \/path\/to\/assay-[\d.]+\.tgz/);
+  });
+
+  it('promises no feature for a later version that is already there', () => {
+    for (const file of [...markdownFiles(DOCS), join(ROOT, 'README.md')]) {
+      expect(readFileSync(file, 'utf8'), relative(ROOT, file)).not.toMatch(/(bundles?|export|import)[^.]{0,40}?a\s+later\s+version/i);
+    }
+  });
 });

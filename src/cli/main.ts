@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../core/errors.js';
+import { ConfigError, UserError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
 import { toolVersion } from '../experiment/tool-version.js';
 import { exportCommand, importCommand } from './commands/bundles.js';
@@ -12,7 +12,7 @@ import { compareCommand, reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
-import { oneLine, printErrorLine } from './output.js';
+import { oneLine, printErrorLine, printJson } from './output.js';
 
 export function buildProgram(): Command {
   return new Command('assay')
@@ -44,6 +44,19 @@ Every command takes --store PATH and --json. Exit codes: 0 done, 1 a problem you
     );
 }
 
+/**
+ * The problems of a config after its summary line: one line each, `file:line: field: what`, when there are
+ * several; with --json, also the whole error as one object on stdout.
+ */
+function reportConfigProblems(error: ConfigError, line: string, json: boolean): void {
+  const problems = error.problems.map((problem) => ({ location: problem.location, message: oneLine(redactText(problem.message)) }));
+  if (problems.length > 1) {
+    for (const problem of problems) printErrorLine(`  ${problem.location}: ${problem.message}`);
+    if (error.unlisted > 0) printErrorLine(`  (and ${error.unlisted} more)`);
+  }
+  if (json) printJson({ error: { code: error.code, message: line, problems, ...(error.unlisted > 0 ? { unlisted: error.unlisted } : {}) } });
+}
+
 /** The one place errors are turned into exit codes: 1 for what the user can fix, 2 for bugs. Nothing printed carries a secret. */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -55,7 +68,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 1;
     }
     if (UserError.isInstance(error)) {
-      printErrorLine(`assay: error: ${oneLine(redactText(error.line()))}`);
+      const line = oneLine(redactText(error.line()));
+      printErrorLine(`assay: error: ${line}`);
+      if (ConfigError.isInstance(error)) reportConfigProblems(error, line, argv.includes('--json'));
       return 1;
     }
     printErrorLine(`assay: internal error (please report it): ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);

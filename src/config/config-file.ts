@@ -61,7 +61,7 @@ export function loadConfigFile(file: string): LoadedConfig {
     const line = lineOf(document, lineCounter, fieldPath);
     return line === undefined ? path : `${path}:${line}`;
   };
-  const config = validateExperiment(raw, at);
+  const config = validateExperiment(raw, at, path);
   return { config, source: { path, directory: dirname(path), at } };
 }
 
@@ -85,8 +85,8 @@ function treeProblem(root: unknown): string | undefined {
   return undefined;
 }
 
-/** Validates a config object (from a file or from code); `at` names the place of a field path. */
-export function validateExperiment(raw: unknown, at: (path: readonly PropertyKey[]) => string): ExperimentConfig {
+/** Validates a config object (from a file or from code); `at` names the place of a field path, `source` the whole config. */
+export function validateExperiment(raw: unknown, at: (path: readonly PropertyKey[]) => string, source?: string): ExperimentConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(at([]), 'expected a mapping with name, datasets, models, ...');
   }
@@ -100,8 +100,15 @@ export function validateExperiment(raw: unknown, at: (path: readonly PropertyKey
   if (result.success) return result.data;
   const valueAt = (fieldPath: readonly PropertyKey[]) =>
     fieldPath.reduce<unknown>((value, part) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[part as string] : undefined), raw);
-  const issues = result.error.issues;
-  const explained = explainIssue(issues[0]!, valueAt, (fieldPath) => knownKeysAt(experimentSchema, fieldPath, raw));
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  throw new ConfigError(at(explained.path), `${formatPath(explained.path)}: ${explained.message}${more}`);
+  const problems = result.error.issues.map((issue) => {
+    const explained = explainIssue(issue, valueAt, (fieldPath) => knownKeysAt(experimentSchema, fieldPath, raw));
+    return { location: at(explained.path), message: `${formatPath(explained.path)}: ${explained.message}` };
+  });
+  // One problem is one line; several are a summary line and then a line each (the first MAX_PROBLEMS of them).
+  if (problems.length === 1) throw new ConfigError(problems[0]!.location, problems[0]!.message);
+  const listed = problems.slice(0, MAX_PROBLEMS);
+  throw new ConfigError(source ?? at([]), `${problems.length} problems in the config`, { problems: listed, unlisted: problems.length - listed.length });
 }
+
+/** Most problems of a config listed in one error; the rest are counted. */
+export const MAX_PROBLEMS = 20;

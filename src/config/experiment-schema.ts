@@ -100,10 +100,10 @@ export const experimentSchema = z
     if (config.prompt && config.prompts) {
       context.addIssue({ code: 'custom', path: ['prompts'], message: 'give either prompt or prompts, not both' });
     }
-    const unique = (values: readonly string[], path: (index: number) => (string | number)[], what: string) => {
+    const unique = (values: readonly string[], path: (index: number) => (string | number)[], what: string, from = 0) => {
       const seen = new Set<string>();
       values.forEach((value, index) => {
-        if (seen.has(value)) context.addIssue({ code: 'custom', path: path(index), message: `duplicate ${what} '${value}'` });
+        if (seen.has(value) && index >= from) context.addIssue({ code: 'custom', path: path(index), message: `duplicate ${what} '${value}'` });
         seen.add(value);
       });
     };
@@ -113,6 +113,7 @@ export const experimentSchema = z
       [...config.models, ...config.evaluators].map((model) => model.id),
       (index) => (index < config.models.length ? ['models', index, 'id'] : ['evaluators', index - config.models.length, 'id']),
       'model id (models and evaluators share one namespace)',
+      config.models.length, // a duplicate among the models alone is reported once, above
     );
     unique(config.judges.map((judge) => judge.id), (index) => ['judges', index, 'id'], 'judge id');
     const evaluatorIds = new Set(config.evaluators.map((model) => model.id));

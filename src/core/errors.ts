@@ -36,13 +36,31 @@ export class UserError extends AssayError {
   }
 }
 
-/** A config file that cannot be read, parsed or validated. `location` is `file:line` when known. */
+/** One problem of a config: where (`file:line` when known) and what. */
+export interface ConfigProblem {
+  readonly location: string;
+  readonly message: string;
+}
+
+/**
+ * A config file that cannot be read, parsed or validated. `location` is `file:line` when known. With several
+ * problems the message is a summary and `problems` lists each one (the CLI prints one line for each).
+ */
 export class ConfigError extends UserError {
   readonly location: string;
+  readonly problems: readonly ConfigProblem[];
+  /** Problems found beyond those listed in `problems`. */
+  readonly unlisted: number;
 
-  constructor(location: string, message: string, options?: { cause?: unknown; hint?: string }) {
+  constructor(location: string, message: string, options?: { cause?: unknown; hint?: string; problems?: readonly ConfigProblem[]; unlisted?: number }) {
     super('config_invalid', `${location}: ${message}`, options);
     this.location = location;
+    this.problems = options?.problems ?? [{ location, message }];
+    this.unlisted = options?.unlisted ?? 0;
+  }
+
+  static override isInstance(value: unknown): value is ConfigError {
+    return value instanceof ConfigError;
   }
 }
 
@@ -59,7 +77,7 @@ export class DatasetError extends UserError {
 export class RunNotFoundError extends UserError {
   constructor(reference: string, storeLocation: string) {
     super('run_not_found', `no run matching '${reference}' in store ${storeLocation}`, {
-      hint: 'list runs with `assay runs --store PATH`, or pass the experiment config file',
+      hint: 'pass the experiment config file (a run started from a config is kept beside it, in <config folder>/.assay/assay.db), or list runs with `assay runs --store PATH`',
     });
   }
 }

@@ -5,7 +5,8 @@ import { ConfigError, DatasetError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
 import { compileTemplate, missingVariable, type PromptTemplate } from '../core/prompt-template.js';
 import { createManifest, manifestShape, type Manifest, type ManifestShape } from '../core/manifest.js';
-import { openDataset, type DatasetHandle, type DatasetItem, type ItemCheck, type LoadedDataset } from '../io/dataset-file.js';
+import { closest, formatPath } from '../config/zod-issue.js';
+import { MissingColumnError, openDataset, type DatasetHandle, type DatasetItem, type ItemCheck, type LoadedDataset } from '../io/dataset-file.js';
 import { itemTraitsOf } from '../judges/rubric.js';
 import { findJudge, findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
 import type { GenerationParams } from '../spec/model.js';
@@ -67,7 +68,13 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
   const prompts = compilePrompts(config);
   const check = itemCheck(prompts, config);
   // Rows read now (not known from the cache) are checked as they are read, so a bad row is reported at once.
-  const datasets = config.datasets.map((dataset) => openDataset(dataset, source.directory, check));
+  const datasets = config.datasets.map((dataset, index) => {
+    try {
+      return openDataset(dataset, source.directory, check);
+    } catch (error) {
+      throw error instanceof MissingColumnError ? missingColumn(error, index, source) : error;
+    }
+  });
   const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined || dataset.format === 'karenina') ? [defaultMetric()] : []);
   checkTargets(metrics, datasets, source);
 
@@ -182,3 +189,16 @@ function checkTargets(metrics: readonly { kind: string; name?: string }[], datas
     });
   }
 }
+
+/**
+ * A field the config names that the dataset's first row does not have, reported at that config field:
+ * `datasets[0].input: column 'questoin' is not in data/x.jsonl (line 1); columns: id, question, answer; did you mean 'question'?`
+ */
+function missingColumn(error: MissingColumnError, index: number, source: ConfigSource): ConfigError {
+  const field = ['datasets', index, error.role] as const;
+  const within = error.file !== null ? `${error.file} (${error.row})` : `the dataset's ${error.row}`;
+  const columns = error.columns.length > 0 ? `columns: ${error.columns.join(', ')}` : 'the row has no columns';
+  const suggestion = closest(error.column, error.columns.filter((column) => column !== error.column));
+  return new ConfigError(source.at(field), `${formatPath(field)}: column '${error.column}' is not in ${within}; ${columns}${suggestion ? `; did you mean '${suggestion}'?` : ''}`, { cause: error });
+}
+

@@ -10,7 +10,7 @@ import { ProgressTracker } from '../engine/progress-tracker.js';
 import { RunEngine } from '../engine/run-engine.js';
 import { unpricedModels, type Budget } from '../engine/spend-guard.js';
 import { activeOwners, describeOwners } from '../stores/active-owners.js';
-import type { Stage } from '../spec/stage.js';
+import { STAGES, stageIndex, type Stage } from '../spec/stage.js';
 import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
@@ -88,7 +88,7 @@ export class Experiment {
   /** Validates a config given in code; relative paths resolve against `baseDirectory` (default: cwd). */
   static fromDefinition(definition: ExperimentInput, options: { baseDirectory?: string } = {}): Experiment {
     const at = (path: readonly PropertyKey[]) => `experiment '${(definition as { name?: string }).name ?? '?'}' ${formatPath(path)}`;
-    const config = validateExperiment(definition, at);
+    const config = validateExperiment(definition, at, `experiment '${(definition as { name?: string }).name ?? '?'}'`);
     return new Experiment(config, { path: null, directory: resolve(options.baseDirectory ?? '.'), at });
   }
 
@@ -98,11 +98,14 @@ export class Experiment {
     return this.compiled;
   }
 
-  /** The store file this experiment uses, unless a run option overrides it. */
+  /**
+   * The store file this experiment uses: `override` (--store), else the config's `runtime.store`, else
+   * `$ASSAY_STORE`, else `.assay/assay.db` beside the config file (in the current directory for a config given in code).
+   */
   storePath(override?: string): string {
     if (override) return resolve(override);
     if (this.config.runtime.store) return resolve(this.source.directory, this.config.runtime.store);
-    return defaultStorePath();
+    return defaultStorePath(this.source.path !== null ? this.source.directory : '.');
   }
 
   private plan(): RunPlan {
@@ -246,9 +249,31 @@ export async function replayStoredRun(store: Store, runId: string, options: Omit
 async function replayPlan(plan: RunPlan, store: Store, built: ReturnType<typeof buildModels>, options: ReplayOptions): Promise<RunSummary> {
   const started = Date.now();
   await refuseIfBusy(store, plan.runId);
+  await refuseIfNothingToReplay(store, plan, options.stage);
   const rewound = await store.rewind(plan.runId, options.stage);
   options.onNotice?.(`replaying ${options.stage} and later stages for ${rewound} task(s)`);
   return execute(plan, store, built, { ...options, untilStage: 'judge', fromStage: options.stage, action: 'replayed', started, reuse: false, shareCalls: true });
+}
+
+const PAST: Readonly<Record<Stage, string>> = { generate: 'generated', reduce: 'reduced', parse: 'parsed', score: 'scored', judge: 'judged' };
+
+/**
+ * A replay recomputes a stage from what the stage before it stored: with no task past that stage there is
+ * nothing to recompute, and going on would only mark a complete run interrupted. Refused, saying how far it got.
+ */
+async function refuseIfNothingToReplay(store: Store, plan: RunPlan, stage: ReplayStage): Promise<void> {
+  const index = stageIndex(stage);
+  const histogram = await store.getStageHistogram(plan.runId);
+  if (histogram.some((row) => row.count > 0 && row.nextStage >= index)) return;
+  const run = await store.getRun(plan.runId);
+  const upstream = STAGES[index - 1]!;
+  const counts = stageCountsFromHistogram(histogram, plan.taskCount, plan.pipeline);
+  const reached = run?.status === 'completed' && run.completedThroughStage ? `it is complete through ${run.completedThroughStage}` : `it is ${run?.status ?? 'unknown'}`;
+  throw new UserError(
+    'nothing_to_replay',
+    `run ${plan.runId.slice(0, 12)} has nothing to replay from ${stage}: ${reached}, and ${counts.stages[upstream].completed} of ${plan.taskCount} tasks are ${PAST[upstream]}`,
+    { hint: `continue it first with \`assay run CONFIG\` (what is stored is not paid for again), then replay` },
+  );
 }
 
 /** Writes the output file: now (a SQLite-backed run), or once complete for a progressive save, which then drops its sidecars. */

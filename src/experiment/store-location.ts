@@ -4,11 +4,19 @@ import { FilesStore } from '../stores/files/files-store.js';
 import { ResultsFileStore, resultsCsvError, resultsFileKind } from '../stores/files/results-file-store.js';
 import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
 import type { Store } from '../spec/store.js';
+import { StoreError } from '../core/errors.js';
 
-/** `$ASSAY_STORE`, else `.assay/assay.db` under the current directory. */
-export function defaultStorePath(): string {
-  return resolve(process.env.ASSAY_STORE ?? '.assay/assay.db');
+/**
+ * The store used when neither `--store` nor a config's `runtime.store` names one: `$ASSAY_STORE`, else
+ * `.assay/assay.db` in `directory`: the config file's folder for a command given a config (every path in a
+ * config is relative to it), the current directory otherwise (a run id, `assay runs`, `assay import`).
+ */
+export function defaultStorePath(directory = '.'): string {
+  return process.env.ASSAY_STORE ? resolve(process.env.ASSAY_STORE) : resolve(directory, '.assay', 'assay.db');
 }
+
+/** Where the default store is, for help texts and hints. */
+export const STORE_RULE = 'a run started from a config is kept beside it, in <config folder>/.assay/assay.db';
 
 /**
  * Opens the store at a location: a progressive save when the location is a results file with a `.state`
@@ -21,5 +29,8 @@ export function openStoreAt(location: string, options: { create: boolean }): Sto
   const results = resultsFileKind(location);
   if (results === 'json') return ResultsFileStore.open(location);
   if (results === 'csv') throw resultsCsvError(location);
+  if (!options.create && !existsSync(location)) {
+    throw new StoreError(resolve(location), 'no store here', { hint: `run an experiment first, or pass --store PATH (${STORE_RULE})` });
+  }
   return openSqliteStore(location, { create: options.create });
 }

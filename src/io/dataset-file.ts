@@ -26,6 +26,33 @@ export function itemLocation(dataset: LoadedDataset, item: DatasetItem): string 
   return rowLocation(dataset.config.id, dataset.path, dataset.format, item.line);
 }
 
+/**
+ * The first row of a dataset lacks a field the config names (input, target or idField): most likely a typo in
+ * the config, so the compiler reports it at that config field, with the columns the row has.
+ */
+export class MissingColumnError extends DatasetError {
+  constructor(
+    location: string,
+    message: string,
+    hint: string | undefined,
+    readonly role: 'input' | 'target' | 'idField',
+    readonly column: string,
+    /** The file as the config names it, or null for inline items. */
+    readonly file: string | null,
+    /** Where the row is in it: `line 1`, `element 0`, `items[0]`, ... */
+    readonly row: string,
+    readonly columns: readonly string[],
+  ) {
+    super(location, message, hint ? { hint } : undefined);
+  }
+}
+
+function rowWithin(format: LoadedDataset['format'], line: number): string {
+  if (format === 'inline') return `items[${line}]`;
+  if (format === 'karenina') return `dataFeedElement[${line}]`;
+  return format === 'json' ? `element ${line}` : `line ${line}`;
+}
+
 function rowLocation(datasetId: string, path: string | null, format: LoadedDataset['format'], line: number): string {
   if (path === null) return `dataset '${datasetId}' items[${line}]`;
   if (format === 'karenina') return `${path} dataFeedElement[${line}]`;
@@ -312,22 +339,27 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
     hash.update(canonical).update('\n');
     const record = row as Record<string, unknown>;
 
+    // A field the first row lacks is a config problem (a typo, the wrong file); a later row without it is a data one.
+    const missing = (role: 'input' | 'target' | 'idField', field: string, message: string, hint?: string): DatasetError =>
+      count === 0
+        ? new MissingColumnError(where(raw.line), message, hint, role, field, datasetConfig.path ?? null, rowWithin(format, raw.line), Object.keys(record))
+        : new DatasetError(where(raw.line), message, hint ? { hint } : undefined);
     const input = getField(record, inputField);
     if (input === undefined || input === null) {
-      throw new DatasetError(where(raw.line), `field '${inputField}' (the input of dataset '${config.id}') is missing`, { hint: 'check the dataset input field name' });
+      throw missing('input', inputField, `field '${inputField}' (the input of dataset '${config.id}') is missing`, 'check the dataset input field name');
     }
     let target: unknown = null;
     if (config.target !== undefined) {
       target = getField(record, config.target);
       if (target === undefined || target === null) {
-        throw new DatasetError(where(raw.line), `field '${config.target}' (the target of dataset '${config.id}') is missing`, { hint: 'check the dataset target field name' });
+        throw missing('target', config.target, `field '${config.target}' (the target of dataset '${config.id}') is missing`, 'check the dataset target field name');
       }
     }
     let itemId: string;
     if (config.idField !== undefined) {
       const value = getField(record, config.idField);
       if (value === undefined || value === null || value === '') {
-        throw new DatasetError(where(raw.line), `field '${config.idField}' (the id of dataset '${config.id}') is missing`);
+        throw missing('idField', config.idField, `field '${config.idField}' (the id of dataset '${config.id}') is missing`);
       }
       itemId = String(value);
       const first = trackIds ? seenIds.get(itemId) : undefined;

@@ -40,6 +40,16 @@ const cases: { name: string; files: Record<string, string>; error: RegExp; env?:
     error: /rows\.jsonl:3: field 'question' \(the input of dataset 'a'\) is missing; check the dataset input field name$/,
   },
   {
+    name: 'an input column the data does not have, naming the config field, the columns and the closest one',
+    files: { 'experiment.yaml': config('  - id: m\n    provider: mock\n').replace('input: question', 'input: questoin'), 'rows.jsonl': GOOD_ROWS },
+    error: /experiment\.yaml:5: datasets\[0\]\.input: column 'questoin' is not in rows\.jsonl \(line 1\); columns: id, question, answer; did you mean 'question'\?$/,
+  },
+  {
+    name: 'a target column the data does not have, with no close column',
+    files: { 'experiment.yaml': config('  - id: m\n    provider: mock\n').replace('target: answer', 'target: solution'), 'rows.jsonl': GOOD_ROWS },
+    error: /experiment\.yaml:6: datasets\[0\]\.target: column 'solution' is not in rows\.jsonl \(line 1\); columns: id, question, answer$/,
+  },
+  {
     name: 'a duplicate id',
     files: { 'experiment.yaml': config('  - id: m\n    provider: mock\n'), 'rows.jsonl': `${GOOD_ROWS}{"id":"q1","question":"again","answer":"1"}\n` },
     error: /rows\.jsonl:3: duplicate id 'q1' \(first at .*rows\.jsonl:1\); ids must be unique within a dataset$/,
@@ -102,7 +112,7 @@ describe('bad input', () => {
   it('answers a read command on a missing store with one line and exit 1', async () => {
     const result = await runCli(['quickcheck', 'abcdef12', '--store', 'missing.db'], { cwd: workspace.dir });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toMatch(/^assay: error: .*missing\.db: no store here; run an experiment first, or pass --store with the right path$/);
+    expect(result.stderr.trim()).toMatch(/^assay: error: .*missing\.db: no store here; run an experiment first, or pass --store PATH \(a run started from a config is kept beside it, in <config folder>\/\.assay\/assay\.db\)$/);
     expect(workspace.exists('missing.db')).toBe(false);
   });
 

@@ -1,10 +1,11 @@
+import { cpSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAIServer } from '../support/openai-server.js';
 import { runCli } from '../support/cli.js';
 import { httpConfig, Workspace } from '../support/workspace.js';
 
-const QUICKSTART = fileURLToPath(new URL('../../examples/quickstart.yaml', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples', import.meta.url));
 
 describe('assay run', () => {
   let workspace: Workspace;
@@ -20,7 +21,8 @@ describe('assay run', () => {
   });
 
   it('runs the quickstart example end to end on the mock models with no API key', async () => {
-    const result = await runCli(['run', QUICKSTART, '--json'], { cwd: workspace.dir, env: { OPENAI_API_KEY: undefined } });
+    cpSync(EXAMPLES, workspace.path('examples'), { recursive: true });
+    const result = await runCli(['run', 'examples/quickstart.yaml', '--json'], { cwd: workspace.dir, env: { OPENAI_API_KEY: undefined } });
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary.status).toBe('completed');
@@ -30,7 +32,9 @@ describe('assay run', () => {
     const sloppy = summary.scores.find((row: { model: string }) => row.model === 'sloppy-mock');
     expect(careful.n).toBe(50);
     expect(careful.mean).toBeGreaterThan(sloppy.mean);
-    expect(workspace.exists('.assay/assay.db')).toBe(true);
+    // The default store is beside the config, like every other path in it.
+    expect(workspace.exists('examples/.assay/assay.db')).toBe(true);
+    expect(workspace.exists('.assay')).toBe(false);
   });
 
   it('asks the model once per task over real HTTP and scores the answers', async () => {

@@ -4,6 +4,7 @@ import { ARTIFACT_KINDS, type ArtifactKind } from '../../core/records.js';
 import { defaultStorePath, openStoreAt } from '../../experiment/store-location.js';
 import { printJson, printLine, shortId } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
+import { STORE_HELP } from '../arguments.js';
 
 export function exportCommand(): Command {
   return new Command('export')
@@ -11,7 +12,7 @@ export function exportCommand(): Command {
     .addArgument(new Argument('<kind>', 'what to export').choices(ARTIFACT_KINDS))
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
     .requiredOption('-o, --output <file>', 'bundle file to write (.jsonl, or .jsonl.gz to compress)')
-    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--json', 'print JSON')
     .action(async (kind: ArtifactKind, reference: string, options: { output: string; store?: string; json?: boolean }) => {
       const { exportBundle } = await import('../../bundles/export-bundle.js');
@@ -31,7 +32,7 @@ export function importCommand(): Command {
   return new Command('import')
     .description('import a bundle into a store, checking it first; creates the run if the store lacks it')
     .argument('<file>', 'bundle file written by assay export')
-    .option('--store <path>', 'store file (default: .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.here)
     .option('--replace', 'replace artifacts that differ from the bundle instead of refusing')
     .option('--json', 'print JSON')
     .action(async (file: string, options: { store?: string; replace?: boolean; json?: boolean }) => {

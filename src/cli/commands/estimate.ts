@@ -5,7 +5,7 @@ export function estimateCommand(): Command {
   return new Command('estimate')
     .description('predict calls, tokens and cost of an experiment before spending anything')
     .argument('<config>', 'experiment config file')
-    .option('--store <path>', 'store with earlier runs, for observed answer lengths and work already done')
+    .option('--store <path>', 'store with earlier runs, for observed answer lengths and work already done (default: as for run)')
     .option('--json', 'print JSON')
     .action(async (config: string, options: { store?: string; json?: boolean }) => {
       const [{ Experiment }, { estimateExperiment }] = await Promise.all([import('../../experiment/experiment.js'), import('../../experiment/estimate.js')]);

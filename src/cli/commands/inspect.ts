@@ -4,12 +4,13 @@ import { UserError } from '../../core/errors.js';
 import { STAGES, stageName } from '../../spec/stage.js';
 import { printJson, printLine, table } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
+import { STORE_HELP } from '../arguments.js';
 
 function snapshotCommand(): Command {
   return new Command('snapshot')
     .description('identity (the snapshot hashed into the run id) and provenance of a run')
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
-    .option('--store <path>', 'store file')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--json', 'print JSON')
     .action(async (reference: string, options: { store?: string; json?: boolean }) => {
       const { store, runId } = await resolveRun(reference, options.store);
@@ -28,7 +29,7 @@ function stateCommand(): Command {
   return new Command('state')
     .description('per-stage counts of a run: completed, failed, pending')
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
-    .option('--store <path>', 'store file')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--json', 'print JSON')
     .action(async (reference: string, options: { store?: string; json?: boolean }) => {
       const { store, runId } = await resolveRun(reference, options.store);
@@ -63,7 +64,7 @@ function evaluationCommand(): Command {
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
     .requiredOption('--task <key>', 'the task key, e.g. dataset/item/model/prompt/0')
     .option('--metric <id>', 'only this judge (its id) or score (judge.trait)')
-    .option('--store <path>', 'store file')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--json', 'print JSON')
     .action(async (reference: string, options: { task: string; metric?: string; store?: string; json?: boolean }) => {
       const { store, runId } = await resolveRun(reference, options.store);

@@ -5,6 +5,7 @@ import type { InterruptReason } from '../../spec/store.js';
 import { formatCost, printJson, printLine, shortId, table } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 import { activeOwners } from '../../stores/active-owners.js';
+import { STORE_HELP } from '../arguments.js';
 
 /** What each reason for an interrupted run means, in a few words. */
 const INTERRUPT_TEXT: Readonly<Record<InterruptReason, string>> = {
@@ -19,7 +20,7 @@ export function quickcheckCommand(): Command {
   return new Command('quickcheck')
     .description('one screen on a run: status, stage counts, failures, mean scores per model')
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
-    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--json', 'print JSON')
     .action(async (reference: string, options: { store?: string; json?: boolean }) => {
       const { store, runId } = await resolveRun(reference, options.store);

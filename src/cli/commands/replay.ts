@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { ReplayStage } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
-import { positiveInteger } from '../arguments.js';
+import { positiveInteger, STORE_HELP } from '../arguments.js';
 import { printJson } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 import { printSummary } from './run.js';
@@ -11,7 +11,7 @@ export function replayCommand(): Command {
     .description('recompute a stage and every later one from stored results, with no calls for earlier stages')
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
     .addOption(new Option('--stage <stage>', 'the first stage to recompute').choices(['reduce', 'parse', 'score', 'judge']).makeOptionMandatory())
-    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--config <file>', 'take the models from this config (checked against the run): needed for a run imported from a bundle')
     .option('--concurrency <n>', 'evaluator model calls in flight at once', positiveInteger)
     .option('--json', 'print one JSON summary on stdout')

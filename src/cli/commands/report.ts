@@ -5,6 +5,7 @@ import { UserError } from '../../core/errors.js';
 import type { CompareDocument, ReportDocument } from '../../report/report-document.js';
 import { printErrorLine, printJson, printLine } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
+import { STORE_HELP } from '../arguments.js';
 
 const FORMATS = ['md', 'json', 'csv', 'html', 'latex'] as const;
 type Format = (typeof FORMATS)[number];
@@ -73,7 +74,7 @@ export function reportCommand(): Command {
     .option('--baseline <model>', 'compare every other model with this one only')
     .option('--metric <name>', 'report only this score (repeatable; a metric, judge.trait or pass@k name)', collect)
     .option('--level <level>', 'confidence level of every interval', parseLevel, 0.95)
-    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.reference)
     .option('--json', 'print the JSON document (same as --format json)')
     .action(async (reference: string, options: { format: Format; out?: string; by?: string[]; cluster?: string; baseline?: string; metric?: string[]; level: number; store?: string; json?: boolean }) => {
       const { store, runId } = await resolveRun(reference, options.store);
@@ -102,7 +103,7 @@ export function compareCommand(): Command {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--metric <name>', 'compare only this score (repeatable; default every score both runs have)', collect)
     .option('--level <level>', 'confidence level of every interval', parseLevel, 0.95)
-    .option('--store <path>', 'store file holding both runs (default: each config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', 'store file holding both runs (default: each config\'s own store, as for report)')
     .option('--json', 'print the JSON document (same as --format json)')
     .action(async (first: string, second: string, options: { format: Format; out?: string; metric?: string[]; level: number; store?: string; json?: boolean }) => {
       const left = await resolveRun(first, options.store);

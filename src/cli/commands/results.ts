@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { STORE_HELP } from '../arguments.js';
 import { printErrorLine } from '../output.js';
 import { terminalSafe } from '../../core/terminal-safe.js';
 import { resolveRun } from '../resolve-run.js';
@@ -15,7 +16,7 @@ export function resultsCommand(): Command {
     .option('--model <id>', 'only tasks of this model (repeatable)', collect)
     .option('--dataset <id>', 'only tasks of this dataset (repeatable)', collect)
     .option('--failed', 'only tasks that failed')
-    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.reference)
     .action(async (reference: string, options: { format: 'csv' | 'json' | 'jsonl'; out?: string; model?: string[]; dataset?: string[]; failed?: boolean; store?: string }) => {
       const { store, runId } = await resolveRun(reference, options.store);
       try {

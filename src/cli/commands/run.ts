@@ -4,7 +4,7 @@ import type { RunSummary } from '../../experiment/summary.js';
 import { UserError } from '../../core/errors.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
 import { formatCost, formatDuration, oneLine, printErrorLine, printJson, printLine, shortId, table } from '../output.js';
-import { positiveInteger, positiveNumber } from '../arguments.js';
+import { positiveInteger, positiveNumber, STORE_HELP } from '../arguments.js';
 
 interface RunCommandOptions {
   output?: string;
@@ -31,7 +31,7 @@ export function runCommand(): Command {
         .choices(['auto', 'error', 'rerun'])
         .default('auto'),
     )
-    .option('--store <path>', 'store file (default: the config runtime.store, else .assay/assay.db)')
+    .option('--store <path>', STORE_HELP.config)
     .option('--concurrency <n>', 'model calls in flight at once (overrides runtime.concurrency)', positiveInteger)
     .option('--max-cost <usd>', 'stop before the run (all sessions, all models) would cost more than this many USD (overrides runtime.maxCostUsd)', positiveNumber)
     .option('--no-reuse', 'call the model even where another run in the store already has the same generation')
