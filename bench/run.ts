@@ -1,7 +1,7 @@
 // `npm run bench`: measures assay and writes the figures, with the machine they came from, to docs/benchmarks.md.
 // Every scenario runs in a fresh process (so its peak RSS is its own); `--quick` runs smaller sizes.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,10 +289,23 @@ fresh process, so its peak RSS (the kernel's high-water mark) is its own. Rerun 
 
 ${sections.join('\n\n')}
 `;
+const docPath = join(root, 'docs', 'benchmarks.md');
 if (!only) {
-  writeFileSync(join(root, 'docs', 'benchmarks.md'), document);
+  writeFileSync(docPath, document);
   console.log('wrote docs/benchmarks.md');
+} else if (!quick && existsSync(docPath)) {
+  // A partial run replaces only the sections it measured (matched by their "## N." heading), noting when and
+  // on what machine, and keeps the others as they were measured.
+  let current = readFileSync(docPath, 'utf8');
+  for (const section of sections) {
+    const number = /^## (\d+)\./.exec(section)![1]!;
+    const stamped = section.replace(/\n/, `\n\n(Measured on ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- --only=${only.join(',')}\`, ${machine}.)\n`);
+    const pattern = new RegExp(`## ${number}\\. [\\s\\S]*?(?=\\n## \\d+\\. |$)`);
+    current = pattern.test(current) ? current.replace(pattern, `${stamped}\n`) : `${current.trimEnd()}\n\n${stamped}\n`;
+  }
+  writeFileSync(docPath, current);
+  console.log(`updated sections ${only.join(', ')} of docs/benchmarks.md`);
 } else {
   writeFileSync(join(work, 'benchmarks-partial.md'), document);
-  console.log(`wrote ${join(work, 'benchmarks-partial.md')} (a partial run does not replace docs/benchmarks.md)`);
+  console.log(`wrote ${join(work, 'benchmarks-partial.md')} (a quick or first partial run does not replace docs/benchmarks.md)`);
 }

@@ -1,5 +1,10 @@
 import { existsSync } from 'node:fs';
-import { stageCountsFromHistogram } from '../core/execution-state.js';
+import { hashValue } from '../core/canonical-json.js';
+import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
+import { sameCallsMapper } from '../core/generation-groups.js';
+import { manifestShape, taskCoordinates } from '../core/manifest.js';
+import type { RunSnapshot } from '../spec/snapshot.js';
+import type { CompiledRun } from './compile.js';
 import type { Stage } from '../spec/stage.js';
 import type { Store } from '../spec/store.js';
 import type { Experiment } from './experiment.js';
@@ -13,7 +18,10 @@ export interface EstimateRow {
   readonly model: string;
   readonly role: 'answering' | 'evaluator';
   readonly stage: Stage;
+  /** Calls to pay for: those stored answers will not serve. */
   readonly calls: number;
+  /** Calls that answers already in the store will serve for free (the same request, asked before). */
+  readonly reused: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly outputBasis: OutputBasis;
@@ -75,11 +83,15 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
       if (model.params.maxTokens !== undefined) return { tokens: model.params.maxTokens, basis: 'maxTokens' };
       return { tokens: fallback, basis: 'assumed' };
     };
-    const row = (model: { id: string }, role: EstimateRow['role'], stage: Stage, calls: number, inputPerCall: number, output: { tokens: number; basis: OutputBasis }): void => {
+    const reuse = store ? await reusableTasks(store, compiled) : null;
+    const row = (model: { id: string }, role: EstimateRow['role'], stage: Stage, asked: number, inputPerCall: number, output: { tokens: number; basis: OutputBasis }, modelIndex?: number): void => {
+      const share = reuse === null ? 0 : modelIndex !== undefined ? reuse.generate[modelIndex]! / perModelTasks : reuse.stages[stage] / compiled.taskCount;
+      const reused = Math.round(asked * Math.min(1, share));
+      const calls = asked - reused;
       const inputTokens = Math.round(calls * inputPerCall);
       const outputTokens = Math.round(calls * output.tokens);
       const entry = prices.entry(model.id);
-      rows.push({ model: model.id, role, stage, calls, inputTokens, outputTokens, outputBasis: output.basis, cost: prices.cost(model.id, { inputTokens, outputTokens }), priceSource: entry.source });
+      rows.push({ model: model.id, role, stage, calls, reused, inputTokens, outputTokens, outputBasis: output.basis, cost: prices.cost(model.id, { inputTokens, outputTokens }), priceSource: entry.source });
     };
 
     let answerTokens = 0;
@@ -87,7 +99,7 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
       const model = { ...identity, params: identity.params as { maxTokens?: number } };
       const output = outputOf(model, ASSUMED_OUTPUT);
       answerTokens = Math.max(answerTokens, output.tokens);
-      row(model, 'answering', 'generate', perModelTasks * samples, promptTokensPerTask, output);
+      row(model, 'answering', 'generate', perModelTasks * samples, promptTokensPerTask, output, compiled.snapshot.models.indexOf(identity));
     }
     const evaluator = (id: string) => {
       const identity = compiled.snapshot.evaluators.find((candidate) => candidate.id === id)!;
@@ -112,6 +124,13 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
         row(model, 'evaluator', 'judge', compiled.taskCount * perTask, readerInput + (judge.kind === 'pairwise' ? answerTokens : 0), outputOf(model, JUDGE_OUTPUT));
       }
       if (judge.itemTraits !== undefined) notes.push(`judge '${judge.id}' reads traits from the items: counted as one call per task and panel model`);
+    }
+    const reusedCalls = rows.reduce((sum, entry) => sum + entry.reused, 0);
+    if (reusedCalls > 0 && reuse) {
+      notes.push(`${reusedCalls} calls will be served by answers already in the store (from ${reuse.sources.map((id) => id.slice(0, 12)).join(', ')}): they cost nothing and are not counted in the total`);
+    }
+    if (config.judges.length > 0 || config.parse.kind === 'template') {
+      notes.push('evaluator requests repeated within the run (the same judge prompt for two tasks) are sent once; that saving is not predicted here');
     }
     if (rows.some((entry) => entry.outputBasis === 'maxTokens')) notes.push('output tokens at maxTokens are an upper bound: real answers are usually shorter');
     if (rows.some((entry) => entry.outputBasis === 'assumed')) notes.push(`output tokens without history or maxTokens are assumed (${ASSUMED_OUTPUT} per answer, ${JUDGE_OUTPUT} per judgment)`);
@@ -139,6 +158,41 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
   } finally {
     await store?.close();
   }
+}
+
+/**
+ * Which of a new run's tasks stored runs already answered with the same calls: per answering model, the tasks
+ * whose generation a complete-through-generate run shares (core/generation-groups.ts); per evaluator stage, the
+ * tasks whose answers come from a run with the same parser, reducer or judges and evaluator models, complete
+ * through that stage (their evaluator requests will be the same, so the stored replies serve them).
+ */
+async function reusableTasks(store: Store, compiled: CompiledRun): Promise<{ generate: number[]; stages: Record<Stage, number>; sources: string[] }> {
+  const target = { snapshot: compiled.snapshot, shape: compiled.shape };
+  const generate = compiled.snapshot.models.map(() => 0);
+  const stages: Record<Stage, number> = { generate: 0, reduce: 0, parse: 0, score: 0, judge: 0 };
+  const covered = new Uint8Array(compiled.taskCount);
+  const sources: string[] = [];
+  const same = (pick: (snapshot: RunSnapshot) => unknown, source: RunSnapshot) => hashValue(pick(source)) === hashValue(pick(compiled.snapshot));
+  for (const source of await store.listRuns()) {
+    if (source.runId === compiled.runId || !reachesStage(source.completedThroughStage, 'generate')) continue;
+    const map = sameCallsMapper(target, { snapshot: source.snapshot, shape: manifestShape(source.snapshot) });
+    const evaluators = (snapshot: RunSnapshot) => snapshot.evaluators;
+    const sameStage = {
+      reduce: reachesStage(source.completedThroughStage, 'reduce') && same((snapshot) => [snapshot.reduce, evaluators(snapshot)], source.snapshot),
+      parse: reachesStage(source.completedThroughStage, 'parse') && same((snapshot) => [snapshot.reduce, snapshot.parse, evaluators(snapshot)], source.snapshot),
+      judge: reachesStage(source.completedThroughStage, 'judge') && same((snapshot) => [snapshot.reduce, snapshot.parse, snapshot.judges, evaluators(snapshot)], source.snapshot),
+    };
+    let used = false;
+    for (let ord = 0; ord < compiled.taskCount; ord++) {
+      if (covered[ord] || map(ord) === undefined) continue;
+      covered[ord] = 1;
+      used = true;
+      generate[taskCoordinates(compiled.shape, ord).modelIndex]!++;
+      for (const stage of ['reduce', 'parse', 'judge'] as const) if (sameStage[stage]) stages[stage]++;
+    }
+    if (used) sources.push(source.runId);
+  }
+  return { generate, stages, sources };
 }
 
 /** Average output tokens per call of each (provider, model) across every run in the store. */

@@ -52,6 +52,14 @@ describe('no model call of any role is paid for twice', () => {
     const before = server.requests.length;
 
     workspace.write('changed.yaml', config(server.baseURL, '{ kind: numeric-match, name: accuracy, relativeTolerance: 0.01 }'));
+    // The estimate knows it first: every call of every role is served by what the store holds.
+    const estimate = await cli('estimate', 'changed.yaml', '--json');
+    expect(estimate.rows.map((row: { model: string; stage: string; calls: number; reused: number }) => [row.model, row.stage, row.calls, row.reused])).toEqual([
+      ['solver', 'generate', 0, 6],
+      ['judge-a', 'judge', 0, 6],
+      ['judge-b', 'judge', 0, 6],
+    ]);
+    expect(estimate.total.calls).toBe(0);
     const changed = await cli('run', 'changed.yaml', '--json');
     expect(changed.runId).not.toBe(first.runId);
     expect(changed).toMatchObject({ status: 'completed', done: 6, modelCalls: 0, reusedGenerations: 6 });
@@ -63,6 +71,15 @@ describe('no model call of any role is paid for twice', () => {
     const replayed = await cli('replay', first.runId, '--stage', 'score', '--store', 'store.db', '--json');
     expect(replayed).toMatchObject({ action: 'replayed', status: 'completed', modelCalls: 0 });
     expect(server.requests.length).toBe(before);
+
+    // Other judges: the answers are reused, the judgments are not (an estimate prices just those).
+    workspace.write('rejudged.yaml', config(server.baseURL).replace('description: "Is the final number right?"', 'description: "Is the number right?"'));
+    const rejudged = await cli('estimate', 'rejudged.yaml', '--json');
+    expect(rejudged.rows.map((row: { stage: string; calls: number; reused: number }) => [row.stage, row.calls, row.reused])).toEqual([
+      ['generate', 0, 6],
+      ['judge', 6, 0],
+      ['judge', 6, 0],
+    ]);
 
     // --no-reuse asks again, on purpose.
     workspace.write('fresh.yaml', config(server.baseURL, '{ kind: exact-match, name: exact }'));

@@ -20,8 +20,8 @@ export function estimateCommand(): Command {
       printLine();
       printLine(
         table(
-          ['model', 'stage', 'calls', 'input tokens', 'output tokens', 'output basis', 'cost', 'price'],
-          estimate.rows.map((row) => [row.model, row.stage, row.calls, row.inputTokens, row.outputTokens, row.outputBasis, money(row.cost), row.priceSource]),
+          ['model', 'stage', 'calls', 'reused', 'input tokens', 'output tokens', 'output basis', 'cost', 'price'],
+          estimate.rows.map((row) => [row.model, row.stage, row.calls, row.reused, row.inputTokens, row.outputTokens, row.outputBasis, money(row.cost), row.priceSource]),
         ),
       );
       printLine();
