@@ -83,15 +83,17 @@ export async function readItemTable(store: Store, run: RunRecord, options: ScanO
   for (const name of fieldNames) fields.set(name, { codes: new Int32Array(count).fill(-1), values: [], index: new Map() });
   const itemIds = options.itemIds ? new Array<string>(count) : null;
   if (fieldNames.length > 0 || itemIds) {
-    let seenKeys: Set<string> | null = null;
-    for (let start = 0; start < count; start += ITEM_PAGE) {
-      const ords = Array.from({ length: Math.min(ITEM_PAGE, count - start) }, (_, offset) => start + offset);
-      const page = await store.loadItemsAt(run.runId, ords);
-      for (const [ord, item] of page) {
-        if (itemIds) itemIds[ord] = `${item.datasetId}\u0000${item.itemId}`;
-        if (!seenKeys) seenKeys = new Set(Object.keys(item.fields));
+    // Only the top-level fields the paths start with are read; the rest of a dotted path is followed here.
+    const tops = [...new Set(fieldNames.filter((name) => name !== 'dataset').map((name) => name.split('.')[0]!))];
+    const position = new Map(tops.map((top, index) => [top, index]));
+    for (let after = -1; ; ) {
+      const page = await store.readItemFields(run.runId, tops, after, ITEM_PAGE);
+      for (const item of page) {
+        if (itemIds) itemIds[item.ord] = `${item.datasetId}\u0000${item.itemId}`;
         for (const [name, field] of fields) {
-          const text = fieldText(name === 'dataset' ? item.datasetId : getField(item.fields, name));
+          const [top, ...rest] = name.split('.');
+          const raw = name === 'dataset' ? item.datasetId : item.values[position.get(top!)!];
+          const text = fieldText(rest.length > 0 ? getField(raw, rest.join('.')) : raw);
           if (text === null) continue;
           let code = field.index.get(text);
           if (code === undefined) {
@@ -99,15 +101,18 @@ export async function readItemTable(store: Store, run: RunRecord, options: ScanO
             field.values.push(text);
             field.index.set(text, code);
           }
-          field.codes[ord] = code;
+          field.codes[item.ord] = code;
         }
       }
+      if (page.length < ITEM_PAGE) break;
+      after = page[page.length - 1]!.ord;
     }
     for (const [name, field] of fields) {
       if (field.values.length === 0) {
-        const known = [...(seenKeys ?? [])].slice(0, 12).join(', ');
+        const known = (await store.loadItemsAt(run.runId, [0])).get(0);
+        const keys = known ? Object.keys(known.fields).slice(0, 12).join(', ') : '';
         throw new UserError('unknown_field', `no item of run ${run.runId.slice(0, 12)} has a field '${name}'`, {
-          hint: known ? `the items have: ${known}` : 'the run has no items',
+          hint: keys ? `the items have: ${keys}` : 'the run has no items',
         });
       }
     }

@@ -38,6 +38,15 @@ export interface StoredItem {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
+/** An item with just some of its fields (see `Store.readItemFields`). */
+export interface ItemFieldsRow {
+  readonly ord: number;
+  readonly datasetId: string;
+  readonly itemId: string;
+  /** The value of each requested field, in the order asked. */
+  readonly values: readonly unknown[];
+}
+
 /** One entry of the task manifest. `ord` is the task's position in manifest order, stable for a run id. */
 export interface TaskDescriptor {
   readonly ord: number;
@@ -282,6 +291,11 @@ export interface Store {
   loadItems(runId: string): Promise<StoredItem[]>;
   /** The items at these positions (an indexed read: what a claimed batch of tasks needs). */
   loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>>;
+  /**
+   * A page of items (ords after `afterOrd`, in order), each with only the values of the given top-level
+   * fields of its row (undefined where absent): what a report splitting by fields reads, without whole rows.
+   */
+  readItemFields(runId: string, fields: readonly string[], afterOrd: number, limit: number): Promise<ItemFieldsRow[]>;
   getTask(runId: string, key: string): Promise<TaskRecord | undefined>;
 
   /** Registers a process working on a run; its leases last `leaseMs` by the store's clock unless renewed. */

@@ -161,6 +161,20 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.loadItems(run.runId)).toEqual(run.items);
       });
 
+      it('reads pages of items with only the fields asked for, every kind of value as it is in the row', async () => {
+        const run = newRun({ items: 5 });
+        const items = run.items.map((item, ord) => ({ ...item, fields: { ...item.fields, subject: ord % 2 ? 'odd' : 'even', meta: { n: ord, tags: ['x'] }, flag: ord === 3 ? null : true } }));
+        await store.createRun({ ...run, items });
+        const pages = [await store.readItemFields(run.runId, ['subject', 'meta', 'flag', 'absent'], -1, 3)];
+        pages.push(await store.readItemFields(run.runId, ['subject', 'meta', 'flag', 'absent'], pages[0]!.at(-1)!.ord, 3));
+        expect(pages.map((page) => page.length)).toEqual([3, 2]);
+        const rows = pages.flat();
+        expect(rows.map((row) => row.ord)).toEqual([0, 1, 2, 3, 4]);
+        expect(rows[1]).toEqual({ ord: 1, datasetId: 'ds', itemId: items[1]!.itemId, values: ['odd', { n: 1, tags: ['x'] }, true, undefined] });
+        expect(rows[3]!.values[2]).toBeNull();
+        expect(await store.readItemFields(run.runId, [], 4, 10)).toEqual([]);
+      });
+
       it('reads the items at given positions, contiguous or scattered', async () => {
         const run = newRun({ items: 40 });
         await store.createRun(run);

@@ -14,7 +14,7 @@ import type { ParseOutcome } from '../../spec/parser.js';
 import type { ReducedCandidate } from '../../spec/reducer.js';
 import type { Provenance, RunSnapshot } from '../../spec/snapshot.js';
 import { DONE_INDEX, isStage, stageIndex, type Stage } from '../../spec/stage.js';
-import type { StoredCallReply,
+import type { ItemFieldsRow, StoredCallReply,
   FailureCountRow,
   FailureRow,
   InterruptReason,
@@ -438,6 +438,16 @@ export class ResultsFileStore implements Store {
   async loadItems(runId: string): Promise<StoredItem[]> {
     this.requireRun(runId);
     return this.items;
+  }
+
+  async readItemFields(runId: string, fields: readonly string[], afterOrd: number, limit: number): Promise<ItemFieldsRow[]> {
+    this.requireRun(runId);
+    const rows: ItemFieldsRow[] = [];
+    for (let ord = Math.max(0, afterOrd + 1); ord < this.items.length && rows.length < limit; ord++) {
+      const item = this.items[ord];
+      if (item) rows.push({ ord, datasetId: item.datasetId, itemId: item.itemId, values: fields.map((field) => item.fields[field]) });
+    }
+    return rows;
   }
 
   async loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>> {

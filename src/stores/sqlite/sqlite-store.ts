@@ -38,6 +38,7 @@ import type {
   TaskArtifacts,
   TaskProgress,
   TaskResultRow,
+  ItemFieldsRow,
   StoredCallReply,
   TaskRecord,
   UsageRow,
@@ -354,6 +355,8 @@ export class SqliteStore implements Store {
     };
   }
 
+  private readonly itemFieldStatements = new Map<string, Database.Statement>();
+
   private handle(runId: string): RunHandle {
     let handle = this.handles.get(runId);
     if (!handle) {
@@ -482,6 +485,27 @@ export class SqliteStore implements Store {
       const dataset = datasets.get(row.dataset_id)!;
       return { ord: row.ord, datasetId: row.dataset_id, itemId: row.item_id, input: inputOf(fields, dataset), target: targetOf(fields, dataset), fields };
     });
+  }
+
+  async readItemFields(runId: string, fields: readonly string[], afterOrd: number, limit: number): Promise<ItemFieldsRow[]> {
+    const handle = this.handle(runId);
+    // SQLite reads each field out of the row's JSON, so whole rows never reach JavaScript. Prepared once per
+    // field list (a report asks with one list).
+    const key = JSON.stringify(fields);
+    let statement = this.itemFieldStatements.get(key);
+    if (!statement) {
+      const columns = fields.map(() => `fields -> ('$.' || json_quote(?))`).join(', ');
+      statement = this.db.prepare(`SELECT ord, dataset_id, item_id${columns ? `, ${columns}` : ''} FROM items WHERE run_pk = ? AND ord > ? ORDER BY ord LIMIT ?`).raw(true);
+      this.itemFieldStatements.set(key, statement);
+    }
+    // `->` gives each value as JSON text (NULL where the row lacks the field): parsed here, so every kind of
+    // value comes back as it is in the row.
+    return (statement.all(...fields, handle.pk, afterOrd, limit) as unknown[][]).map((row) => ({
+      ord: row[0] as number,
+      datasetId: row[1] as string,
+      itemId: row[2] as string,
+      values: row.slice(3).map((value) => (value === null ? undefined : JSON.parse(value as string))),
+    }));
   }
 
   async loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>> {
