@@ -103,8 +103,10 @@ export class Experiment {
    * `$ASSAY_STORE`, else `.assay/assay.db` beside the config file (in the current directory for a config given in code).
    */
   storePath(override?: string): string {
-    if (override) return resolve(override);
-    if (this.config.runtime.store) return resolve(this.source.directory, this.config.runtime.store);
+    // A URL (postgres://...) is a location, not a path: kept as it is for openStoreAt to judge.
+    const url = (location: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
+    if (override) return url(override) ? override : resolve(override);
+    if (this.config.runtime.store) return url(this.config.runtime.store) ? this.config.runtime.store : resolve(this.source.directory, this.config.runtime.store);
     return defaultStorePath(this.source.path !== null ? this.source.directory : '.');
   }
 

@@ -5,6 +5,7 @@ import { ResultsFileStore, resultsCsvError, resultsFileKind } from '../stores/fi
 import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
 import type { Store } from '../spec/store.js';
 import { StoreError } from '../core/errors.js';
+import { redactText } from '../core/redact.js';
 
 /**
  * The store used when neither `--store` nor a config's `runtime.store` names one: `$ASSAY_STORE`, else
@@ -12,7 +13,9 @@ import { StoreError } from '../core/errors.js';
  * config is relative to it), the current directory otherwise (a run id, `assay runs`, `assay import`).
  */
 export function defaultStorePath(directory = '.'): string {
-  return process.env.ASSAY_STORE ? resolve(process.env.ASSAY_STORE) : resolve(directory, '.assay', 'assay.db');
+  const fromEnv = process.env.ASSAY_STORE;
+  if (fromEnv) return /^[a-z][a-z0-9+.-]*:\/\//i.test(fromEnv) ? fromEnv : resolve(fromEnv);
+  return resolve(directory, '.assay', 'assay.db');
 }
 
 /** Where the default store is, for help texts and hints. */
@@ -24,6 +27,13 @@ export const STORE_RULE = 'a run started from a config is kept beside it, in <co
  * an SQLite file. A results CSV holds no run and is refused. The location string is where other backends plug in.
  */
 export function openStoreAt(location: string, options: { create: boolean }): Store {
+  // A URL is never a file name: refused, not created as a folder called "postgres:".
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
+  if (scheme) {
+    throw new StoreError(redactText(location), `${scheme}:// stores are not supported by this version of assay`, {
+      hint: 'give a file path (an SQLite store), or a results file of a progressive save',
+    });
+  }
   const output = location.endsWith('.state') ? location.slice(0, -'.state'.length) : location;
   if (existsSync(`${output}.state`)) return FilesStore.open(resolve(output), { job: { config: null, datasetPaths: {} } });
   const results = resultsFileKind(location);

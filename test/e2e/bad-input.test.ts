@@ -116,6 +116,19 @@ describe('bad input', () => {
     expect(workspace.exists('missing.db')).toBe(false);
   });
 
+  it('refuses a store URL it cannot open with one line, never creating a folder named after it or showing its password', async () => {
+    workspace.write('experiment.yaml', config('  - id: m\n    provider: mock\n'));
+    workspace.write('rows.jsonl', GOOD_ROWS);
+    for (const args of [['run', 'experiment.yaml'], ['quickcheck', 'abcdef12'], ['report', 'experiment.yaml']]) {
+      const result = await runCli([...args, '--store', 'postgres://alice:hunter2secret@db.example/evals'], { cwd: workspace.dir });
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/postgres:\/\/ stores are not supported by this version of assay/);
+      expect(result.stderr).not.toContain('hunter2secret');
+    }
+    expect(workspace.files().sort()).toEqual(['experiment.yaml', 'rows.jsonl']);
+  });
+
   it('rejects an unknown option or a bad stage name with exit 1', async () => {
     workspace.write('experiment.yaml', config('  - id: m\n    provider: mock\n'));
     const stage = await runCli(['run', 'experiment.yaml', '--until-stage', 'grade'], { cwd: workspace.dir });
