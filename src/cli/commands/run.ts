@@ -34,7 +34,7 @@ export function runCommand(): Command {
     .option('--store <path>', STORE_HELP.config)
     .option('--concurrency <n>', 'model calls in flight at once (overrides runtime.concurrency)', positiveInteger)
     .option('--max-cost <usd>', 'stop before the run (all sessions, all models) would cost more than this many USD (overrides runtime.maxCostUsd)', positiveNumber)
-    .option('--no-reuse', 'call the model even where another run in the store already has the same generation')
+    .option('--no-reuse', 'call the models even where the store already holds the same answer or the same judge/parser reply')
     .option('--output <file>', 'write the results to this file when the run ends (.json, or .csv)')
     .option('--progressive-save', 'keep the run in plain files beside --output (<file>.tmp and <file>.state) instead of a store')
     .option('--resume <state>', 'continue the progressive-save job of this .state file')
