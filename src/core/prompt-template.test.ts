@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTemplate, missingVariable } from './prompt-template.js';
+import { compileTemplate, missingVariable, TemplateError } from './prompt-template.js';
 
 describe('prompt templates', () => {
   const values = { input: 'What is 2 + 2?', id: 'q1', fields: { topic: 'math', meta: { level: 3 }, choices: ['a', 'b'] } };
@@ -14,5 +14,16 @@ describe('prompt templates', () => {
     expect(compileTemplate('{{{{input}} is {{input}}').render(values)).toBe('{{input}} is What is 2 + 2?');
     expect(missingVariable(compileTemplate('{{input}} {{missing}}'), values)).toBe('missing');
     expect(missingVariable(compileTemplate('no variables'), values)).toBeUndefined();
+  });
+
+  it('writes a list of options as lettered lines with {{choices | letters}}', () => {
+    const template = compileTemplate('{{input}}\n{{ choices | letters }}\nAnswer:');
+    expect(template.variables).toEqual(['input', 'choices']);
+    expect(template.render({ input: 'What is 2 + 2?', id: 'q1', fields: { choices: ['4', '5', '6'] } })).toBe('What is 2 + 2?\nA) 4\nB) 5\nC) 6\nAnswer:');
+    expect(compileTemplate('{{choices|letters}}').render({ input: '', id: 'x', fields: { choices: [1, { x: 2 }] } })).toBe('A) 1\nB) {"x":2}');
+    // A value that is not a list is written as it would be without the filter.
+    expect(compileTemplate('{{topic | letters}}').render(values)).toBe('math');
+    expect(() => compileTemplate('{{choices | lettres}}')).toThrow(TemplateError);
+    expect(() => compileTemplate('{{choices | lettres}}')).toThrow(/unknown filter 'lettres'.*known filters: letters/);
   });
 });

@@ -3,7 +3,8 @@ import { getField } from './field-path.js';
 /**
  * A prompt template: text with `{{name}}` placeholders. `{{input}}` is the item's input, `{{id}}` its id,
  * and any other name is a (dotted) field of the dataset row, e.g. `{{choices}}` or `{{meta.topic}}`.
- * `{{{{` writes a literal `{{`.
+ * A filter after a bar formats the value: `{{choices | letters}}` writes a list as lettered lines
+ * (`A) 4`, `B) 5`, ...). `{{{{` writes a literal `{{`.
  */
 export interface PromptTemplate {
   readonly source: string;
@@ -15,13 +16,37 @@ export interface TemplateValues {
   readonly input: string;
   readonly id: string;
   readonly fields: Readonly<Record<string, unknown>>;
+  /** What `{{fewShot}}` writes: the prompt's few-shot examples as text, when it has them in that format. */
+  readonly fewShot?: string;
 }
 
-const PLACEHOLDER = /\{\{\{\{|\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;
+const PLACEHOLDER = /\{\{\{\{|\{\{\s*([A-Za-z_][\w.-]*)\s*(?:\|\s*([A-Za-z_][\w-]*)\s*)?\}\}/g;
 
+/** The letters `{{x | letters}}` numbers options with, in order: as many options as letters. */
+export const CHOICE_LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** What a filter does to a placeholder's value before it is written. */
+const FILTERS: Readonly<Record<string, (value: unknown) => string>> = {
+  letters: (value) => {
+    if (!Array.isArray(value)) return stringify(value);
+    if (value.length > CHOICE_LETTERS.length) throw new TemplateError(`{{... | letters}} formats at most ${CHOICE_LETTERS.length} options, got ${value.length}`);
+    return value.map((option, index) => `${CHOICE_LETTERS[index]!}) ${stringify(option)}`).join('\n');
+  },
+};
+
+/** The filters a template may name after a bar, e.g. `{{choices | letters}}`. */
+export const TEMPLATE_FILTERS: readonly string[] = Object.keys(FILTERS);
+
+/** A template that names an unknown filter, or a value a filter cannot format. */
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+/** Compiles a template; throws a {@link TemplateError} when it names an unknown filter. */
 export function compileTemplate(source: string): PromptTemplate {
   const literals: string[] = [];
   const names: string[] = [];
+  const filters: (((value: unknown) => string) | undefined)[] = [];
   let cursor = 0;
   let pending = '';
   for (const match of source.matchAll(PLACEHOLDER)) {
@@ -31,8 +56,13 @@ export function compileTemplate(source: string): PromptTemplate {
       pending += '{{';
       continue;
     }
+    const filter = match[2];
+    if (filter !== undefined && !Object.hasOwn(FILTERS, filter)) {
+      throw new TemplateError(`unknown filter '${filter}' in {{${match[1]} | ${filter}}}; known filters: ${TEMPLATE_FILTERS.join(', ')}`);
+    }
     literals.push(pending);
     names.push(match[1]);
+    filters.push(filter === undefined ? undefined : FILTERS[filter]);
     pending = '';
   }
   literals.push(pending + source.slice(cursor));
@@ -42,7 +72,8 @@ export function compileTemplate(source: string): PromptTemplate {
     render(values) {
       let text = literals[0]!;
       for (let index = 0; index < names.length; index++) {
-        text += stringify(lookup(names[index]!, values)) + literals[index + 1]!;
+        const value = lookup(names[index]!, values);
+        text += (filters[index] ?? stringify)(value) + literals[index + 1]!;
       }
       return text;
     },
@@ -52,6 +83,7 @@ export function compileTemplate(source: string): PromptTemplate {
 function lookup(name: string, values: TemplateValues): unknown {
   if (name === 'input') return values.input;
   if (name === 'id') return values.id;
+  if (name === 'fewShot' && values.fewShot !== undefined) return values.fewShot;
   return getField(values.fields, name);
 }
 
