@@ -48,7 +48,7 @@ export const snapshotSchema = z.object({
         id: z.string().min(1),
         fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
         itemCount: count,
-        fields: z.object({ input: z.string().min(1), target: z.string().nullable(), idField: z.string().nullable() }),
+        fields: z.object({ input: z.string().min(1), target: z.string().nullable(), idField: z.string().nullable(), choices: z.string().optional() }),
         targetParse: pluginSpecSchema.nullable(),
       }),
     )

@@ -31,6 +31,11 @@ export const datasetSchema = z
     input: z.string().min(1).optional(),
     /** Field (dotted path) holding the expected answer. */
     target: z.string().min(1).optional(),
+    /**
+     * Field (dotted path) holding a multiple-choice item's options: a target given as an option's text or
+     * 0-based index is read as that option's letter (A, B, ...), as `{{choices | letters}}` writes them.
+     */
+    choices: z.string().min(1).optional(),
     /** Field (dotted path) holding a stable id; otherwise a content hash of the row. */
     idField: z.string().min(1).optional(),
     /** Use only the first N rows. */

@@ -96,3 +96,25 @@ function stringify(value: unknown): string {
 export function missingVariable(template: PromptTemplate, values: TemplateValues): string | undefined {
   return template.variables.find((name) => lookup(name, values) === undefined);
 }
+
+/**
+ * The letter of a multiple-choice target among `options`: a string equal to an option's text (trimmed) is
+ * that option, else a single letter within the options is itself, else a whole number (or digits) is a
+ * 0-based index. A string saying why, when the target is none of them.
+ */
+export function choiceLetter(target: unknown, options: unknown): { letter: string } | { problem: string } {
+  if (!Array.isArray(options) || options.length === 0) return { problem: 'the options are not a list' };
+  if (options.length > CHOICE_LETTERS.length) return { problem: `more than ${CHOICE_LETTERS.length} options` };
+  const letter = (index: number) => ({ letter: CHOICE_LETTERS[index]! });
+  if (typeof target === 'string') {
+    const text = target.trim();
+    const index = options.findIndex((option) => stringify(option).trim() === text);
+    if (index >= 0) return letter(index);
+    const position = CHOICE_LETTERS.indexOf(text.toUpperCase());
+    if (text.length === 1 && position >= 0 && position < options.length) return letter(position);
+    if (/^\d+$/.test(text) && Number(text) < options.length) return letter(Number(text));
+  } else if (typeof target === 'number' && Number.isInteger(target) && target >= 0 && target < options.length) {
+    return letter(target);
+  }
+  return { problem: `the target ${JSON.stringify(target)} is neither one of the ${options.length} options, nor a letter A-${CHOICE_LETTERS[options.length - 1]!}, nor an index 0-${options.length - 1}` };
+}

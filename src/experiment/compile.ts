@@ -97,7 +97,13 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
       id: dataset.config.id,
       fingerprint: dataset.identity.fingerprint,
       itemCount: dataset.identity.itemCount,
-      fields: { input: dataset.config.input ?? 'question', target: dataset.config.target ?? (dataset.format === 'karenina' ? 'answer' : null), idField: dataset.config.idField ?? (dataset.format === 'karenina' ? 'id' : null) },
+      fields: {
+        input: dataset.config.input ?? 'question',
+        target: dataset.config.target ?? (dataset.format === 'karenina' ? 'answer' : null),
+        idField: dataset.config.idField ?? (dataset.format === 'karenina' ? 'id' : null),
+        // Only when set: a dataset without choices keeps the identity it always had.
+        ...(dataset.config.choices !== undefined ? { choices: dataset.config.choices } : {}),
+      },
       targetParse: dataset.config.targetParse ? pluginSpec(findParser(dataset.config.targetParse.kind), dataset.config.targetParse) : null,
     })),
     models: config.models.map((model) => modelIdentity(model, source.directory)),

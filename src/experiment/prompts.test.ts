@@ -145,4 +145,26 @@ describe('prompt identity and few-shot examples', () => {
     const checked = snapshotSchema.parse(JSON.parse(JSON.stringify(run.snapshot)));
     expect(hashValue(checked)).toBe(run.runId);
   });
+
+  it('reads targets given as an option or its index as letters when a dataset names its choices', () => {
+    writeFileSync(join(directory, 'mc.jsonl'), '{"id":"a","q":"2 + 2?","options":["4","5"],"answer":"4"}\n{"id":"b","q":"2 + 3?","options":["4","5"],"answer":1}\n');
+    const mc = (choices: string) => `name: mc
+datasets:
+  - { id: mc, path: mc.jsonl, input: q, target: answer, idField: id${choices} }
+models:
+  - { id: m, provider: mock }
+prompt: { user: "{{input}}\\n{{options | letters}}" }
+parse: { kind: choice-letter }
+`;
+    const lettered = compile(mc(', choices: options'));
+    expect(lettered.items().map((item) => item.target)).toEqual(['A', 'B']);
+    expect(renderPrompt(lettered.prompts[0]!, lettered.items()[0]!).prompt).toBe('2 + 2?\nA) 4\nB) 5');
+    expect(lettered.snapshot.datasets[0]!.fields).toEqual({ input: 'q', target: 'answer', idField: 'id', choices: 'options' });
+    const plain = compile(mc(''));
+    expect(plain.items().map((item) => item.target)).toEqual(['4', 1]);
+    expect(plain.snapshot.datasets[0]!.fields).toEqual({ input: 'q', target: 'answer', idField: 'id' });
+    expect(plain.runId).not.toBe(lettered.runId);
+    writeFileSync(join(directory, 'mc.jsonl'), '{"id":"a","q":"2 + 2?","options":["4","5"],"answer":"7"}\n');
+    expect(() => compile(mc(', choices: options'))).toThrow(/mc\.jsonl:1: .*the target "7" is neither one of the 2 options/);
+  });
 });

@@ -9,7 +9,8 @@ export interface DatasetIdentity {
   /** SHA-256 over the canonical JSON of every row, in file order. */
   readonly fingerprint: string;
   readonly itemCount: number;
-  readonly fields: { readonly input: string; readonly target: string | null; readonly idField: string | null };
+  /** `choices` (present only when set): targets were read as the letter of one of these options. */
+  readonly fields: { readonly input: string; readonly target: string | null; readonly idField: string | null; readonly choices?: string };
   readonly targetParse: PluginSpec | null;
 }
 
