@@ -136,4 +136,37 @@ describe('prompts sent as chat turns', () => {
       }
     }
   });
+
+  it('scores a multiple-choice run whose targets are option texts, indices or letters against the parsed letter', async () => {
+    workspace.write(
+      'mc.jsonl',
+      '{"id":"m1","question":"What is 2 + 2?","options":["3","4","5"],"answer":"4"}\n{"id":"m2","question":"What is 3 + 3?","options":["6","7","8"],"answer":0}\n{"id":"m3","question":"What is 1 + 4?","options":["4","6","5"],"answer":"C"}\n{"id":"m4","question":"What is 1 + 1?","options":["1","2"],"answer":1}\n',
+    );
+    workspace.write(
+      'mc.yaml',
+      `name: mc
+datasets:
+  - { id: mc, path: mc.jsonl, input: question, target: answer, idField: id, choices: options }
+models:
+  - { id: always-b, provider: mock, options: { reply: "A) 3 looks wrong; B) it is." } }
+prompt: { user: "{{input}}\\n{{options | letters}}" }
+parse: { kind: choice-letter }
+metrics: [ { kind: exact-match, name: accuracy } ]
+runtime: { store: store.db }
+`,
+    );
+    const result = await runCli(['run', 'mc.yaml', '--json'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.scores).toContainEqual(expect.objectContaining({ model: 'always-b', metric: 'accuracy', mean: 0.5, n: 4 }));
+    const results = await runCli(['results', summary.runId, '--store', 'store.db', '--format', 'json'], { cwd: workspace.dir });
+    const rows = JSON.parse(results.stdout) as { item: string; target: unknown; parsed: unknown; renderedPrompt: { user: string } }[];
+    expect(rows.map((row) => [row.item, row.target, row.parsed])).toEqual([
+      ['m1', 'B', 'B'],
+      ['m2', 'A', 'B'],
+      ['m3', 'C', 'B'],
+      ['m4', 'B', 'B'],
+    ]);
+    expect(rows[0]!.renderedPrompt.user).toBe('What is 2 + 2?\nA) 3\nB) 4\nC) 5');
+  });
 });
