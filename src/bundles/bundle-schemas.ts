@@ -17,7 +17,27 @@ const modelIdentitySchema = z.object({
   model: z.string(),
   params: z.record(z.string(), json),
   options: z.record(z.string(), json),
+  system: z.string().optional(),
 });
+
+const fewShotSchema = z.object({
+  source: z.enum(['dataset', 'file']),
+  dataset: z.string().nullable(),
+  fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+  itemCount: count,
+  k: z.number().int().min(1),
+  seed: z.number().int(),
+  format: z.enum(['turns', 'text']),
+  examples: z.array(z.object({ id: z.string(), input: z.string(), target: json, fields: z.record(z.string(), json) })),
+});
+
+const messageSchema = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+
+/** A prompt: the system/user form, or a list of turns; either with few-shot examples. */
+const promptSchema = z.union([
+  z.object({ id: z.string().min(1), system: z.string().nullable(), user: z.string(), fewShot: fewShotSchema.optional() }),
+  z.object({ id: z.string().min(1), messages: z.array(messageSchema).min(1), fewShot: fewShotSchema.optional() }),
+]);
 
 export const snapshotSchema = z.object({
   format: z.literal('assay.snapshot'),
@@ -28,14 +48,14 @@ export const snapshotSchema = z.object({
         id: z.string().min(1),
         fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
         itemCount: count,
-        fields: z.object({ input: z.string().min(1), target: z.string().nullable(), idField: z.string().nullable() }),
+        fields: z.object({ input: z.string().min(1), target: z.string().nullable(), idField: z.string().nullable(), choices: z.string().optional() }),
         targetParse: pluginSpecSchema.nullable(),
       }),
     )
     .min(1),
   models: z.array(modelIdentitySchema).min(1),
   evaluators: z.array(modelIdentitySchema),
-  prompts: z.array(z.object({ id: z.string().min(1), system: z.string().nullable(), user: z.string() })).min(1),
+  prompts: z.array(promptSchema).min(1),
   samples: z.number().int().min(1).max(1000),
   replicates: z.number().int().min(1).max(100_000),
   seed: z.number().int(),

@@ -83,4 +83,23 @@ describe('loadConfigFile', () => {
     expect(() => loadConfigFile(join(directory, 'absent.yaml'))).toThrow(/config file .*absent\.yaml does not exist/);
     expect(failure('- just\n- a list\n').message).toMatch(/experiment\.yaml:1: expected a mapping with name, datasets, models/);
   });
+
+  it('refuses a message list that does not end with the user, a late system message, and both prompt forms, each at its line', () => {
+    const file = join(directory, 'experiment.yaml');
+    expect(failure(`${base}prompt:\n  messages:\n    - { role: user, content: a }\n    - { role: assistant, content: b }\n`).message).toBe(
+      `${file}:12: prompt.messages[1].role: the last message must be the user's (role: user), the turn the model answers (got string "assistant")`,
+    );
+    expect(failure(`${base}prompts:\n  - id: p\n    messages:\n      - { role: user, content: a }\n      - { role: system, content: b }\n      - { role: user, content: c }\n`).message).toMatch(
+      /:13: prompts\[0\]\.messages\[1\]\.role: a system message may only be the first message/,
+    );
+    expect(failure(`${base}prompt:\n  user: a\n  messages: [ { role: user, content: b } ]\n`).message).toMatch(/:10: prompt\.user: give either messages or system\/user, not both/);
+    expect(failure(`${base}prompt: { system: a }\n`).message).toMatch(/:9: prompt\.user: is required \(a template such as "\{\{input\}\}"\), or give messages/);
+    expect(failure(`${base}prompt:\n  messages: [ { role: robot, content: b } ]\n`).message).toMatch(/:10: prompt\.messages\[0\]\.role: expected one of "system", "user", "assistant", got string "robot"/);
+  });
+
+  it('refuses few-shot text without {{fewShot}}, {{fewShot}} without it, and a system prompt on an evaluator', () => {
+    expect(failure(`${base}prompt:\n  user: "{{input}}"\n  fewShot: { from: d, k: 1, format: text }\n`).message).toMatch(/:11: prompt\.fewShot\.format: format text needs \{\{fewShot\}\} in a template/);
+    expect(failure(`${base}prompt: { user: "{{fewShot}} {{input}}" }\n`).message).toMatch(/prompt\.fewShot: \{\{fewShot\}\} places few-shot examples as text/);
+    expect(failure(`${base}evaluators:\n  - id: e\n    provider: mock\n    system: hi\n`).message).toMatch(/:12: evaluators\[0\]\.system: system replaces the prompt of an answering model/);
+  });
 });

@@ -16,7 +16,7 @@ export const metricEntrySchema = unionOf('kind', registry.metrics) as z.ZodType<
 export const reducerEntrySchema = unionOf('kind', registry.reducers) as z.ZodType<{ kind: string } & Record<string, unknown>>;
 export const judgeEntrySchema = unionOf('kind', registry.judges) as z.ZodType<{ kind: string; id: string } & Record<string, unknown>>;
 export const modelEntrySchema = unionOf('provider', registry.providers) as z.ZodType<
-  { id: string; provider: string; params: Record<string, unknown>; concurrency?: number } & Record<string, unknown>
+  { id: string; provider: string; params: Record<string, unknown>; concurrency?: number; system?: string } & Record<string, unknown>
 >;
 
 export const datasetSchema = z
@@ -31,6 +31,11 @@ export const datasetSchema = z
     input: z.string().min(1).optional(),
     /** Field (dotted path) holding the expected answer. */
     target: z.string().min(1).optional(),
+    /**
+     * Field (dotted path) holding a multiple-choice item's options: a target given as an option's text or
+     * 0-based index is read as that option's letter (A, B, ...), as `{{choices | letters}}` writes them.
+     */
+    choices: z.string().min(1).optional(),
     /** Field (dotted path) holding a stable id; otherwise a content hash of the row. */
     idField: z.string().min(1).optional(),
     /** Use only the first N rows. */
@@ -46,10 +51,64 @@ export const datasetSchema = z
     path: ['input'],
   });
 
-export const promptSchema = z.strictObject({
-  system: z.string().optional(),
-  user: z.string().min(1),
+/** One chat turn of a prompt: its content is a template rendered for every item. */
+export const messageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().min(1),
 });
+
+/** Examples shown before each item, drawn once (seeded) from a dataset of the config or a file. */
+export const fewShotSchema = z.strictObject({
+  /** The id of a dataset of this config, or else a JSONL/CSV/JSON file (relative to the config file). */
+  from: z.string().min(1),
+  /** How many examples each item is shown. */
+  k: z.number().int().min(1).max(64),
+  /** Which examples are drawn: the same seed draws the same ones. */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  /** `turns`: user/assistant turns before the item's; `text`: one text block placed by `{{fewShot}}`. */
+  format: z.enum(['turns', 'text']).default('turns'),
+  /** For a file: the fields holding input, target and id (default: those of the config's first dataset). */
+  input: z.string().min(1).optional(),
+  target: z.string().min(1).optional(),
+  idField: z.string().min(1).optional(),
+});
+
+const promptShape = {
+  system: z.string().optional(),
+  user: z.string().min(1).optional(),
+  /** Chat turns instead of system/user: at most one system turn (first), ending with the user's turn. */
+  messages: z.array(messageSchema).min(1).optional(),
+  fewShot: fewShotSchema.optional(),
+};
+
+const FEW_SHOT_PLACEHOLDER = /\{\{\s*fewShot\s*\}\}/;
+
+/** The rules a prompt's fields obey together (a prompt is system/user or messages, never both). */
+function checkPrompt(prompt: z.output<z.ZodObject<typeof promptShape>>, context: z.core.$RefinementCtx): void {
+  if (prompt.messages !== undefined) {
+    if (prompt.user !== undefined || prompt.system !== undefined) {
+      context.addIssue({ code: 'custom', path: [prompt.user !== undefined ? 'user' : 'system'], message: 'give either messages or system/user, not both' });
+    }
+    const last = prompt.messages.length - 1;
+    prompt.messages.forEach((message, index) => {
+      if (message.role === 'system' && index > 0) context.addIssue({ code: 'custom', path: ['messages', index, 'role'], message: 'a system message may only be the first message' });
+    });
+    if (prompt.messages[last]!.role !== 'user') context.addIssue({ code: 'custom', path: ['messages', last, 'role'], message: 'the last message must be the user\'s (role: user), the turn the model answers' });
+  } else if (prompt.user === undefined) {
+    context.addIssue({ code: 'custom', path: ['user'], message: 'is required (a template such as "{{input}}"), or give messages: [...]' });
+  }
+  const templates = prompt.messages ? prompt.messages.map((message) => message.content) : [prompt.system ?? '', prompt.user ?? ''];
+  const placed = templates.some((template) => FEW_SHOT_PLACEHOLDER.test(template));
+  if (prompt.fewShot?.format === 'text' && !placed) {
+    context.addIssue({ code: 'custom', path: ['fewShot', 'format'], message: 'format text needs {{fewShot}} in a template, where the examples go' });
+  }
+  if (prompt.fewShot?.format !== 'text' && placed) {
+    context.addIssue({ code: 'custom', path: ['fewShot'], message: '{{fewShot}} places few-shot examples as text: add fewShot: { from, k, format: text }' });
+  }
+}
+
+export const promptSchema = z.strictObject(promptShape).superRefine(checkPrompt);
+export const namedPromptSchema = z.strictObject({ ...promptShape, id }).superRefine(checkPrompt);
 
 export const runtimeSchema = z.strictObject({
   /** Model calls in flight at once, across all models. */
@@ -85,7 +144,7 @@ export const experimentSchema = z
     /** Models that read answers: parsing models, judges, best-of choosers. They get no tasks of their own. */
     evaluators: z.array(modelEntrySchema).default([]),
     prompt: promptSchema.optional(),
-    prompts: z.array(promptSchema.extend({ id })).min(1).optional(),
+    prompts: z.array(namedPromptSchema).min(1).optional(),
     samples: z.number().int().min(1).max(1000).default(1),
     replicates: z.number().int().min(1).max(1000).default(1),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
@@ -143,6 +202,9 @@ export const experimentSchema = z
       }
     });
     unique((config.prompts ?? []).map((prompt) => prompt.id), (index) => ['prompts', index, 'id'], 'prompt id');
+    config.evaluators.forEach((model, index) => {
+      if (model.system !== undefined) context.addIssue({ code: 'custom', path: ['evaluators', index, 'system'], message: 'system replaces the prompt of an answering model\'s tasks; evaluators take their prompts from the parser, reducer or judge' });
+    });
     unique((config.metrics ?? []).map(metricName), (index) => ['metrics', index, 'name'], 'metric name');
   });
 
@@ -158,4 +220,6 @@ export type ExperimentInput = z.input<typeof experimentSchema>;
 export type ExperimentConfig = z.output<typeof experimentSchema>;
 export type DatasetConfig = z.output<typeof datasetSchema>;
 export type RuntimeConfig = z.output<typeof runtimeSchema>;
+export type PromptConfig = z.output<typeof promptSchema>;
+export type FewShotConfig = z.output<typeof fewShotSchema>;
 export type ModelConfig = ExperimentConfig['models'][number];

@@ -1,3 +1,4 @@
+import { promptLength } from '../core/prompt-render.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyProviderError, ProviderCallError } from '../providers/call-error.js';
 import type { CallRecord } from '../spec/event.js';
@@ -25,7 +26,7 @@ export interface CallableModel {
 
 /** What a call is expected to use, for the tokens-per-minute limit: prompt characters / 4, plus the output cap. */
 export function estimateTokens(request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): number {
-  return Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 4) + (request.params.maxTokens ?? 256);
+  return Math.ceil(promptLength(request) / 4) + (request.params.maxTokens ?? 256);
 }
 
 /** Leave to spend on one call: settled with what the call used (null when it failed and used nothing). */

@@ -1,3 +1,4 @@
+import { compileTemplate, type PromptTemplate } from '../core/prompt-template.js';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -146,6 +147,7 @@ export class RunEngine {
     // Every call waiting out a retry delay listens on this signal; thousands may wait at once.
     setMaxListeners(0, this.cancelController.signal);
     this.seeds = new TaskSeeds(input.seed, input.shape);
+    this.modelSystems = input.snapshot.models.map((model) => (model.system !== undefined ? compileTemplate(model.system) : null));
     this.untilStage = input.untilStage;
     this.untilIndex = stageIndex(input.untilStage);
     const notice = input.notice ?? (() => undefined);
@@ -435,6 +437,8 @@ export class RunEngine {
 
   private readonly scorePluginsByDataset = new Map<string, ScorePlugins>();
   private readonly seeds: TaskSeeds;
+  /** Per answering model, the system prompt that replaces the prompts' own, if it has one. */
+  private readonly modelSystems: readonly (PromptTemplate | null)[];
 
   private scorePlugins(datasetId: string): ScorePlugins {
     let plugins = this.scorePluginsByDataset.get(datasetId);
@@ -480,7 +484,7 @@ export class RunEngine {
       this.batcher.push([{ taskOrd: task.ord, type: 'generate-completed', payload: { sample, candidate } }]);
       return { ok: true, candidate };
     }
-    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, this.seeds.seed(task, item, sample));
+    const request = buildGenerateRequest(this.input.prompts[task.promptIndex]!, item, model.params, this.seeds.seed(task, item, sample), this.modelSystems[task.modelIndex]);
     const outcome = await this.caller.call(model.model.id, request, { ord: task.ord });
     if (outcome.ok) {
       // The call keeps its slot until its answer is committed: calls in flight plus answers not yet durable

@@ -1,3 +1,4 @@
+import { promptLength } from '../core/prompt-render.js';
 import type { PriceBook } from '../core/cost.js';
 import type { GenerateRequest, TokenUsage } from '../spec/model.js';
 import type { AdmissionTicket } from './model-caller.js';
@@ -12,7 +13,7 @@ export interface Budget {
 
 /** What a call can cost at most: its prompt (about 4 characters a token) and its whole output allowance. */
 export function worstCaseUsage(request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): TokenUsage {
-  return { inputTokens: Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 4), outputTokens: request.params.maxTokens ?? 4096 };
+  return { inputTokens: Math.ceil(promptLength(request) / 4), outputTokens: request.params.maxTokens ?? 4096 };
 }
 
 /**

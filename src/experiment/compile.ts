@@ -1,22 +1,24 @@
-import { metricName, type ExperimentConfig, type ModelConfig, type RuntimeConfig } from '../config/experiment-schema.js';
+import { metricName, type ExperimentConfig, type ModelConfig, type PromptConfig, type RuntimeConfig } from '../config/experiment-schema.js';
 import type { ConfigSource } from '../config/config-file.js';
 import { hashValue } from '../core/canonical-json.js';
 import { ConfigError, DatasetError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
-import { compileTemplate, missingVariable, type PromptTemplate } from '../core/prompt-template.js';
+import { compileTemplate, missingVariable, TemplateError, type PromptTemplate } from '../core/prompt-template.js';
+import { promptParts, type PromptParts } from '../core/prompt-render.js';
+import { drawFewShot } from './few-shot.js';
 import { createManifest, manifestShape, type Manifest, type ManifestShape } from '../core/manifest.js';
 import { closest, formatPath } from '../config/zod-issue.js';
 import { MissingColumnError, openDataset, type DatasetHandle, type DatasetItem, type ItemCheck, type LoadedDataset } from '../io/dataset-file.js';
 import { itemTraitsOf } from '../judges/rubric.js';
 import { findJudge, findMetric, findParser, findProvider, findReducer, pluginSpec } from '../registry.js';
 import type { GenerationParams } from '../spec/model.js';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type ModelIdentity, type PromptIdentity, type RunSnapshot } from '../spec/snapshot.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type FewShotIdentity, type MessageIdentity, type ModelIdentity, type PromptIdentity, type RunSnapshot } from '../spec/snapshot.js';
 import type { PipelineShape, TaskDescriptor } from '../spec/store.js';
 
-export interface CompiledPrompt extends PromptIdentity {
-  readonly system: string | null;
-  readonly systemTemplate: PromptTemplate | null;
-  readonly userTemplate: PromptTemplate;
+/** A prompt of the config, compiled: its identity (as the snapshot holds it) and its templates. */
+export interface CompiledPrompt extends PromptParts {
+  readonly id: string;
+  readonly identity: PromptIdentity;
 }
 
 /** An experiment turned into a run: its identity, its items and a manifest of tasks derived from both. */
@@ -57,7 +59,8 @@ function normalizeParams(params: Record<string, unknown>): GenerationParams {
 export function modelIdentity(model: ModelConfig, directory: string): ModelIdentity {
   const provider = findProvider(model.provider);
   const { model: modelName, options } = provider.identity(model, { env: {}, directory });
-  return { id: model.id, provider: model.provider, model: modelName, params: normalizeParams(model.params), options };
+  // `system` is written only when set: a model without one keeps the identity it always had.
+  return { id: model.id, provider: model.provider, model: modelName, params: normalizeParams(model.params), options, ...(model.system !== undefined ? { system: model.system } : {}) };
 }
 
 /**
@@ -65,8 +68,12 @@ export function modelIdentity(model: ModelConfig, directory: string): ModelIdent
  * hashes it into the run id. Runtime settings, paths and env values stay out of the snapshot.
  */
 export function compileExperiment(config: ExperimentConfig, source: ConfigSource): CompiledRun {
-  const prompts = compilePrompts(config);
-  const check = itemCheck(prompts, config);
+  const entries = promptEntries(config);
+  const templates = entries.map((entry) => compilePromptTemplates(entry, source));
+  config.models.forEach((model, index) => {
+    if (model.system !== undefined) compileAt(model.system, ['models', index, 'system'], source);
+  });
+  const check = itemCheck(entries.map((entry, index) => ({ id: entry.prompt.id, templates: [...templates[index]!.map((turn) => turn.template), ...modelSystemTemplates(config)] })), config);
   // Rows read now (not known from the cache) are checked as they are read, so a bad row is reported at once.
   const datasets = config.datasets.map((dataset, index) => {
     try {
@@ -74,6 +81,11 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
     } catch (error) {
       throw error instanceof MissingColumnError ? missingColumn(error, index, source) : error;
     }
+  });
+  const prompts = entries.map((entry, index): CompiledPrompt => {
+    const fewShot = entry.prompt.fewShot ? drawFewShot(entry.prompt.fewShot, [...entry.path, 'fewShot'], config, datasets, source, templates[index]!.at(-1)!.template) : null;
+    const identity = promptIdentity(entry.prompt.id, templates[index]!.map(({ role, content }) => ({ role, content })), fewShot);
+    return { id: entry.prompt.id, identity, ...promptParts(identity) };
   });
   const metrics = config.metrics ?? (datasets.every((dataset) => dataset.config.target !== undefined || dataset.format === 'karenina') ? [defaultMetric()] : []);
   checkTargets(metrics, datasets, source);
@@ -85,12 +97,18 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
       id: dataset.config.id,
       fingerprint: dataset.identity.fingerprint,
       itemCount: dataset.identity.itemCount,
-      fields: { input: dataset.config.input ?? 'question', target: dataset.config.target ?? (dataset.format === 'karenina' ? 'answer' : null), idField: dataset.config.idField ?? (dataset.format === 'karenina' ? 'id' : null) },
+      fields: {
+        input: dataset.config.input ?? 'question',
+        target: dataset.config.target ?? (dataset.format === 'karenina' ? 'answer' : null),
+        idField: dataset.config.idField ?? (dataset.format === 'karenina' ? 'id' : null),
+        // Only when set: a dataset without choices keeps the identity it always had.
+        ...(dataset.config.choices !== undefined ? { choices: dataset.config.choices } : {}),
+      },
       targetParse: dataset.config.targetParse ? pluginSpec(findParser(dataset.config.targetParse.kind), dataset.config.targetParse) : null,
     })),
     models: config.models.map((model) => modelIdentity(model, source.directory)),
     evaluators: config.evaluators.map((model) => modelIdentity(model, source.directory)),
-    prompts: prompts.map(({ id, system, user }) => ({ id, system, user })),
+    prompts: prompts.map((prompt) => prompt.identity),
     samples: config.samples,
     replicates: config.replicates,
     seed: config.seed,
@@ -137,25 +155,63 @@ export function compileExperiment(config: ExperimentConfig, source: ConfigSource
   };
 }
 
-function compilePrompts(config: ExperimentConfig): CompiledPrompt[] {
-  const entries = config.prompts ?? [{ id: 'default', ...(config.prompt ?? { user: '{{input}}' }) }];
-  return entries.map((entry) => ({
-    id: entry.id,
-    system: entry.system ?? null,
-    user: entry.user,
-    systemTemplate: entry.system !== undefined ? compileTemplate(entry.system) : null,
-    userTemplate: compileTemplate(entry.user),
-  }));
+interface PromptEntry {
+  readonly prompt: PromptConfig & { readonly id: string };
+  /** Where the prompt is in the config. */
+  readonly path: readonly (string | number)[];
+}
+
+function promptEntries(config: ExperimentConfig): PromptEntry[] {
+  if (config.prompts) return config.prompts.map((prompt, index) => ({ prompt, path: ['prompts', index] }));
+  return [{ prompt: { id: 'default', ...(config.prompt ?? { user: '{{input}}' }) }, path: ['prompt'] }];
+}
+
+/** A template compiled, or a ConfigError at its place in the config (an unknown filter). */
+function compileAt(source: string, path: readonly (string | number)[], config: ConfigSource): PromptTemplate {
+  try {
+    return compileTemplate(source);
+  } catch (error) {
+    if (error instanceof TemplateError) throw new ConfigError(config.at(path), `${formatPath(path)}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A prompt's turns as written (system/user or messages), each with its compiled template. */
+function compilePromptTemplates(entry: PromptEntry, source: ConfigSource): { role: MessageIdentity['role']; content: string; template: PromptTemplate }[] {
+  const { prompt, path } = entry;
+  if (prompt.messages) {
+    return prompt.messages.map((message, index) => ({ ...message, template: compileAt(message.content, [...path, 'messages', index, 'content'], source) }));
+  }
+  const user = prompt.user!;
+  return [
+    ...(prompt.system !== undefined ? [{ role: 'system' as const, content: prompt.system, template: compileAt(prompt.system, [...path, 'system'], source) }] : []),
+    { role: 'user' as const, content: user, template: compileAt(user, [...path, 'user'], source) },
+  ];
+}
+
+function modelSystemTemplates(config: ExperimentConfig): PromptTemplate[] {
+  return config.models.flatMap((model) => (model.system !== undefined ? [compileTemplate(model.system)] : []));
+}
+
+/**
+ * A prompt's identity: a list of turns that is a system and a user turn, or a user turn alone, is identified
+ * exactly as `system`/`user` prompts always were (so both spellings of one prompt share a run); any other
+ * list is kept whole. `fewShot` is added only when the prompt has examples.
+ */
+export function promptIdentity(id: string, turns: readonly MessageIdentity[], fewShot: FewShotIdentity | null): PromptIdentity {
+  const extra = fewShot ? { fewShot } : {};
+  const [first, second] = turns;
+  if (turns.length === 1 && first!.role === 'user') return { id, system: null, user: first!.content, ...extra };
+  if (turns.length === 2 && first!.role === 'system' && second!.role === 'user') return { id, system: first!.content, user: second!.content, ...extra };
+  return { id, messages: turns.map(({ role, content }) => ({ role, content })), ...extra };
 }
 
 /**
  * What every row must satisfy for this config: each prompt template finds its variables, and judges reading
  * rubric traits from the rows find valid ones. Applied to each row as it is read.
  */
-function itemCheck(prompts: readonly CompiledPrompt[], config: ExperimentConfig): ItemCheck | undefined {
-  const templates = prompts.flatMap((prompt) =>
-    [prompt.systemTemplate, prompt.userTemplate].filter((template): template is PromptTemplate => template !== null && template.variables.length > 0).map((template) => ({ prompt, template })),
-  );
+function itemCheck(prompts: readonly { id: string; templates: readonly PromptTemplate[] }[], config: ExperimentConfig): ItemCheck | undefined {
+  const templates = prompts.flatMap((prompt) => prompt.templates.filter((template) => template.variables.length > 0).map((template) => ({ prompt, template })));
   const traitJudges = config.judges.flatMap((judge) => {
     const path = (judge as { itemTraits?: string }).itemTraits;
     return path === undefined ? [] : [{ id: judge.id, path }];
@@ -163,9 +219,16 @@ function itemCheck(prompts: readonly CompiledPrompt[], config: ExperimentConfig)
   if (templates.length === 0 && traitJudges.length === 0) return undefined;
   return (item, location) => {
     for (const { prompt, template } of templates) {
-      const missing = missingVariable(template, { input: item.input, id: item.itemId, fields: item.fields });
+      const values = { input: item.input, id: item.itemId, fields: item.fields, fewShot: '' };
+      const missing = missingVariable(template, values);
       if (missing !== undefined) {
         throw new DatasetError(location, `prompt '${prompt.id}' uses {{${missing}}}, which this row does not have`, { hint: 'add the field to every row or change the prompt template' });
+      }
+      try {
+        template.render(values);
+      } catch (error) {
+        if (error instanceof TemplateError) throw new DatasetError(location, `prompt '${prompt.id}': ${error.message}`, { hint: 'shorten the list or format it another way' });
+        throw error;
       }
     }
     for (const judge of traitJudges) {

@@ -1,3 +1,4 @@
+import { renderPrompt } from '../core/prompt-render.js';
 import { existsSync } from 'node:fs';
 import { hashValue } from '../core/canonical-json.js';
 import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
@@ -69,8 +70,9 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
     for (const item of compiled.streamItems()) {
       itemCount++;
       for (const prompt of compiled.prompts) {
-        const values = { input: item.input, id: item.itemId, fields: item.fields };
-        promptTokens += countTokens(prompt.userTemplate.render(values)) + (prompt.systemTemplate ? countTokens(prompt.systemTemplate.render(values)) : 0) + 4;
+        const rendered = renderPrompt(prompt, item);
+        const turns = rendered.messages ?? [...(rendered.system !== undefined ? [{ content: rendered.system }] : []), { content: rendered.prompt }];
+        promptTokens += turns.reduce((sum, turn) => sum + countTokens(turn.content), 0) + 4;
       }
       questionChars += item.input.length;
     }

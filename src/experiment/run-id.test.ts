@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashValue } from '../core/canonical-json.js';
 import { Experiment } from './experiment.js';
@@ -113,5 +114,18 @@ name: identity
     expect(ids.size).toBe(Object.keys(variants).length + 1);
     expect(runIdOf(BASE, ROWS.replace('"7"', '"8"'))).not.toBe(base);
     expect(runIdOf(BASE, `${ROWS}{"id":"q3","question":"What is 1 + 1?","answer":"2"}\n`)).not.toBe(base);
+  });
+
+  it('keeps the run ids of configs written before prompts could be message lists (examples pinned)', () => {
+    // Computed with the tool as it was before messages, few-shot examples and per-model system prompts:
+    // a config that uses none of them must keep its run (and so its stored results).
+    const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+    const pinned: Record<string, string> = {
+      'quickstart.yaml': '9860d0e815b4bf17b5d7257d8bfee099b6341a41afec647e0175645a318a986e',
+      'judged.yaml': '4fad9a4a7a8e5b5375b976a90e3ee041e730d813c2b1a3547f93d55b34026c24',
+      'karenina.yaml': '554949cbe225db83da4f7e5930b5e81b2b730e09945e5389e114c89de43f228c',
+      'gsm8k/recorded.yaml': '74ad54c10416d861bfcfd6a7b12f37d1b30e9fe775cf38654208471f1d614482',
+    };
+    for (const [file, runId] of Object.entries(pinned)) expect(Experiment.fromConfig(join(examples, file)).compile().runId, file).toBe(runId);
   });
 });

@@ -5,7 +5,7 @@ import { InternalError, UserError } from '../core/errors.js';
 import { pipelineOf } from '../core/execution-state.js';
 import { PriceBook, type Price } from '../core/cost.js';
 import { manifestShape, type ManifestShape } from '../core/manifest.js';
-import { compileTemplate } from '../core/prompt-template.js';
+import { promptParts } from '../core/prompt-render.js';
 import type { EngineInput } from '../engine/run-engine.js';
 import type { CallableModel } from '../engine/model-caller.js';
 import { createJudge, createMetric, createParser, createReducer, findProvider } from '../registry.js';
@@ -103,10 +103,7 @@ export async function planFromStore(
     pipeline: pipelineOf(snapshot),
     shape: manifestShape(snapshot),
     taskCount: run.taskCount,
-    prompts: snapshot.prompts.map((prompt) => ({
-      systemTemplate: prompt.system !== null ? compileTemplate(prompt.system) : null,
-      userTemplate: compileTemplate(prompt.user),
-    })),
+    prompts: snapshot.prompts.map(promptParts),
     models: snapshot.models.map(restore),
     evaluators: snapshot.evaluators.map(restore),
     runtime,
@@ -119,7 +116,7 @@ function matchingModel(identity: ModelIdentity, given: ReadonlyMap<string, Model
   const config = given.get(identity.id);
   if (!config) throw new UserError('model_mismatch', `${from.path} has no model '${identity.id}', which run ${runId.slice(0, 12)} uses`, { hint: `add '${identity.id}' to its models or evaluators` });
   const actual = modelIdentity(config, from.directory);
-  const differs = (['provider', 'model', 'params', 'options'] as const).filter((field) => canonicalJson(actual[field]) !== canonicalJson(identity[field]));
+  const differs = (['provider', 'model', 'params', 'options', 'system'] as const).filter((field) => canonicalJson(actual[field] ?? null) !== canonicalJson(identity[field] ?? null));
   if (differs.length > 0) {
     throw new UserError('model_mismatch', `model '${identity.id}' in ${from.path} is not the model run ${runId.slice(0, 12)} was made with (its ${differs.join(', ')} differ)`, {
       hint: 'use the config the run was made with',

@@ -6,6 +6,7 @@ import type { DatasetConfig } from '../config/experiment-schema.js';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
 import { DatasetError } from '../core/errors.js';
 import { getField } from '../core/field-path.js';
+import { choiceLetter } from '../core/prompt-template.js';
 import { jsonSyntaxProblem } from './json-syntax.js';
 import { readKareninaCheckpoint } from './karenina-checkpoint.js';
 import { cacheDirectory, cachedIdentity, rememberIdentity, stampBefore, type DatasetIdentity } from './dataset-cache.js';
@@ -222,7 +223,7 @@ export interface DatasetHandle {
 
 /** The settings that decide what reading a file yields: any change is another cache entry. */
 function readSettings(config: DatasetConfig, format: LoadedDataset['format']) {
-  return { format, input: config.input ?? null, target: config.target ?? null, idField: config.idField ?? null, limit: config.limit ?? null };
+  return { format, input: config.input ?? null, target: config.target ?? null, idField: config.idField ?? null, limit: config.limit ?? null, ...(config.choices !== undefined ? { choices: config.choices } : {}) };
 }
 
 /**
@@ -353,6 +354,11 @@ function* readItems(datasetConfig: DatasetConfig, directory: string, check?: Ite
       target = getField(record, config.target);
       if (target === undefined || target === null) {
         throw missing('target', config.target, `field '${config.target}' (the target of dataset '${config.id}') is missing`, 'check the dataset target field name');
+      }
+      if (config.choices !== undefined) {
+        const chosen = choiceLetter(target, getField(record, config.choices));
+        if ('problem' in chosen) throw new DatasetError(where(raw.line), `field '${config.choices}' (the choices of dataset '${config.id}'): ${chosen.problem}`, { hint: 'give the target as an option, its letter or its 0-based index' });
+        target = chosen.letter;
       }
     }
     let itemId: string;

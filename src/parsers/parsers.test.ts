@@ -53,6 +53,13 @@ describe('parsers added for evaluation depth', () => {
     expect(parse('choice-letter', 'Answer: E', { letters: 'ABCD' })).toEqual({ ok: false, reason: 'no choice among ABCD in the answer' });
   });
 
+  it('choice-letter reads the letters {{choices | letters}} writes, also when the answer repeats the options', () => {
+    expect(parse('choice-letter', 'B) 5')).toEqual({ ok: true, value: 'B' });
+    expect(parse('choice-letter', 'C')).toEqual({ ok: true, value: 'C' });
+    expect(parse('choice-letter', 'The options were\nA) 4\nB) 5\nC) 6\nAnswer: A')).toEqual({ ok: true, value: 'A' });
+    expect(parse('choice-letter', 'A) 4\nB) 5\nC) 6\nI pick C) 6')).toEqual({ ok: true, value: 'C' });
+  });
+
   it('boxed takes the last box, nested braces included', () => {
     expect(parse('boxed', 'first \\boxed{1}, finally \\boxed{\\frac{1}{2}}')).toEqual({ ok: true, value: '\\frac{1}{2}' });
     expect(parse('boxed', 'no box')).toEqual({ ok: false, reason: 'no \\boxed{...} in the answer' });

@@ -19,11 +19,21 @@ export interface AiSdkModelOptions {
   readonly optionsNamespace: string;
 }
 
-/** The AI SDK call options for one request: a system message, one user message, the parameters. */
+/**
+ * The AI SDK call options for one request: its chat turns (a system message and one user message, or the
+ * request's whole conversation), the parameters.
+ */
 export function callOptions(request: GenerateRequest, optionsNamespace: string): LanguageModelV3CallOptions {
   const prompt: LanguageModelV3Prompt = [];
-  if (request.system !== undefined) prompt.push({ role: 'system', content: request.system });
-  prompt.push({ role: 'user', content: [{ type: 'text', text: request.prompt }] });
+  if (request.messages) {
+    for (const message of request.messages) {
+      if (message.role === 'system') prompt.push({ role: 'system', content: message.content });
+      else prompt.push({ role: message.role, content: [{ type: 'text', text: message.content }] });
+    }
+  } else {
+    if (request.system !== undefined) prompt.push({ role: 'system', content: request.system });
+    prompt.push({ role: 'user', content: [{ type: 'text', text: request.prompt }] });
+  }
   const { params } = request;
   return {
     prompt,

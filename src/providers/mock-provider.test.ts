@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mockReply, mockProvider } from './mock-provider.js';
+import { promptParts } from '../core/prompt-render.js';
+import { buildGenerateRequest } from '../stages/generate.js';
 
 describe('mock provider', () => {
   it('solves the arithmetic in the prompt, deterministically', () => {
@@ -27,5 +29,25 @@ describe('mock provider', () => {
     expect(result.text).toMatch(/The answer is 4\.$/);
     expect(result.usage.outputTokens).toBeGreaterThan(0);
     expect(result.finishReason.unified).toBe('stop');
+  });
+
+  it('answers the last user turn of a conversation, not an example before it', async () => {
+    const parts = promptParts({
+      id: 'p',
+      messages: [
+        { role: 'system', content: 'Answer.' },
+        { role: 'user', content: 'What is 1 + 1?' },
+        { role: 'assistant', content: '2' },
+        { role: 'user', content: '{{input}}' },
+      ],
+    });
+    const request = buildGenerateRequest(parts, { datasetId: 'd', itemId: 'q', input: 'What is 20 + 3?', fields: {} }, {}, 1);
+    expect(request).toMatchObject({ system: 'Answer.', prompt: 'What is 20 + 3?' });
+    expect(request.messages).toHaveLength(4);
+    const model = mockProvider.create(mockProvider.schema.parse({ id: 'demo', provider: 'mock' }), { env: {}, directory: '.' });
+    const result = await model.doGenerate({ ...request, signal: new AbortController().signal });
+    expect(result.text).toMatch(/The answer is 23\.$/);
+    // Usage counts every turn sent.
+    expect(result.usage.inputTokens).toBe(Math.ceil(('Answer.' + 'What is 1 + 1?' + '2' + 'What is 20 + 3?').length / 4));
   });
 });

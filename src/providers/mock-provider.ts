@@ -1,3 +1,4 @@
+import { promptLength } from '../core/prompt-render.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineProvider } from '../spec/definition.js';
@@ -92,7 +93,7 @@ export const mockProvider = defineProvider({
         return {
           text,
           finishReason: { unified: 'stop', raw: 'stop' },
-          usage: { inputTokens: Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 4), outputTokens: Math.ceil(text.length / 4) },
+          usage: { inputTokens: Math.ceil(promptLength(request) / 4), outputTokens: Math.ceil(text.length / 4) },
           latencyMs: performance.now() - started,
         };
       },

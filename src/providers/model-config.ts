@@ -52,6 +52,8 @@ export const modelBaseShape = {
   adaptiveConcurrency: z.boolean().default(true),
   rateLimit: rateLimitSchema.optional(),
   price: priceSchema.optional(),
+  /** A system prompt (a template) that replaces the prompt's system message in this model's tasks. */
+  system: z.string().min(1).optional(),
 };
 
 /** Not part of the answer: concurrency, limits and prices are runtime settings, recorded as provenance. */

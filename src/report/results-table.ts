@@ -2,7 +2,9 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { UserError } from '../core/errors.js';
 import { describeTask, manifestShape, taskCoordinates } from '../core/manifest.js';
+import { promptParts, promptText, renderPrompt, type PromptParts } from '../core/prompt-render.js';
 import { compileTemplate, type PromptTemplate } from '../core/prompt-template.js';
+import type { ChatMessage } from '../spec/model.js';
 import { storedPriceBook } from '../experiment/summary.js';
 import { stageName } from '../spec/stage.js';
 import type { Store, StoredItem, TaskArtifacts } from '../spec/store.js';
@@ -42,8 +44,11 @@ export interface ResultRow {
   readonly stage: string;
   readonly input: string;
   readonly target: unknown;
-  /** The prompt as sent to the answering model: system and user, rendered for this item. */
-  readonly renderedPrompt: { readonly system: string | null; readonly user: string };
+  /**
+   * The prompt as sent to the answering model: system and user, rendered for this item; `messages` is the
+   * whole conversation when it was more than those two (chat turns, few-shot examples).
+   */
+  readonly renderedPrompt: { readonly system: string | null; readonly user: string; readonly messages?: readonly ChatMessage[] };
   /** The reduced answer (the text scored), or null before reduce. */
   readonly answer: string | null;
   /** The parsed value, or null (with `unparseable` the parser's reason). */
@@ -98,10 +103,8 @@ export async function writeResults(store: Store, runId: string, options: Results
   const keepModel = options.models?.length ? new Set(options.models.map((model) => shape.modelIds.indexOf(model))) : null;
   const keepDataset = options.datasets?.length ? new Set(options.datasets) : null;
   const prices = await storedPriceBook(run);
-  const templates: { system: PromptTemplate | null; user: PromptTemplate }[] = run.snapshot.prompts.map((prompt) => ({
-    system: prompt.system === null ? null : compileTemplate(prompt.system),
-    user: compileTemplate(prompt.user),
-  }));
+  const templates = run.snapshot.prompts.map(promptParts);
+  const modelSystems = run.snapshot.models.map((model) => (model.system !== undefined ? compileTemplate(model.system) : null));
   // Score columns: every name the store's totals know, in a stable order.
   const scoreNames = [...new Set((await store.getScoreTotals(runId)).map((row) => row.metric))].sort();
 
@@ -140,13 +143,13 @@ export async function writeResults(store: Store, runId: string, options: Results
         const found = artifacts.get(ord);
         const progress = found?.progress;
         if (options.failed && !progress?.failed) continue;
-        const row = toRow(describeTask(shape, ord, item).key, run.snapshot.models[coordinates.modelIndex]!.id, run.snapshot.prompts[coordinates.promptIndex]!.id, coordinates.replicate, item, found, templates[coordinates.promptIndex]!, prices);
+        const row = toRow(describeTask(shape, ord, item).key, run.snapshot.models[coordinates.modelIndex]!.id, run.snapshot.prompts[coordinates.promptIndex]!.id, coordinates.replicate, item, found, { parts: templates[coordinates.promptIndex]!, system: modelSystems[coordinates.modelIndex]! }, prices);
         rows++;
         if (options.format === 'csv') {
           chunk.push(
             csvRow([
               row.task, row.dataset, row.item, row.model, row.prompt, row.replicate, row.stage, row.input, cell(row.target),
-              row.renderedPrompt.system === null ? row.renderedPrompt.user : `${row.renderedPrompt.system}\n\n${row.renderedPrompt.user}`,
+              promptText({ ...(row.renderedPrompt.system !== null ? { system: row.renderedPrompt.system } : {}), prompt: row.renderedPrompt.user, ...(row.renderedPrompt.messages ? { messages: row.renderedPrompt.messages } : {}) }),
               row.answer ?? '', row.unparseable !== null ? '' : cell(row.parsed),
               ...scoreNames.map((name) => cell(row.scores[name])),
               row.failure?.stage ?? '', row.failure?.category ?? '', row.failure?.message ?? '',
@@ -179,10 +182,9 @@ function toRow(
   replicate: number,
   item: StoredItem,
   found: TaskArtifacts | undefined,
-  template: { system: PromptTemplate | null; user: PromptTemplate },
+  template: { parts: PromptParts; system: PromptTemplate | null },
   prices: Awaited<ReturnType<typeof storedPriceBook>>,
 ): ResultRow {
-  const values = { input: item.input, id: item.itemId, fields: item.fields };
   const candidates = (found?.candidates ?? []).filter((candidate) => candidate !== null);
   // What this task paid for: answers reused from another run cost it nothing.
   const paid = candidates.filter((candidate) => !candidate!.reusedFrom);
@@ -201,7 +203,7 @@ function toRow(
     stage: stageName(progress?.nextStage ?? 0),
     input: item.input,
     target: item.target,
-    renderedPrompt: { system: template.system ? template.system.render(values) : null, user: template.user.render(values) },
+    renderedPrompt: renderedFor(renderPrompt(template.parts, item, template.system)),
     answer: found?.reduced?.text ?? null,
     parsed: parsed?.ok ? parsed.value : null,
     unparseable: parsed && !parsed.ok ? parsed.reason : null,
@@ -212,4 +214,8 @@ function toRow(
     cost: paid.length === 0 ? 0 : prices.cost(model, { inputTokens, outputTokens }),
     latencyMs: candidates.length > 0 ? candidates.reduce((sum, candidate) => sum + candidate!.latencyMs, 0) : null,
   };
+}
+
+function renderedFor(rendered: ReturnType<typeof renderPrompt>): ResultRow['renderedPrompt'] {
+  return { system: rendered.system ?? null, user: rendered.prompt, ...(rendered.messages ? { messages: rendered.messages } : {}) };
 }

@@ -23,9 +23,26 @@ export interface RequestItem {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
+/** Who says a turn of a chat conversation. */
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+/** One turn of a conversation, as sent. */
+export interface ChatMessage {
+  readonly role: ChatRole;
+  readonly content: string;
+}
+
 export interface GenerateRequest {
+  /** The system message; with `messages`, the content of its leading system turn, if any. */
   readonly system?: string;
+  /** The user message; with `messages`, the content of its last (user) turn. */
   readonly prompt: string;
+  /**
+   * The whole conversation, when it is more than a system and a user message (chat turns written in the
+   * config, few-shot examples as turns): providers that take chat turns send these instead of `system` and
+   * `prompt`; those that do not (mock, recorded) answer `prompt`. It always ends with a user turn.
+   */
+  readonly messages?: readonly ChatMessage[];
   readonly params: GenerationParams;
   /** Per-call seed derived from the run seed, the task and the sample index. */
   readonly seed: number;

@@ -1,4 +1,4 @@
-import type { GenerationParams } from './model.js';
+import type { ChatRole, GenerationParams } from './model.js';
 import type { PluginSpec } from './plugin.js';
 
 export const SNAPSHOT_FORMAT = 'assay.snapshot';
@@ -9,7 +9,8 @@ export interface DatasetIdentity {
   /** SHA-256 over the canonical JSON of every row, in file order. */
   readonly fingerprint: string;
   readonly itemCount: number;
-  readonly fields: { readonly input: string; readonly target: string | null; readonly idField: string | null };
+  /** `choices` (present only when set): targets were read as the letter of one of these options. */
+  readonly fields: { readonly input: string; readonly target: string | null; readonly idField: string | null; readonly choices?: string };
   readonly targetParse: PluginSpec | null;
 }
 
@@ -20,12 +21,68 @@ export interface ModelIdentity {
   readonly params: GenerationParams;
   /** Provider options that change answers (e.g. the mock's accuracy); transport settings are excluded. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** A system prompt template that replaces the prompts' own for this model's tasks; absent when not set. */
+  readonly system?: string;
 }
 
-export interface PromptIdentity {
+/** A template of one chat turn. */
+export interface MessageIdentity {
+  readonly role: ChatRole;
+  readonly content: string;
+}
+
+/**
+ * A prompt as written in the config. A prompt that is a system and a user template (or a message list that is
+ * exactly that) keeps the two-field form every earlier run was identified by; any other message list is kept
+ * whole, in order. `fewShot` is present only when the prompt has examples.
+ */
+export type PromptIdentity = SystemUserPromptIdentity | MessagesPromptIdentity;
+
+export interface SystemUserPromptIdentity {
   readonly id: string;
   readonly system: string | null;
   readonly user: string;
+  readonly fewShot?: FewShotIdentity;
+}
+
+export interface MessagesPromptIdentity {
+  readonly id: string;
+  /** At most one system turn, first; the last turn is the user's. */
+  readonly messages: readonly MessageIdentity[];
+  readonly fewShot?: FewShotIdentity;
+}
+
+/** An example a prompt shows before the item: a row of the example source. */
+export interface FewShotExample {
+  readonly id: string;
+  readonly input: string;
+  readonly target: unknown;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * How a prompt's few-shot examples were chosen, and the examples themselves (so a run reopened from its
+ * store alone renders the same prompts): the first `k` of `examples` that are not the item itself.
+ */
+export interface FewShotIdentity {
+  /** `dataset`: a dataset of the run (`dataset` names it); `file`: a file of examples outside the run. */
+  readonly source: 'dataset' | 'file';
+  readonly dataset: string | null;
+  /** The example source's content fingerprint and size. */
+  readonly fingerprint: string;
+  readonly itemCount: number;
+  readonly k: number;
+  readonly seed: number;
+  /** `turns`: user/assistant turns before the item's; `text`: a text block the templates place with `{{fewShot}}`. */
+  readonly format: 'turns' | 'text';
+  /** The k + 1 examples drawn, in order (one more than k, to stand in for an example that is the item). */
+  readonly examples: readonly FewShotExample[];
+}
+
+/** A prompt identity's turns in order: the system/user form as one or two turns. */
+export function promptMessages(prompt: PromptIdentity): readonly MessageIdentity[] {
+  if ('messages' in prompt) return prompt.messages;
+  return prompt.system !== null ? [{ role: 'system', content: prompt.system }, { role: 'user', content: prompt.user }] : [{ role: 'user', content: prompt.user }];
 }
 
 /**

@@ -1,12 +1,10 @@
 import type { ManifestShape } from '../core/manifest.js';
+import { renderPrompt, type PromptParts } from '../core/prompt-render.js';
 import type { PromptTemplate } from '../core/prompt-template.js';
 import { TaskKey } from '../core/task-key.js';
 import type { GenerateRequest, GenerationParams } from '../spec/model.js';
 
-export interface PromptParts {
-  readonly systemTemplate: PromptTemplate | null;
-  readonly userTemplate: PromptTemplate;
-}
+export type { PromptParts } from '../core/prompt-render.js';
 
 export interface GenerateItem {
   readonly datasetId: string;
@@ -36,12 +34,13 @@ export function seedFromKeyHash(keyHash: number, sample: number): number {
   return (hash >>> 1) & 0x7fffffff;
 }
 
-/** The request for one sample of one task: rendered prompt, parameters, seed and the item it is about. */
-export function buildGenerateRequest(prompt: PromptParts, item: GenerateItem, params: GenerationParams, seed: number): Omit<GenerateRequest, 'signal'> {
-  const values = { input: item.input, id: item.itemId, fields: item.fields };
-  const system = prompt.systemTemplate?.render(values);
-  const request = { prompt: prompt.userTemplate.render(values), params, seed, item: { datasetId: item.datasetId, itemId: item.itemId, fields: item.fields } };
-  return system !== undefined ? { system, ...request } : request;
+/**
+ * The request for one sample of one task: rendered prompt (with the model's own system prompt, if it has one),
+ * parameters, seed and the item it is about.
+ */
+export function buildGenerateRequest(prompt: PromptParts, item: GenerateItem, params: GenerationParams, seed: number, system: PromptTemplate | null = null): Omit<GenerateRequest, 'signal'> {
+  const rendered = renderPrompt(prompt, item, system);
+  return { ...rendered, params, seed, item: { datasetId: item.datasetId, itemId: item.itemId, fields: item.fields } };
 }
 
 

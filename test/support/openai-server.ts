@@ -13,6 +13,8 @@ export interface RecordedRequest {
   readonly model: string;
   readonly system: string | undefined;
   readonly prompt: string;
+  /** The conversation as sent, in any API's format read as system/user/assistant turns. */
+  readonly turns: readonly { readonly role: string; readonly content: string }[];
   readonly body: Record<string, unknown>;
   readonly headers: IncomingMessage['headers'];
 }
@@ -48,6 +50,9 @@ export function echoingError(request: RecordedRequest, status: number): Reply {
 }
 
 export const answerEverything: Behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt) });
+
+/** Solves the question of the last turn only (earlier user turns may be few-shot examples). */
+export const answerLastTurn: Behaviour = (request) => ({ kind: 'answer', text: solve(request.turns.at(-1)?.content ?? '') });
 
 /**
  * A real OpenAI-compatible HTTP server for tests: answers POST /v1/chat/completions, records every request
@@ -107,7 +112,7 @@ export class FakeOpenAIServer {
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     const { model, system, prompt } = readRequest(api, body, url);
-    const recorded: RecordedRequest = { index: this.requests.length, at: Date.now(), api, url, model, system, prompt, body, headers: request.headers };
+    const recorded: RecordedRequest = { index: this.requests.length, at: Date.now(), api, url, model, system, prompt, turns: readTurns(api, body), body, headers: request.headers };
     this.requests.push(recorded);
     const reply = this.behaviour(recorded, this);
     if (reply.kind === 'hang') return;
@@ -159,6 +164,19 @@ function readRequest(api: Api, body: Record<string, unknown>, url: string): { mo
     system: typeof system === 'string' ? system : undefined,
     prompt: messages.filter((message) => message.role === 'user').map((message) => text(message.content)).join('\n'),
   };
+}
+
+function readTurns(api: Api, body: Record<string, unknown>): { role: string; content: string }[] {
+  if (api === 'google') {
+    const instruction = body.systemInstruction as { parts: { text?: string }[] } | undefined;
+    const contents = (body.contents ?? []) as { role?: string; parts: { text?: string }[] }[];
+    return [
+      ...(instruction ? [{ role: 'system', content: text(instruction.parts) }] : []),
+      ...contents.map((entry) => ({ role: entry.role === 'model' ? 'assistant' : (entry.role ?? 'user'), content: text(entry.parts) })),
+    ];
+  }
+  const messages = ((body.messages ?? []) as { role: string; content: unknown }[]).map((message) => ({ role: message.role, content: text(message.content) }));
+  return api === 'anthropic' && body.system !== undefined ? [{ role: 'system', content: text(body.system) }, ...messages] : messages;
 }
 
 function answerBody(api: Api, model: string, reply: string, request: RecordedRequest): unknown {
