@@ -286,9 +286,9 @@ async function writeOutput(store: Store, progressive: FilesStore | null, summary
   // Finalizing removes the sidecars, so only a run with every stage done is finalized: a stage-limited or
   // partial one keeps them, to be continued with --resume.
   const last = summary.stages.judge.enabled ? 'judge' : 'score';
-  if (summary.status !== 'completed' || summary.completedThroughStage !== last) return { path: target, written: false, state: progressive.files.statePath };
+  if (summary.status !== 'completed' || summary.completedThroughStage !== last) return { path: target, written: false, state: progressive.files.statePath, progressive: true };
   await progressive.finalize((scratch) => writeResultsFile(progressive, summary.runId, scratch, outputFormat(target)).then(() => undefined));
-  return { path: target, written: true };
+  return { path: target, written: true, progressive: true };
 }
 
 /** Closes a store; when an error already ended the work (a full disk, say), a failure to close never hides it. */

@@ -70,8 +70,11 @@ export interface RunSummary extends ExecutionState {
   readonly cost: CostSummary;
   /** Set when the run stopped because a model could not be reached: which, how, and where it was called. */
   readonly modelDown?: ModelDown & { readonly baseURL?: string };
-  /** The results file, when one was asked for: written, or not yet (a progressive save still in progress). */
-  readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string };
+  /**
+   * The results file, when one was asked for: written, or not yet (a progressive save still in progress,
+   * whose `.state` is `state`). `progressive` says the run is kept in the progressive-save files, not a store.
+   */
+  readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string; readonly progressive?: boolean };
 }
 
 /** Per-stage counts of a stored run, from the store's maintained counters (no scan of tasks or events). */

@@ -1,7 +1,7 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli, waitFor } from '../support/cli.js';
 import { Workspace } from '../support/workspace.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -38,3 +38,85 @@ describe('rough edges of the first hour', () => {
     expect(again.stderr).toContain('already complete through score');
   });
 });
+
+describe('progressive save status', () => {
+  let workspace: Workspace;
+  const cli = (args: string[]) => runCli(args, { cwd: workspace.dir });
+
+  beforeEach(() => {
+    workspace = new Workspace();
+    mkdirSync(workspace.path('data'));
+    copyFileSync(`${EXAMPLES}data/arithmetic.jsonl`, workspace.path('data', 'arithmetic.jsonl'));
+    workspace.write('quickstart.yaml', quickstart());
+  });
+  afterEach(() => workspace.remove());
+
+  it('after --until-stage generate: progress against that stage, and the results file is written when every stage is done', async () => {
+    const ran = await cli(['run', 'quickstart.yaml', '--until-stage', 'generate', '--output', 'results.json', '--progressive-save', '--quiet']);
+    expect(ran.code, ran.stderr).toBe(0);
+    // The run summary names the progress file and the results file, not a "store".
+    expect(ran.stdout).not.toContain('store:');
+    expect(ran.stdout).toContain(`progress: ${workspace.path('results.json.state')}\n`);
+    expect(ran.stdout).toContain(`results file: ${workspace.path('results.json')}, written when every stage of every task is done`);
+
+    const status = await cli(['status', 'results.json.state']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/tasks {3}100\/100 completed \(100\.0%\) through generate, the stage this job was asked to reach · 0 failed · 0 pending/);
+    expect(status.stdout).toContain('not written yet; it is written when every stage of every task is done');
+    expect(status.stdout).toContain('state   stopped: no process is running this job; run the later stages and write the results file with assay run --resume results.json.state');
+    expect(JSON.parse((await cli(['status', 'results.json.state', '--json'])).stdout)).toMatchObject({ finished: false, untilStage: 'generate', running: false, etaSeconds: null });
+
+    const finished = await cli(['run', '--resume', 'results.json.state', '--quiet']);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stdout).toContain(`results file: ${workspace.path('results.json')}\n`);
+    expect(finished.stdout).not.toContain('store:');
+  });
+
+  it('after the job finished, says so and where its results are', async () => {
+    expect((await cli(['run', 'quickstart.yaml', '--output', 'results.json', '--progressive-save', '--quiet'])).code).toBe(0);
+    expect(workspace.exists('results.json.state')).toBe(false);
+    const text = await cli(['status', 'results.json.state']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`finished: the job is done and its results are in ${workspace.path('results.json')}`);
+    const json = await cli(['status', 'results.json.state', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ finished: true, outputPath: workspace.path('results.json') });
+    // With no results file either, it is still an error.
+    const missing = await cli(['status', 'other.json.state']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('does not exist');
+  });
+
+  it('shows a killed job as stopped, with no rate or ETA', async () => {
+    workspace.write('quickstart.yaml', quickstart(150));
+    const job = startCli(['run', 'quickstart.yaml', '--output', 'results.json', '--progressive-save', '--quiet'], { cwd: workspace.dir });
+    const progress = () => (workspace.exists('results.json.state') ? (JSON.parse(readFileSync(workspace.path('results.json.state'), 'utf8')) as { counts: { completed: number } }).counts.completed : 0);
+    await waitFor(() => progress() >= 10, 30_000, '10 tasks in the .state');
+    const running = JSON.parse((await cli(['status', 'results.json.state', '--json'])).stdout) as { running: boolean; holder: { pid: number } };
+    expect(running).toMatchObject({ running: true, holder: { pid: job.child.pid } });
+    expect((await cli(['status', 'results.json.state'])).stdout).toMatch(/rate {4}[\d.]+ tasks\/s · ETA /);
+    job.child.kill('SIGKILL');
+    await job.done;
+
+    const text = await cli(['status', 'results.json.state']);
+    expect(text.stdout).toContain('state   stopped: no process is running this job; continue it with assay run --resume results.json.state');
+    expect(text.stdout).toContain('running when it was last saved, now stopped');
+    expect(text.stdout).not.toMatch(/ETA|tasks\/s/);
+    expect(JSON.parse((await cli(['status', 'results.json.state', '--json'])).stdout)).toMatchObject({ running: false, etaSeconds: null });
+  });
+
+  it('names the config fields that changed when refusing --resume', async () => {
+    await cli(['run', 'quickstart.yaml', '--until-stage', 'generate', '--output', 'results.json', '--progressive-save', '--quiet']);
+    workspace.write('quickstart.yaml', quickstart().replace('accuracy: 0.6', 'accuracy: 0.7').replace('user: "{{input}}"', 'user: "Q: {{input}}"'));
+    const refused = await cli(['run', '--resume', 'results.json.state']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('configuration has changed since the job started (models[1].options.accuracy, prompt.user); restore it');
+  });
+});
+
+/** The quickstart, with each mock call taking `latencyMs` (a transport setting) and two calls at a time. */
+function quickstart(latencyMs = 0): string {
+  const text = readFileSync(`${EXAMPLES}quickstart.yaml`, 'utf8');
+  if (latencyMs === 0) return text;
+  return `${text.replace(/options: \{ accuracy: ([\d.]+) \}/g, `options: { accuracy: $1, latencyMs: ${latencyMs} }`)}runtime: { concurrency: 2 }\n`;
+}
