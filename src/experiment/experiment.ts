@@ -339,13 +339,16 @@ async function execute(
   const histogram = await store.getStageHistogram(plan.runId);
   const counts = stageCountsFromHistogram(histogram, plan.taskCount, plan.pipeline);
   const alreadyDone = options.untilStage === 'judge' ? counts.done : counts.stages[options.untilStage].completed;
+  // The progress shows the run's counts, earlier sessions' work included, overall and per model (rates and
+  // ETAs are this session's pace).
+  const doneByModel = await store.countPastStageByModel(plan.runId, options.untilStage);
   const prices = await runPrices(store, plan);
   const budget = await budgetFor(store, plan, prices, runtime.maxCostUsd);
   const tracker = new ProgressTracker(
     plan.runId,
     plan.taskCount,
     alreadyDone,
-    plan.models.map((model) => ({ modelId: model.id, total: plan.taskCount / plan.models.length, completed: 0 })),
+    plan.models.map((model, index) => ({ modelId: model.id, total: plan.taskCount / plan.models.length, completed: doneByModel[index] ?? 0 })),
     prices,
   );
   options.onProgress?.(tracker);

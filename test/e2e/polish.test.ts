@@ -120,3 +120,33 @@ function quickstart(latencyMs = 0): string {
   if (latencyMs === 0) return text;
   return `${text.replace(/options: \{ accuracy: ([\d.]+) \}/g, `options: { accuracy: $1, latencyMs: ${latencyMs} }`)}runtime: { concurrency: 2 }\n`;
 }
+
+describe('progress after a resume', () => {
+  let workspace: Workspace;
+
+  beforeEach(() => {
+    workspace = new Workspace();
+    mkdirSync(workspace.path('data'));
+    copyFileSync(`${EXAMPLES}data/arithmetic.jsonl`, workspace.path('data', 'arithmetic.jsonl'));
+    workspace.write('quickstart.yaml', quickstart(30));
+  });
+  afterEach(() => workspace.remove());
+
+  it("shows the run's totals, earlier sessions included, overall and per model", async () => {
+    const first = startCli(['run', 'quickstart.yaml'], { cwd: workspace.dir });
+    const done = () => Math.max(0, ...[...first.output().stderr.matchAll(/\[assay\] (\d+)\/100 tasks/g)].map((match) => Number(match[1])));
+    await waitFor(() => done() >= 20, 30_000, '20 tasks done');
+    first.child.kill('SIGKILL');
+    await first.done;
+
+    const resumed = await runCli(['run', 'quickstart.yaml'], { cwd: workspace.dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const calls = Number(/(\d+) model calls this session/.exec(resumed.stdout)![1]);
+    expect(calls).toBeLessThan(90);
+    // The last report: the run's 100 tasks and each model's 50, not what this session did.
+    const lines = resumed.stderr.trimEnd().split('\n').filter((line) => line.startsWith('[assay]')).slice(-3);
+    expect(lines[0]).toMatch(/^\[assay\] 100\/100 tasks \(100\.0%\) · [\d.]+\/s · ETA 0ms · 0 failed/);
+    expect(lines[1]).toMatch(/^\[assay\] {3}careful-mock: 50\/50 · [\d.]+\/s · ETA 0ms/);
+    expect(lines[2]).toMatch(/^\[assay\] {3}sloppy-mock: 50\/50 · [\d.]+\/s · ETA 0ms/);
+  });
+});
