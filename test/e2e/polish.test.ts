@@ -150,3 +150,48 @@ describe('progress after a resume', () => {
     expect(lines[2]).toMatch(/^\[assay\] {3}sloppy-mock: 50\/50 · [\d.]+\/s · ETA 0ms/);
   });
 });
+
+describe('inspect evaluation', () => {
+  let workspace: Workspace;
+  afterEach(() => workspace.remove());
+
+  it('shows the input, the target and the prompt as sent to the answering model, terminal-safe', async () => {
+    workspace = new Workspace();
+    workspace.write(
+      'data/questions.jsonl',
+      [
+        JSON.stringify({ id: 'q1', question: 'What is 2 + 3?', answer: '5', topic: 'sums' }),
+        JSON.stringify({ id: 'q2', question: 'What is 4 + 4?\u001b[2J', answer: '8', topic: 'more sums' }),
+      ].join('\n') + '\n',
+    );
+    workspace.write(
+      'exp.yaml',
+      `name: inspect-prompt
+datasets:
+  - { id: arith, path: data/questions.jsonl, input: question, target: answer, idField: id }
+models:
+  - { id: careful, provider: mock, options: { accuracy: 1 } }
+prompt: { system: "You answer {{topic}} questions.", user: "Question {{id}}: {{input}}\\nAnswer with a number." }
+parse: { kind: last-number }
+metrics: [ { kind: numeric-match, name: accuracy } ]
+`,
+    );
+    const cli = (args: string[]) => runCli(args, { cwd: workspace.dir });
+    expect((await cli(['run', 'exp.yaml', '--quiet'])).code).toBe(0);
+
+    const json = await cli(['inspect', 'evaluation', 'exp.yaml', '--task', 'arith/q2/careful/default/0', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      input: 'What is 4 + 4?\u001b[2J',
+      target: '8',
+      prompt: { id: 'default', system: 'You answer more sums questions.', user: 'Question q2: What is 4 + 4?\u001b[2J\nAnswer with a number.' },
+    });
+
+    const text = await cli(['inspect', 'evaluation', 'exp.yaml', '--task', 'arith/q2/careful/default/0']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).not.toContain('\u001b');
+    expect(text.stdout).toContain('input:  What is 4 + 4?\\x1b[2J\n');
+    expect(text.stdout).toContain('target: 8\n');
+    expect(text.stdout).toContain('prompt default, as sent to the answering model:\n  system: You answer more sums questions.\n  user:   Question q2: What is 4 + 4?\\x1b[2J Answer with a number.\n');
+  });
+});
