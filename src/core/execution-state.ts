@@ -62,6 +62,23 @@ export function completedThroughStage(histogram: readonly StageHistogramRow[]): 
   return lowest === 0 ? null : (STAGES[lowest - 1] ?? null);
 }
 
+/** The last stage a run's pipeline has: judge, or score for a run without judges. */
+export function lastStageOf(pipeline: PipelineShape): Stage {
+  return pipeline.hasJudges ? 'judge' : 'score';
+}
+
+/**
+ * What a run is shown (and returned) complete through: the stored stage, capped at the last stage its
+ * pipeline has. A task of a run without judges passes the judge stage with nothing to do, so the store
+ * records such a run complete through judge (which the existing-run policy compares with `untilStage`, by
+ * default judge); a user is told the last stage the run actually has, score.
+ */
+export function shownThroughStage(reached: Stage | null, pipeline: PipelineShape): Stage | null {
+  if (reached === null) return null;
+  const last = lastStageOf(pipeline);
+  return stageIndex(reached) > stageIndex(last) ? last : reached;
+}
+
 /** Whether a run completed through `reached` has done everything up to `wanted`. */
 export function reachesStage(reached: Stage | null, wanted: Stage): boolean {
   return reached !== null && stageIndex(reached) >= stageIndex(wanted);

@@ -5,7 +5,7 @@ import type { ExperimentConfig, ExperimentInput, RuntimeConfig } from '../config
 import { formatPath } from '../config/zod-issue.js';
 import { PriceBook } from '../core/cost.js';
 import { RunBusyError, RunExistsError, UserError } from '../core/errors.js';
-import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
+import { reachesStage, shownThroughStage, stageCountsFromHistogram } from '../core/execution-state.js';
 import { ProgressTracker } from '../engine/progress-tracker.js';
 import { RunEngine } from '../engine/run-engine.js';
 import { unpricedModels, type Budget } from '../engine/spend-guard.js';
@@ -137,7 +137,7 @@ export class Experiment {
           await refuseIfBusy(store, plan.runId);
           action = 'rerun';
         } else if (existing.status === 'completed' && reachesStage(existing.completedThroughStage, untilStage)) {
-          options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${existing.completedThroughStage}; nothing to do${options.output ? ' but write the results file' : ''}`);
+          options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${shownThroughStage(existing.completedThroughStage, plan.pipeline)}; nothing to do${options.output ? ' but write the results file' : ''}`);
           const summary = await summarizeRun(store, plan.runId, { action: 'reused', untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
           // The results of a complete run are written all the same: asking for them must not mean paying again.
           return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
@@ -270,7 +270,7 @@ async function refuseIfNothingToReplay(store: Store, plan: RunPlan, stage: Repla
   const run = await store.getRun(plan.runId);
   const upstream = STAGES[index - 1]!;
   const counts = stageCountsFromHistogram(histogram, plan.taskCount, plan.pipeline);
-  const reached = run?.status === 'completed' && run.completedThroughStage ? `it is complete through ${run.completedThroughStage}` : `it is ${run?.status ?? 'unknown'}`;
+  const reached = run?.status === 'completed' && run.completedThroughStage ? `it is complete through ${shownThroughStage(run.completedThroughStage, plan.pipeline)}` : `it is ${run?.status ?? 'unknown'}`;
   throw new UserError(
     'nothing_to_replay',
     `run ${plan.runId.slice(0, 12)} has nothing to replay from ${stage}: ${reached}, and ${counts.stages[upstream].completed} of ${plan.taskCount} tasks are ${PAST[upstream]}`,
@@ -287,9 +287,10 @@ async function writeOutput(store: Store, progressive: FilesStore | null, summary
   }
   // Finalizing removes the sidecars, so only a run with every stage done is finalized: a stage-limited or
   // partial one keeps them, to be continued with --resume.
-  if (summary.status !== 'completed' || summary.completedThroughStage !== 'judge') return { path: target, written: false, state: progressive.files.statePath };
+  const last = summary.stages.judge.enabled ? 'judge' : 'score';
+  if (summary.status !== 'completed' || summary.completedThroughStage !== last) return { path: target, written: false, state: progressive.files.statePath, progressive: true };
   await progressive.finalize((scratch) => writeResultsFile(progressive, summary.runId, scratch, outputFormat(target)).then(() => undefined));
-  return { path: target, written: true };
+  return { path: target, written: true, progressive: true };
 }
 
 /** Closes a store; when an error already ended the work (a full disk, say), a failure to close never hides it. */
@@ -340,13 +341,16 @@ async function execute(
   const histogram = await store.getStageHistogram(plan.runId);
   const counts = stageCountsFromHistogram(histogram, plan.taskCount, plan.pipeline);
   const alreadyDone = options.untilStage === 'judge' ? counts.done : counts.stages[options.untilStage].completed;
+  // The progress shows the run's counts, earlier sessions' work included, overall and per model (rates and
+  // ETAs are this session's pace).
+  const doneByModel = await store.countPastStageByModel(plan.runId, options.untilStage);
   const prices = await runPrices(store, plan);
   const budget = await budgetFor(store, plan, prices, runtime.maxCostUsd);
   const tracker = new ProgressTracker(
     plan.runId,
     plan.taskCount,
     alreadyDone,
-    plan.models.map((model) => ({ modelId: model.id, total: plan.taskCount / plan.models.length, completed: 0 })),
+    plan.models.map((model, index) => ({ modelId: model.id, total: plan.taskCount / plan.models.length, completed: doneByModel[index] ?? 0 })),
     prices,
   );
   options.onProgress?.(tracker);

@@ -1,4 +1,4 @@
-import { stageCountsFromHistogram, pipelineOf, type ExecutionState } from '../core/execution-state.js';
+import { stageCountsFromHistogram, pipelineOf, shownThroughStage, type ExecutionState } from '../core/execution-state.js';
 import { InternalError } from '../core/errors.js';
 import { estimateMeanFromSums } from '../core/statistics/index.js';
 import type { Stage } from '../spec/stage.js';
@@ -70,8 +70,11 @@ export interface RunSummary extends ExecutionState {
   readonly cost: CostSummary;
   /** Set when the run stopped because a model could not be reached: which, how, and where it was called. */
   readonly modelDown?: ModelDown & { readonly baseURL?: string };
-  /** The results file, when one was asked for: written, or not yet (a progressive save still in progress). */
-  readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string };
+  /**
+   * The results file, when one was asked for: written, or not yet (a progressive save still in progress,
+   * whose `.state` is `state`). `progressive` says the run is kept in the progressive-save files, not a store.
+   */
+  readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string; readonly progressive?: boolean };
 }
 
 /** Per-stage counts of a stored run, from the store's maintained counters (no scan of tasks or events). */
@@ -79,8 +82,11 @@ export async function getExecutionState(store: Store, runId: string): Promise<Ex
   const run = await store.getRun(runId);
   if (!run) throw new InternalError(`run ${runId} vanished from the store`);
   const histogram = await store.getStageHistogram(runId);
-  const { stages, done, failed } = stageCountsFromHistogram(histogram, run.taskCount, pipelineOf(run.snapshot));
-  return { runId, status: run.status, interruptReason: run.interruptReason, completedThroughStage: run.completedThroughStage, tasks: run.taskCount, stages, done, failed };
+  const pipeline = pipelineOf(run.snapshot);
+  const { stages, done, failed } = stageCountsFromHistogram(histogram, run.taskCount, pipeline);
+  // The stored stage stays as the policy reads it; what is returned is the last stage the run actually has.
+  const completedThroughStage = shownThroughStage(run.completedThroughStage, pipeline);
+  return { runId, status: run.status, interruptReason: run.interruptReason, completedThroughStage, tasks: run.taskCount, stages, done, failed };
 }
 
 /** Mean score per (model, prompt, metric), from the maintained totals. */

@@ -10,6 +10,7 @@ import {
 } from '../core/statistics/index.js';
 import { getUsageSummary } from '../experiment/summary.js';
 import type { Store } from '../spec/store.js';
+import { pipelineOf, shownThroughStage } from '../core/execution-state.js';
 import {
   REPORT_SCHEMA,
   type AgreementStatistic,
@@ -281,7 +282,7 @@ function latency(scan: RunScan): LatencyStatistic[] {
 
 /** The error for a run with no score yet, saying how far it got. */
 export function nothingScored(scan: RunScan): UserError {
-  const through = scan.run.completedThroughStage ? `complete through ${scan.run.completedThroughStage}` : `furthest task at ${scan.reached}`;
+  const through = scan.run.completedThroughStage ? `complete through ${shownThroughStage(scan.run.completedThroughStage, pipelineOf(scan.run.snapshot))}` : `furthest task at ${scan.reached}`;
   return new UserError('nothing_scored', `run ${scan.run.runId.slice(0, 12)} has nothing scored yet (${scan.run.status}, ${through})`, {
     hint: 'continue it through the score stage: `assay run CONFIG` (with no --until-stage, or --until-stage score)',
   });
@@ -380,7 +381,7 @@ export async function buildReport(store: Store, runId: string, options: ReportOp
     runId,
     name: scan.run.name,
     status: scan.run.status,
-    completedThroughStage: scan.run.completedThroughStage,
+    completedThroughStage: shownThroughStage(scan.run.completedThroughStage, pipelineOf(scan.run.snapshot)),
     generatedAt: new Date().toISOString(),
     level,
     by,

@@ -336,6 +336,11 @@ export interface Store {
   findRunsSharingGenerations(runId: string): Promise<string[]>;
 
   getStageHistogram(runId: string): Promise<StageHistogramRow[]>;
+  /**
+   * Per answering model (by index in the snapshot), how many of its tasks have moved past `stage`: what a
+   * session starts its progress from. One covered index scan (or the store's memory), once per session.
+   */
+  countPastStageByModel(runId: string, stage: Stage): Promise<number[]>;
   getScoreTotals(runId: string): Promise<ScoreTotalRow[]>;
   getUsageTotals(runId: string): Promise<UsageRow[]>;
   listFailures(runId: string, limit: number): Promise<FailureRow[]>;

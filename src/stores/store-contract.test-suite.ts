@@ -301,6 +301,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           release: [0, 1],
         });
         expect(await claim(store, { runId: run.runId, owner: me, untilStage: 'generate', limit: 10})).toEqual([]);
+        expect(await store.countPastStageByModel(run.runId, 'generate')).toEqual([1]);
+        expect(await store.countPastStageByModel(run.runId, 'reduce')).toEqual([0]);
         const downstreamWork = await claim(store, { runId: run.runId, owner: me, untilStage: 'score', limit: 10});
         expect(downstreamWork).toEqual([{ ord: 0, token: expect.any(Number), nextStage: 1, candidateSeqs: [expect.any(Number)] }]);
         expect(await store.resetFailures(run.runId, 'generate')).toBe(1);
@@ -316,8 +318,17 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.importRun({ runId: run.runId, create: run, events })).toEqual({ createdRun: true, appended: events.length });
         expect(await store.getRun(run.runId)).toMatchObject({ status: 'completed', completedThroughStage: 'judge' });
         expect(await store.getStageHistogram(run.runId)).toEqual([{ nextStage: 5, failed: false, count: 4 }]);
+        expect(await store.countPastStageByModel(run.runId, 'judge')).toEqual([2, 2]);
         // Again, into the run it created: no second run, the same events appended once more are late duplicates.
         expect((await store.importRun({ runId: run.runId, create: run, events: [] })).createdRun).toBe(false);
+      });
+
+      it('counts the tasks past a stage per answering model, from their positions', async () => {
+        const run = newRun({ items: 3, models: ['m1', 'm2'] });
+        // Tasks 1, 3 and 5 are m2's (one per item), task 0 is m1's.
+        await store.importRun({ runId: run.runId, create: run, events: [candidate(1), candidate(3), ...downstream(3, 1), candidate(5), candidate(0)] });
+        expect(await store.countPastStageByModel(run.runId, 'generate')).toEqual([1, 3]);
+        expect(await store.countPastStageByModel(run.runId, 'score')).toEqual([0, 1]);
       });
 
       it('leaves the store as it was when an import fails part-way', async () => {

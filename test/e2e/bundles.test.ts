@@ -50,7 +50,7 @@ describe('stage bundles', () => {
     const imported = await json('import', 'generations.jsonl.gz', '--store', 'b.db');
     expect(imported).toMatchObject({ kind: 'generation', records: 12, imported: 12, unchanged: 0, createdRun: true });
     const onB = await json('run', 'experiment.yaml', '--store', 'b.db', '--until-stage', 'score');
-    expect(onB).toMatchObject({ status: 'completed', completedThroughStage: 'judge', modelCalls: 0, done: 12 });
+    expect(onB).toMatchObject({ status: 'completed', completedThroughStage: 'score', modelCalls: 0, done: 12 });
     expect(server.requests).toHaveLength(12);
 
     const onA = await json('run', 'experiment.yaml', '--store', 'a.db');

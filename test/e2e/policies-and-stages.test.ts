@@ -69,7 +69,7 @@ describe('existing runs and stage limits', () => {
     expect(parsedOnly.summary.stages.score.pending).toBe(10);
 
     const finished = await run();
-    expect(finished.summary).toMatchObject({ status: 'completed', completedThroughStage: 'judge', action: 'resumed', modelCalls: 0, done: 10 });
+    expect(finished.summary).toMatchObject({ status: 'completed', completedThroughStage: 'score', action: 'resumed', modelCalls: 0, done: 10 });
     expect(finished.summary.scores).toEqual([expect.objectContaining({ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 10, ciMethod: 'wilson' })]);
     expect(server.requests).toHaveLength(10);
   });

@@ -78,7 +78,7 @@ describe('progressive save to plain files', () => {
 
     workspace.write('experiment.yaml', config.replace('Answer with a number.', 'Answer with one number.'));
     const changed = await cli(['run', '--resume', 'results.json.state'], 1);
-    expect(changed.stderr.trim()).toMatch(/^assay: error: cannot resume .*results\.json\.state: configuration has changed since the job started; restore it, or start a new job with another --output$/);
+    expect(changed.stderr.trim()).toMatch(/^assay: error: cannot resume .*results\.json\.state: configuration has changed since the job started \(prompt\.system\); restore it, or start a new job with another --output$/);
 
     renameSync(workspace.path('questions.jsonl'), workspace.path('moved.jsonl'));
     workspace.write('experiment.yaml', config.replace('path: questions.jsonl', 'path: moved.jsonl'));

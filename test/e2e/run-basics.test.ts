@@ -43,7 +43,7 @@ describe('assay run', () => {
     const result = await runCli(['run', 'experiment.yaml', '--json'], { cwd: workspace.dir });
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ status: 'completed', tasks: 12, done: 12, failed: 0, completedThroughStage: 'judge', modelCalls: 12 });
+    expect(summary).toMatchObject({ status: 'completed', tasks: 12, done: 12, failed: 0, completedThroughStage: 'score', modelCalls: 12 });
     expect(summary.stages.generate).toMatchObject({ completed: 12, failed: 0, pending: 0 });
     // 12 of 12 right: Wilson's 95% interval, [1 - 0.2425..., 1] (scipy.stats.binomtest(12, 12).proportion_ci(method='wilson')).
     expect(summary.scores).toEqual([{ model: 'local', prompt: 'default', metric: 'accuracy', mean: 1, n: 12, ci: [expect.closeTo(0.7575059933447592, 12), 1], ciMethod: 'wilson' }]);

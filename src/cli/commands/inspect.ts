@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { getExecutionState } from '../../experiment/summary.js';
+import { getTaskInput } from '../../experiment/inspect.js';
 import { UserError } from '../../core/errors.js';
 import { STAGES, stageName } from '../../spec/stage.js';
 import { printJson, printLine, table } from '../output.js';
@@ -60,7 +61,7 @@ function stateCommand(): Command {
 
 function evaluationCommand(): Command {
   return new Command('evaluation')
-    .description("one task's evaluation: answer, parse, scores, and every judge prompt, raw reply and parsed judgment")
+    .description("one task's evaluation: input, target, the prompt as sent, answer, parse, scores, and every judge prompt, raw reply and parsed judgment")
     .argument('<run>', 'experiment config file, or a run id (or unique prefix)')
     .requiredOption('--task <key>', 'the task key, e.g. dataset/item/model/prompt/0')
     .option('--metric <id>', 'only this judge (its id) or score (judge.trait)')
@@ -76,6 +77,7 @@ function evaluationCommand(): Command {
           });
         }
         const artifacts = (await store.loadArtifacts(runId, [record.ord])).get(record.ord)!;
+        const given = await getTaskInput(store, runId, record);
         const wanted = options.metric;
         const matches = (name: string) => wanted === undefined || name === wanted || name.startsWith(`${wanted}.`);
         const judgments = (artifacts.judgments ?? []).filter((judgment) => wanted === undefined || judgment.judge === wanted || Object.keys(judgment.scores).some(matches));
@@ -83,6 +85,9 @@ function evaluationCommand(): Command {
         const document = {
           runId,
           task: { key: record.key, ord: record.ord, nextStage: stageName(record.progress.nextStage), failed: record.progress.failed, failure: record.progress.failure },
+          input: given.input,
+          target: given.target,
+          prompt: given.prompt,
           candidates: artifacts.candidates,
           reduced: artifacts.reduced,
           parsed: artifacts.parsed,
@@ -94,6 +99,11 @@ function evaluationCommand(): Command {
           return;
         }
         printLine(`task ${record.key} · next stage ${document.task.nextStage}${record.progress.failed ? ` · FAILED: ${record.progress.failure?.message}` : ''}`);
+        printLine(`input:  ${clip(given.input, 400)}`);
+        printLine(`target: ${given.target === null || given.target === undefined ? '(none)' : clip(typeof given.target === 'string' ? given.target : JSON.stringify(given.target), 400)}`);
+        printLine(`prompt ${given.prompt.id}, as sent to the answering model:`);
+        if (given.prompt.system !== null) printLine(`  system: ${clip(given.prompt.system, 600)}`);
+        printLine(`  user:   ${clip(given.prompt.user, 1200)}`);
         printLine(`answer: ${clip(artifacts.reduced?.text ?? '(none yet)', 400)}`);
         printLine(`parsed: ${artifacts.parsed ? (artifacts.parsed.ok ? JSON.stringify(artifacts.parsed.value) : `unparseable (${artifacts.parsed.reason})`) : '(not yet)'}`);
         for (const [name, score] of Object.entries(scores)) printLine(`score ${name}: ${score.value}`);

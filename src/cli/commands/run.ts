@@ -156,7 +156,11 @@ export function printSummary(summary: RunSummary, config: string): void {
     printLine(`  run the same command again to retry them: assay run ${config}`);
   }
   printLine();
-  printLine(`  store: ${summary.store}`);
-  if (summary.output?.written) printLine(`  results: ${summary.output.path}`);
-  else if (summary.output) printLine(`  progress: ${summary.output.state} (results file not written yet)`);
+  // A progressive save keeps the run in its .state and .tmp beside the results file: there is no store to name.
+  if (!summary.output?.progressive) printLine(`  store: ${summary.store}`);
+  if (summary.output?.written) printLine(`  results file: ${summary.output.path}`);
+  else if (summary.output) {
+    printLine(`  progress: ${summary.output.state}`);
+    printLine(`  results file: ${summary.output.path}, written when every stage of every task is done (assay run --resume ${summary.output.state})`);
+  }
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { defaultStorePath, openStoreAt } from '../../experiment/store-location.js';
 import type { RunRecord } from '../../spec/store.js';
+import { pipelineOf, shownThroughStage } from '../../core/execution-state.js';
 import { activeOwners, describeOwners } from '../../stores/active-owners.js';
 import { STORE_HELP } from '../arguments.js';
 import { printErrorLine, printJson, printLine, shortId, table } from '../output.js';
@@ -47,7 +48,7 @@ export function runsCommand(): Command {
             runId: run.runId,
             name: run.name,
             status: run.status,
-            completedThroughStage: run.completedThroughStage,
+            completedThroughStage: shownThroughStage(run.completedThroughStage, pipelineOf(run.snapshot)),
             tasks: run.taskCount,
             done,
             failed,

@@ -8,21 +8,46 @@ export function statusCommand(): Command {
     .option('--tasks', 'also list the failed and pending tasks (reads the .tmp too)')
     .option('--json', 'print JSON')
     .action(async (statePath: string, options: { tasks?: boolean; json?: boolean }) => {
-      const { ProgressiveSave } = await import('../../stores/files/progressive-save.js');
+      const [{ ProgressiveSave }, { isStage }, { lastStageOf, pipelineOf, shownThroughStage }] = await Promise.all([
+        import('../../stores/files/progressive-save.js'),
+        import('../../spec/stage.js'),
+        import('../../core/execution-state.js'),
+      ]);
+      // Once the job is done its sidecars are gone and the results file is there: say so, not "no such file".
+      const finished = ProgressiveSave.finishedOutput(statePath);
+      if (finished) {
+        if (options.json) printJson({ finished: true, outputPath: finished });
+        else printLine(`finished: the job is done and its results are in ${finished} (the .state and .tmp are removed when every stage is done)`);
+        return;
+      }
       const report = ProgressiveSave.inspectStateFile(statePath);
       let tasks: { failed: string[]; pending: string[] } | undefined;
       if (options.tasks) tasks = await listTasks(statePath);
       if (options.json) {
-        printJson({ ...report, ...(tasks ? { tasks } : {}) });
+        printJson({ finished: false, ...report, ...(tasks ? { tasks } : {}) });
         return;
       }
-      const extra = report.extra as { runId?: string; name?: string; status?: string };
-      printLine(`job     ${extra.name ?? '?'} (run ${extra.runId?.slice(0, 12) ?? '?'}) · ${extra.status ?? '?'}`);
-      printLine(`output  ${report.outputPath}`);
-      printLine(`tasks   ${report.completed}/${report.total} completed (${report.percent.toFixed(1)}%) · ${report.failed} failed · ${report.pending} pending`);
+      const extra = report.extra as { runId?: string; name?: string; status?: string; snapshot?: { samples: number; judges: readonly unknown[] } };
+      // Counts are against the stage the job was asked to reach: name it when that is not the last one.
+      const pipeline = extra.snapshot ? pipelineOf(extra.snapshot) : null;
+      const until = report.untilStage !== null && isStage(report.untilStage) && pipeline ? shownThroughStage(report.untilStage, pipeline) : null;
+      const limited = until !== null && pipeline !== null && until !== lastStageOf(pipeline);
+      const resume = `assay run --resume ${statePath}`;
+      // A job killed mid-run still says `running` in its .state: the lock tells the truth.
+      const status = extra.status === 'running' && !report.running ? 'running when it was last saved, now stopped' : (extra.status ?? '?');
+      printLine(`job     ${extra.name ?? '?'} (run ${extra.runId?.slice(0, 12) ?? '?'}) · ${status}`);
+      printLine(`output  ${report.outputPath}: not written yet; it is written when every stage of every task is done`);
+      const through = limited ? ` through ${until}, the stage this job was asked to reach` : '';
+      printLine(`tasks   ${report.completed}/${report.total} completed (${report.percent.toFixed(1)}%)${through} · ${report.failed} failed · ${report.pending} pending`);
       printLine(`tmp     ${report.tmpExists ? `${report.tmpBytes} bytes` : 'missing'}`);
       printLine(`started ${report.startedAt} · last update ${report.updatedAt}`);
-      printLine(`rate    ${report.ratePerSecond.toFixed(1)} tasks/s · ETA ${report.etaSeconds === null ? '?' : formatDuration(report.etaSeconds)}`);
+      if (report.running) {
+        const who = report.holder ? ` (pid ${report.holder.pid} on ${report.holder.host})` : '';
+        printLine(`rate    ${report.ratePerSecond.toFixed(1)} tasks/s · ETA ${report.etaSeconds === null ? '?' : formatDuration(report.etaSeconds)}${who}`);
+      } else {
+        const next = limited && report.pending === 0 ? 'run the later stages and write the results file' : 'continue it';
+        printLine(`state   stopped: no process is running this job; ${next} with ${resume}`);
+      }
       if (tasks) {
         printLine();
         const failed = new Set(tasks.failed);

@@ -609,6 +609,17 @@ export class FilesStore implements Store {
     return this.counters.histogramRows();
   }
 
+  async countPastStageByModel(runId: string, stage: Stage): Promise<number[]> {
+    this.requireRun(runId);
+    const shape = this.manifest!.shape;
+    const counts = new Array<number>(shape.modelIds.length).fill(0);
+    const index = stageIndex(stage);
+    this.tasks.forEach((progress, ord) => {
+      if (progress.nextStage > index) counts[taskCoordinates(shape, ord).modelIndex]!++;
+    });
+    return counts;
+  }
+
   async getUsageTotals(runId: string): Promise<UsageRow[]> {
     this.requireRun(runId);
     return this.usage.usageRows();

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ProgressiveSave, readState } from './progressive-save.js';
+import { configDifferences, ProgressiveSave, readState } from './progressive-save.js';
 
 const KEYS = ['d/q1/m/p/0', 'd/q2/m/p/0', 'd/q3/m/p/0'];
 const result = (task: string) => ({ type: 'score' as const, task, scores: { accuracy: { value: 1 } } });
@@ -62,11 +62,20 @@ describe('ProgressiveSave', () => {
     resumed.close();
   });
 
+  it('names the paths at which two configs differ, in order, at most a few', () => {
+    expect(configDifferences({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3] } })).toEqual({ paths: ['b.c[1]'], more: 0 });
+    expect(configDifferences({ a: 1 }, { a: 1, 'x-y': 2 })).toEqual({ paths: ['["x-y"]'], more: 0 });
+    expect(configDifferences({ a: 1, b: 2, c: 3, d: 4 }, { a: 0, b: 0, c: 0, d: 0 })).toEqual({ paths: ['a', 'b', 'c'], more: 1 });
+    expect(configDifferences({ m: [{ id: 'x' }] }, { m: [{ id: 'x' }, { id: 'y' }] })).toEqual({ paths: ['m[1]'], more: 0 });
+    expect(configDifferences(1, 2)).toEqual({ paths: ['(the whole configuration)'], more: 0 });
+    expect(configDifferences({ a: { b: 1 } }, { a: { b: 1 } })).toEqual({ paths: [], more: 0 });
+  });
+
   it('says whether a config and a dataset path still match the job, and why not', () => {
     const save = job();
     save.initialize(KEYS);
     expect(save.isCompatible({ temperature: 0, model: 'a' }, '/data/benchmark.jsonld')).toEqual({ compatible: true });
-    expect(save.isCompatible({ model: 'b', temperature: 0 }, '/data/benchmark.jsonld')).toEqual({ compatible: false, reason: 'configuration has changed since the job started' });
+    expect(save.isCompatible({ model: 'b', temperature: 0 }, '/data/benchmark.jsonld')).toEqual({ compatible: false, reason: 'configuration has changed since the job started (model)' });
     expect(save.isCompatible({ model: 'a', temperature: 0 }, '/other/benchmark.jsonld')).toEqual({
       compatible: false,
       reason: 'dataset path changed: /data/benchmark.jsonld -> /other/benchmark.jsonld',

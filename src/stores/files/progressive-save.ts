@@ -1,6 +1,8 @@
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { processAlive } from '../../core/process-alive.js';
 import { canonicalJson, sha256Hex } from '../../core/canonical-json.js';
 import { UserError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/records.js';
@@ -56,8 +58,64 @@ export interface StatusReport {
   readonly updatedAt: string;
   /** Tasks finished per second between the start and the last update. */
   readonly ratePerSecond: number;
+  /** Seconds left at that rate; null when it cannot be told, or when no process is running the job. */
   readonly etaSeconds: number | null;
+  /**
+   * Whether a process is running the job: its `.lock` names a live process of this machine (or one of
+   * another machine, which cannot be checked from here). A job killed or stopped has no live holder.
+   */
+  readonly running: boolean;
+  readonly holder: { readonly pid: number; readonly host: string } | null;
+  /**
+   * The stage the job was last asked to reach (`--until-stage`, else judge): completed, failed and pending
+   * count tasks against it. Null in a state file that does not say.
+   */
+  readonly untilStage: string | null;
   readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** The holder a job's `<output>.lock` names, or null when there is none (or it is not an assay lock). */
+function lockHolder(outputPath: string): { pid: number; host: string } | null {
+  let holder: unknown;
+  try {
+    holder = JSON.parse(readFileSync(`${outputPath}.lock`, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (holder === null || typeof holder !== 'object') return null;
+  const { pid, host } = holder as { pid?: unknown; host?: unknown };
+  return Number.isInteger(pid) && typeof host === 'string' ? { pid: pid as number, host } : null;
+}
+
+/**
+ * The paths at which two configs differ (`prompt.system`, `models[0].options.accuracy`), in the order of
+ * the first, at most `limit` of them (the rest are counted in `more`).
+ */
+export function configDifferences(before: unknown, after: unknown, limit = 3): { paths: string[]; more: number } {
+  const paths: string[] = [];
+  let count = 0;
+  const walk = (left: unknown, right: unknown, path: string): void => {
+    if (canonicalJson(left ?? null) === canonicalJson(right ?? null) && (left === undefined) === (right === undefined)) return;
+    const bothArrays = Array.isArray(left) && Array.isArray(right);
+    const bothObjects = !bothArrays && isPlainObject(left) && isPlainObject(right);
+    if (bothArrays) {
+      for (let index = 0; index < Math.max(left.length, right.length); index++) walk(left[index], right[index], `${path}[${index}]`);
+      return;
+    }
+    if (bothObjects) {
+      const keys = [...Object.keys(left), ...Object.keys(right).filter((key) => !(key in left))];
+      for (const key of keys) walk(left[key], right[key], /^[A-Za-z_$][\w$]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`);
+      return;
+    }
+    count++;
+    if (paths.length < limit) paths.push(path || '(the whole configuration)');
+  };
+  walk(before, after, '');
+  return { paths, more: count - paths.length };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 const STATE_INTERVAL_MS = 1000;
@@ -270,7 +328,11 @@ export class ProgressiveSave {
 
   /** Whether this job can be resumed with a config and dataset paths; when not, why. */
   isCompatible(config: unknown, datasetPaths: ProgressiveSaveOptions['datasetPaths']): { compatible: boolean; reason?: string } {
-    if (configHash(config) !== configHash(this.options.config)) return { compatible: false, reason: 'configuration has changed since the job started' };
+    if (configHash(config) !== configHash(this.options.config)) {
+      const { paths, more } = configDifferences(this.options.config, config);
+      const which = paths.length > 0 ? ` (${paths.join(', ')}${more > 0 ? ` and ${more} more` : ''})` : '';
+      return { compatible: false, reason: `configuration has changed since the job started${which}` };
+    }
     const before = asPaths(this.options.datasetPaths);
     const after = asPaths(datasetPaths);
     for (const [id, path] of Object.entries(before)) {
@@ -392,6 +454,10 @@ export class ProgressiveSave {
     const finished = state.counts.completed + state.counts.failed;
     const rate = seconds > 0 ? finished / seconds : 0;
     const remaining = state.counts.total - finished;
+    const holder = lockHolder(state.outputPath);
+    // A lock of another machine cannot be checked from here: its holder is taken at its word.
+    const running = holder !== null && (holder.host !== hostname() || processAlive(holder.pid));
+    const untilStage = typeof state.extra.untilStage === 'string' ? state.extra.untilStage : null;
     return {
       statePath,
       outputPath: state.outputPath,
@@ -405,9 +471,22 @@ export class ProgressiveSave {
       startedAt: state.startedAt,
       updatedAt: state.updatedAt,
       ratePerSecond: rate,
-      etaSeconds: remaining === 0 ? 0 : rate > 0 ? remaining / rate : null,
+      etaSeconds: !running ? null : remaining === 0 ? 0 : rate > 0 ? remaining / rate : null,
+      running,
+      holder,
+      untilStage,
       extra: state.extra,
     };
+  }
+
+  /**
+   * The output file of a job that finished: once every stage is done the sidecars are removed and the
+   * output written, so a `<output>.state` that is gone beside an `<output>` that exists means just that.
+   */
+  static finishedOutput(statePath: string): string | null {
+    if (!statePath.endsWith('.state') || existsSync(statePath)) return null;
+    const output = resolve(statePath.slice(0, -'.state'.length));
+    return existsSync(output) ? output : null;
   }
 
   /** Task positions marked in the state's bitmaps (for `assay status --tasks`). */

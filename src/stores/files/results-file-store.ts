@@ -482,6 +482,14 @@ export class ResultsFileStore implements Store {
     return this.counters.histogramRows();
   }
 
+  async countPastStageByModel(runId: string, stage: Stage): Promise<number[]> {
+    this.requireRun(runId);
+    const counts = new Array<number>(this.shape.modelIds.length).fill(0);
+    const index = stageIndex(stage);
+    for (const row of this.rows) if (row.nextStage > index) counts[taskCoordinates(this.shape, row.ord).modelIndex]!++;
+    return counts;
+  }
+
   async getScoreTotals(runId: string): Promise<ScoreTotalRow[]> {
     this.requireRun(runId);
     return this.counters.scoreRows();

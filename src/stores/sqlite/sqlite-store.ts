@@ -293,6 +293,10 @@ export class SqliteStore implements Store {
         `INSERT INTO stage_histogram (run_pk, next_stage, failed, count) VALUES (?, ?, ?, ?)
          ON CONFLICT (run_pk, next_stage, failed) DO UPDATE SET count = count + excluded.count`,
       ),
+      // A task's model follows from its position: floor(ord / (prompts x replicates)) mod models (core/manifest.ts).
+      pastStageByModel: db.prepare<[number, number, number, number], { model_index: number; count: number }>(
+        'SELECT (ord / ?) % ? AS model_index, COUNT(*) AS count FROM tasks WHERE run_pk = ? AND next_stage > ? GROUP BY model_index',
+      ),
       histogram: db.prepare<[number], { next_stage: number; failed: number; count: number }>(
         'SELECT next_stage, failed, count FROM stage_histogram WHERE run_pk = ? AND count <> 0',
       ),
@@ -824,6 +828,15 @@ export class SqliteStore implements Store {
     return this.statements.histogram
       .all(this.handle(runId).pk)
       .map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
+  }
+
+  async countPastStageByModel(runId: string, stage: Stage): Promise<number[]> {
+    const handle = this.handle(runId);
+    const models = handle.shape.modelIds.length;
+    const counts = new Array<number>(models).fill(0);
+    const perModel = handle.shape.promptIds.length * handle.shape.replicates;
+    for (const row of this.statements.pastStageByModel.all(perModel, models, handle.pk, stageIndex(stage))) counts[row.model_index] = row.count;
+    return counts;
   }
 
   async getUsageTotals(runId: string): Promise<UsageRow[]> {
