@@ -1,5 +1,7 @@
 import { InternalError, RunNotFoundError } from '../core/errors.js';
+import { promptParts, renderPrompt } from '../core/prompt-render.js';
 import { compileTemplate } from '../core/prompt-template.js';
+import type { ChatMessage } from '../spec/model.js';
 import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
 import type { Store, TaskDescriptor } from '../spec/store.js';
 
@@ -16,8 +18,11 @@ export interface TaskInput {
   readonly item: string;
   readonly input: string;
   readonly target: unknown;
-  /** The task's prompt template (by id), rendered for its item the way the generate stage renders it. */
-  readonly prompt: { readonly id: string; readonly system: string | null; readonly user: string };
+  /**
+   * The task's prompt (by id), rendered for its item the way the generate stage renders it (the model's own
+   * system prompt, few-shot examples): the system and user turns, and every turn when there are more.
+   */
+  readonly prompt: { readonly id: string; readonly system: string | null; readonly user: string; readonly messages?: readonly ChatMessage[] };
 }
 
 /** The input, target and rendered prompt of a stored task (one indexed read of its item). */
@@ -27,12 +32,13 @@ export async function getTaskInput(store: Store, runId: string, task: TaskDescri
   const item = (await store.loadItemsAt(runId, [task.itemOrd])).get(task.itemOrd);
   const template = run.snapshot.prompts[task.promptIndex];
   if (!item || !template) throw new InternalError(`task ${task.key} of run ${runId} has no stored item or prompt`);
-  const values = { input: item.input, id: item.itemId, fields: item.fields };
+  const model = run.snapshot.models[task.modelIndex];
+  const rendered = renderPrompt(promptParts(template), item, model?.system ? compileTemplate(model.system) : null);
   return {
     dataset: item.datasetId,
     item: item.itemId,
     input: item.input,
     target: item.target,
-    prompt: { id: template.id, system: template.system === null ? null : compileTemplate(template.system).render(values), user: compileTemplate(template.user).render(values) },
+    prompt: { id: template.id, system: rendered.system ?? null, user: rendered.prompt, ...(rendered.messages ? { messages: rendered.messages } : {}) },
   };
 }
