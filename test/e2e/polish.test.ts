@@ -193,5 +193,35 @@ metrics: [ { kind: numeric-match, name: accuracy } ]
     expect(text.stdout).toContain('input:  What is 4 + 4?\\x1b[2J\n');
     expect(text.stdout).toContain('target: 8\n');
     expect(text.stdout).toContain('prompt default, as sent to the answering model:\n  system: You answer more sums questions.\n  user:   Question q2: What is 4 + 4?\\x1b[2J Answer with a number.\n');
+    // The run has no judges: said as such, not as judgments still to come.
+    expect(text.stdout).toContain('this run has no judges\n');
+    expect(text.stdout).not.toContain('no judgments yet');
+  });
+
+  it('shows every chat turn of a message-list prompt as sent', async () => {
+    workspace = new Workspace();
+    workspace.write('data/questions.jsonl', `${JSON.stringify({ id: 'q1', question: 'What is 2 + 3?', answer: '5' })}\n`);
+    workspace.write(
+      'exp.yaml',
+      `name: inspect-turns
+datasets:
+  - { id: arith, path: data/questions.jsonl, input: question, target: answer, idField: id }
+models:
+  - { id: careful, provider: mock, options: { accuracy: 1 } }
+prompt:
+  messages:
+    - { role: system, content: "Be brief." }
+    - { role: user, content: "What is 1 + 1?" }
+    - { role: assistant, content: "2" }
+    - { role: user, content: "{{input}}" }
+parse: { kind: last-number }
+metrics: [ { kind: numeric-match, name: accuracy } ]
+`,
+    );
+    const cli = (args: string[]) => runCli(args, { cwd: workspace.dir });
+    expect((await cli(['run', 'exp.yaml', '--quiet'])).code).toBe(0);
+    const text = await cli(['inspect', 'evaluation', 'exp.yaml', '--task', 'arith/q1/careful/default/0']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('  system:    Be brief.\n  user:      What is 1 + 1?\n  assistant: 2\n  user:      What is 2 + 3?\n');
   });
 });

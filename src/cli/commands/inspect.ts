@@ -102,12 +102,18 @@ function evaluationCommand(): Command {
         printLine(`input:  ${clip(given.input, 400)}`);
         printLine(`target: ${given.target === null || given.target === undefined ? '(none)' : clip(typeof given.target === 'string' ? given.target : JSON.stringify(given.target), 400)}`);
         printLine(`prompt ${given.prompt.id}, as sent to the answering model:`);
-        if (given.prompt.system !== null) printLine(`  system: ${clip(given.prompt.system, 600)}`);
-        printLine(`  user:   ${clip(given.prompt.user, 1200)}`);
+        if (given.prompt.messages) {
+          for (const message of given.prompt.messages) printLine(`  ${`${message.role}:`.padEnd(11)}${clip(message.content, message.role === 'user' ? 1200 : 600)}`);
+        } else {
+          if (given.prompt.system !== null) printLine(`  system: ${clip(given.prompt.system, 600)}`);
+          printLine(`  user:   ${clip(given.prompt.user, 1200)}`);
+        }
         printLine(`answer: ${clip(artifacts.reduced?.text ?? '(none yet)', 400)}`);
         printLine(`parsed: ${artifacts.parsed ? (artifacts.parsed.ok ? JSON.stringify(artifacts.parsed.value) : `unparseable (${artifacts.parsed.reason})`) : '(not yet)'}`);
         for (const [name, score] of Object.entries(scores)) printLine(`score ${name}: ${score.value}`);
-        if (judgments.length === 0) printLine(artifacts.judgments === null ? 'no judgments yet' : 'no judgment matches');
+        const judged = (await store.getRun(runId))!.snapshot.judges.length > 0;
+        if (!judged) printLine('this run has no judges');
+        else if (judgments.length === 0) printLine(artifacts.judgments === null ? 'no judgments yet' : 'no judgment matches');
         for (const judgment of judgments) {
           printLine();
           printLine(`judge ${judgment.judge} (${judgment.kind}) · aggregation ${JSON.stringify(judgment.aggregation)}`);
