@@ -7,6 +7,7 @@ import {
   krippendorffAlpha,
   quantile,
   withinItemShare,
+  type PairedEstimate,
 } from '../core/statistics/index.js';
 import { getUsageSummary } from '../experiment/summary.js';
 import type { Store } from '../spec/store.js';
@@ -14,6 +15,7 @@ import { pipelineOf, shownThroughStage } from '../core/execution-state.js';
 import {
   REPORT_SCHEMA,
   type AgreementStatistic,
+  type ComparedSide,
   type Comparison,
   type GroupStatistic,
   type LatencyStatistic,
@@ -49,11 +51,11 @@ function emptyCells(count: number): ScoreCells {
 }
 
 /** A t interval of values that all lie in [low, high] is clipped to that range (it says nothing beyond it). */
-export function clip(ci: readonly [number, number] | null, low: number, high: number): [number, number] | null {
+function clip(ci: readonly [number, number] | null, low: number, high: number): [number, number] | null {
   return ci ? [Math.max(low, ci[0]), Math.min(high, ci[1])] : null;
 }
 
-export function within(values: ArrayLike<number>, low: number, high: number): boolean {
+function within(values: ArrayLike<number>, low: number, high: number): boolean {
   for (let index = 0; index < values.length; index++) if (values[index]! < low || values[index]! > high) return false;
   return true;
 }
@@ -129,17 +131,20 @@ function groupStatistic(
   const { values, ords } = itemValues(cells, candidates);
   const promptCount = scan.shape.promptIds.length;
   const failed = scan.failed[key.cell];
+  const identity = {
+    model: scan.shape.modelIds[Math.floor(key.cell / promptCount)]!,
+    prompt: scan.shape.promptIds[key.cell % promptCount]!,
+    dataset: scan.items.datasetIds[key.dataset]!,
+    by: key.by,
+    metric: key.metric,
+    kind: scan.scores.get(key.metric)!,
+  };
   if (values.length === 0) {
     let failedTasks = 0;
     if (failed) for (let index = 0; index < candidates.length; index++) failedTasks += failed[candidates[index]!]!;
     if (failedTasks === 0) return null;
     return {
-      model: scan.shape.modelIds[Math.floor(key.cell / promptCount)]!,
-      prompt: scan.shape.promptIds[key.cell % promptCount]!,
-      dataset: scan.items.datasetIds[key.dataset]!,
-      by: key.by,
-      metric: key.metric,
-      kind: scan.scores.get(key.metric)!,
+      ...identity,
       n: 0,
       observations: 0,
       failed: failedTasks,
@@ -177,12 +182,7 @@ function groupStatistic(
     cluster = { field: options.cluster, clusters: clustered.clusters, seIndependent: clustered.seIndependent, designEffect: clustered.designEffect };
   }
   return {
-    model: scan.shape.modelIds[Math.floor(key.cell / promptCount)]!,
-    prompt: scan.shape.promptIds[key.cell % promptCount]!,
-    dataset: scan.items.datasetIds[key.dataset]!,
-    by: key.by,
-    metric: key.metric,
-    kind: scan.scores.get(key.metric)!,
+    ...identity,
     n: values.length,
     observations,
     failed: failedTasks,
@@ -230,6 +230,30 @@ export function pairedValues(left: ScoreCells, right: ScoreCells, candidates: Ar
     b[index] = right.sum[ord]! / right.count[ord]!;
   });
   return { a, b, ords: Int32Array.from(ords) };
+}
+
+/**
+ * A comparison as reported, from a paired estimate over the item values `a` and `b`: its interval clipped to
+ * [-1, 1] when both sides' scores lie in [0, 1]. `pAdjusted` is added per family by `adjustFamilies`.
+ */
+export function comparisonOf(metric: string, dataset: string, a: ComparedSide, b: ComparedSide, estimate: PairedEstimate, valuesA: ArrayLike<number>, valuesB: ArrayLike<number>): Omit<Comparison, 'pAdjusted'> {
+  return {
+    metric,
+    dataset,
+    a,
+    b,
+    n: estimate.n,
+    meanDiff: estimate.meanDiff,
+    se: estimate.se,
+    ci: within(valuesA, 0, 1) && within(valuesB, 0, 1) ? clip(estimate.ci, -1, 1) : estimate.ci,
+    ciMethod: estimate.ciMethod,
+    pValue: estimate.pValue,
+    test: estimate.test,
+    correlation: estimate.correlation,
+    unpairedSe: estimate.unpairedSe,
+    mde: estimate.mde,
+    flipped: estimate.flipped,
+  };
 }
 
 /** Holm adjustment within each family of comparisons (same metric and dataset). */
@@ -352,23 +376,7 @@ export async function buildReport(store: Store, runId: string, options: ReportOp
         if (paired.ords.length === 0) continue;
         const clusters = options.cluster ? clusterIds(scan, options.cluster, paired.ords) : undefined;
         const estimate = comparePaired(paired.a, paired.b, level, clusters);
-        rawComparisons.push({
-          metric,
-          dataset: scan.items.datasetIds[dataset]!,
-          a: side(left, estimate.meanA),
-          b: side(right, estimate.meanB),
-          n: estimate.n,
-          meanDiff: estimate.meanDiff,
-          se: estimate.se,
-          ci: within(paired.a, 0, 1) && within(paired.b, 0, 1) ? clip(estimate.ci, -1, 1) : estimate.ci,
-          ciMethod: estimate.ciMethod,
-          pValue: estimate.pValue,
-          test: estimate.test,
-          correlation: estimate.correlation,
-          unpairedSe: estimate.unpairedSe,
-          mde: estimate.mde,
-          flipped: estimate.flipped,
-        });
+        rawComparisons.push(comparisonOf(metric, scan.items.datasetIds[dataset]!, side(left, estimate.meanA), side(right, estimate.meanB), estimate, paired.a, paired.b));
       }
     }
   }

@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.js';
 import { comparePaired } from '../core/statistics/index.js';
 import type { Store } from '../spec/store.js';
-import { adjustFamilies, checkLevel, clip, nothingScored, within } from './build-report.js';
+import { adjustFamilies, checkLevel, comparisonOf, nothingScored } from './build-report.js';
 import type { CompareDocument, Comparison, FlippedItem, FlippedItems } from './report-document.js';
 import { scanRun, type RunScan, type ScoreCells } from './scan-run.js';
 
@@ -114,23 +114,17 @@ export async function compareRuns(left: ComparedRun, right: ComparedRun, options
       const estimate = comparePaired(valuesA, valuesB, level);
       const datasets = new Set(ords.map((ord) => itemName(ord).dataset));
       const dataset = [...datasets].join(', ');
-      comparisons.push({
-        metric,
-        dataset,
-        a: { model: cellA.model, prompt: cellA.prompt, runId: a.run.runId, mean: estimate.meanA },
-        b: { model: cellB.model, prompt: cellB.prompt, runId: b.run.runId, mean: estimate.meanB },
-        n: estimate.n,
-        meanDiff: estimate.meanDiff,
-        se: estimate.se,
-        ci: within(valuesA, 0, 1) && within(valuesB, 0, 1) ? clip(estimate.ci, -1, 1) : estimate.ci,
-        ciMethod: estimate.ciMethod,
-        pValue: estimate.pValue,
-        test: estimate.test,
-        correlation: estimate.correlation,
-        unpairedSe: estimate.unpairedSe,
-        mde: estimate.mde,
-        flipped: estimate.flipped,
-      });
+      comparisons.push(
+        comparisonOf(
+          metric,
+          dataset,
+          { model: cellA.model, prompt: cellA.prompt, runId: a.run.runId, mean: estimate.meanA },
+          { model: cellB.model, prompt: cellB.prompt, runId: b.run.runId, mean: estimate.meanB },
+          estimate,
+          valuesA,
+          valuesB,
+        ),
+      );
       const aOnly: FlippedItem[] = [];
       const bOnly: FlippedItem[] = [];
       ords.forEach((ord, index) => {

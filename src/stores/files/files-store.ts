@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
+import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
 import { judgeResult, scoreValues } from '../result-rows.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
 import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
@@ -370,22 +371,12 @@ export class FilesStore implements Store {
 
   async readItemFields(runId: string, fields: readonly string[], afterOrd: number, limit: number): Promise<ItemFieldsRow[]> {
     this.requireRun(runId);
-    const rows: ItemFieldsRow[] = [];
-    for (let ord = Math.max(0, afterOrd + 1); ord < this.items.length && rows.length < limit; ord++) {
-      const item = this.items[ord];
-      if (item) rows.push({ ord, datasetId: item.datasetId, itemId: item.itemId, values: fields.map((field) => item.fields[field]) });
-    }
-    return rows;
+    return itemFieldsPage(this.items, fields, afterOrd, limit);
   }
 
   async loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>> {
     this.requireRun(runId);
-    const found = new Map<number, StoredItem>();
-    for (const ord of itemOrds) {
-      const item = this.items[ord];
-      if (item) found.set(ord, item);
-    }
-    return found;
+    return itemsAt(this.items, itemOrds);
   }
 
   async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {

@@ -6,6 +6,7 @@ import { createManifest, describeTask, manifestShape, taskCoordinates, type Mani
 import { storeReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
+import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
 import type { StoredCandidate, StoredEvent, TaskEvent } from '../../spec/event.js';
 import type { FailureRecord } from '../../spec/failure.js';
 import type { Judgment } from '../../spec/judge.js';
@@ -442,22 +443,12 @@ export class ResultsFileStore implements Store {
 
   async readItemFields(runId: string, fields: readonly string[], afterOrd: number, limit: number): Promise<ItemFieldsRow[]> {
     this.requireRun(runId);
-    const rows: ItemFieldsRow[] = [];
-    for (let ord = Math.max(0, afterOrd + 1); ord < this.items.length && rows.length < limit; ord++) {
-      const item = this.items[ord];
-      if (item) rows.push({ ord, datasetId: item.datasetId, itemId: item.itemId, values: fields.map((field) => item.fields[field]) });
-    }
-    return rows;
+    return itemFieldsPage(this.items, fields, afterOrd, limit);
   }
 
   async loadItemsAt(runId: string, itemOrds: readonly number[]): Promise<Map<number, StoredItem>> {
     this.requireRun(runId);
-    const found = new Map<number, StoredItem>();
-    for (const ord of itemOrds) {
-      const item = this.items[ord];
-      if (item) found.set(ord, item);
-    }
-    return found;
+    return itemsAt(this.items, itemOrds);
   }
 
   async getTask(runId: string, key: string): Promise<TaskRecord | undefined> {
