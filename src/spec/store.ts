@@ -170,6 +170,39 @@ export interface OwnerRecord extends NewOwner {
   readonly expiresAt: string;
   /** Whether the lease is still in force, judged by the store's clock (never by a caller's). */
   readonly live: boolean;
+  /** How many task leases the owner said it held at its last heartbeat (0 before its first one). */
+  readonly heldTasks: number;
+}
+
+/**
+ * A request for admission of calls to one model of a run, shared by every process working the run (the fleet
+ * limits, docs/adr/fleet-limits.md). A grant is counted against the limits for `windowMs` from the moment the
+ * store makes it, by the store's clock.
+ */
+export interface CallReservation {
+  readonly runId: string;
+  /** The model id (answering model or evaluator). */
+  readonly model: string;
+  /** How many calls the caller would like to start; 0 only asks whether the model is paused. */
+  readonly requests: number;
+  /** The tokens each call is counted for (an estimate: prompt and output allowance). */
+  readonly tokensPerRequest: number;
+  /** Most calls granted within any `windowMs`, or null for no such limit. */
+  readonly requestLimit: number | null;
+  /** Most tokens granted within any `windowMs`, or null for no such limit. */
+  readonly tokenLimit: number | null;
+  /** How long a grant counts against the limits (the model's window plus the time a caller may take to use it). */
+  readonly windowMs: number;
+}
+
+export interface CallGrant {
+  /** Calls granted, 0 to `requests`: the caller may start that many, now. */
+  readonly granted: number;
+  /**
+   * When fewer were granted than asked: ms (store clock) until asking again can succeed, the end of a pause or
+   * the moment the oldest grant leaves the window; 0 when all were granted.
+   */
+  readonly retryAfterMs: number;
 }
 
 export interface HeartbeatResult {
@@ -305,6 +338,19 @@ export interface Store {
    * whose token is still current; reports the ones that are not. An unknown owner renews nothing.
    */
   heartbeat(owner: string, leaseMs: number, held: ReadonlyMap<number, number>): Promise<HeartbeatResult>;
+  /**
+   * Fleet limits, one atomic step: when the model is paused (see `pauseModel`), grants nothing and says when
+   * the pause ends. Otherwise sums the grants made for (run, model) in the last `windowMs` and grants the most
+   * calls (up to `requests`) that keep both sums within their limits (a call larger than the whole token limit
+   * is granted alone when nothing else is in the window), records the grant with the store's time, and forgets
+   * grants older than the window. Plain SQL: lock the (run, model) row, SUM over an indexed time range, INSERT.
+   */
+  reserveCalls(request: CallReservation): Promise<CallGrant>;
+  /**
+   * A rate limit seen by one process holds back all: the model is paused for the run until `pauseMs` from now
+   * (store clock), or later when a longer pause is already set. Seen by every process's next `reserveCalls`.
+   */
+  pauseModel(runId: string, model: string, pauseMs: number): Promise<void>;
   /** Removes an owner; every lease it holds is free at once. */
   releaseOwner(owner: string): Promise<void>;
   /** The owners registered on a run, each with whether its lease is still live by the store's clock. */

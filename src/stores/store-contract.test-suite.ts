@@ -311,6 +311,78 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
     });
 
+    describe('fleet limits', () => {
+      const reservation = (runId: string, requests: number, extra: Partial<{ requestLimit: number | null; tokenLimit: number | null; tokensPerRequest: number; windowMs: number; model: string }> = {}) => ({
+        runId,
+        model: extra.model ?? 'm1',
+        requests,
+        tokensPerRequest: extra.tokensPerRequest ?? 10,
+        requestLimit: extra.requestLimit === undefined ? 5 : extra.requestLimit,
+        tokenLimit: extra.tokenLimit === undefined ? null : extra.tokenLimit,
+        windowMs: extra.windowMs ?? 60_000,
+      });
+
+      it('grants calls up to the request limit of the window, then none, saying when to ask again', async () => {
+        const run = newRun({ items: 2 });
+        await store.createRun(run);
+        expect(await store.reserveCalls(reservation(run.runId, 3))).toEqual({ granted: 3, retryAfterMs: 0 });
+        const partial = await store.reserveCalls(reservation(run.runId, 3));
+        expect(partial.granted).toBe(2);
+        expect(partial.retryAfterMs).toBeGreaterThan(50_000);
+        expect(partial.retryAfterMs).toBeLessThanOrEqual(60_000);
+        expect((await store.reserveCalls(reservation(run.runId, 1))).granted).toBe(0);
+        // Another model of the run has its own window.
+        expect((await store.reserveCalls(reservation(run.runId, 5, { model: 'm2' }))).granted).toBe(5);
+      });
+
+      it('forgets grants once they leave the window', async () => {
+        const run = newRun({ items: 2 });
+        await store.createRun(run);
+        expect((await store.reserveCalls(reservation(run.runId, 5, { windowMs: 40 }))).granted).toBe(5);
+        expect((await store.reserveCalls(reservation(run.runId, 1, { windowMs: 40 }))).granted).toBe(0);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        expect((await store.reserveCalls(reservation(run.runId, 5, { windowMs: 40 }))).granted).toBe(5);
+      });
+
+      it('keeps the tokens of the window within the token limit, letting one call larger than the limit go alone', async () => {
+        const run = newRun({ items: 2 });
+        await store.createRun(run);
+        const tokens = { requestLimit: null, tokenLimit: 100, tokensPerRequest: 30 };
+        expect((await store.reserveCalls(reservation(run.runId, 10, tokens))).granted).toBe(3);
+        expect((await store.reserveCalls(reservation(run.runId, 1, tokens))).granted).toBe(0);
+        expect((await store.reserveCalls(reservation(run.runId, 2, { ...tokens, model: 'big', tokensPerRequest: 500 }))).granted).toBe(1);
+        expect((await store.reserveCalls(reservation(run.runId, 1, { ...tokens, model: 'big', tokensPerRequest: 500 }))).granted).toBe(0);
+        expect((await store.reserveCalls(reservation(run.runId, 7, { requestLimit: null, tokenLimit: null, model: 'free' }))).granted).toBe(7);
+      });
+
+      it('pauses a model for every caller after a rate limit, keeping the longer of two pauses', async () => {
+        const run = newRun({ items: 2 });
+        await store.createRun(run);
+        expect(await store.reserveCalls(reservation(run.runId, 0))).toEqual({ granted: 0, retryAfterMs: 0 });
+        await store.pauseModel(run.runId, 'm1', 30_000);
+        await store.pauseModel(run.runId, 'm1', 1_000);
+        const paused = await store.reserveCalls(reservation(run.runId, 2));
+        expect(paused.granted).toBe(0);
+        expect(paused.retryAfterMs).toBeGreaterThan(25_000);
+        expect((await store.reserveCalls(reservation(run.runId, 0))).retryAfterMs).toBeGreaterThan(25_000);
+        expect((await store.reserveCalls(reservation(run.runId, 2, { model: 'm2' }))).granted).toBe(2);
+        await store.pauseModel(run.runId, 'm2', 30);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect((await store.reserveCalls(reservation(run.runId, 2, { model: 'm2' }))).granted).toBe(2);
+      });
+
+      it('tells how many leases each owner held at its last heartbeat', async () => {
+        const run = newRun({ items: 3 });
+        await store.createRun(run);
+        const me = await owner(store, run.runId, 'me');
+        expect((await store.listOwners(run.runId))[0]!.heldTasks).toBe(0);
+        await claim(store, { runId: run.runId, owner: me, untilStage: 'judge', limit: 4 });
+        await store.heartbeat(me, 60_000, leasesOf(me));
+        expect((await store.listOwners(run.runId)).map((record) => record.heldTasks)).toEqual([leasesOf(me).size]);
+        expect(leasesOf(me).size).toBe(4);
+      });
+    });
+
     describe('imports and reruns', () => {
       it('imports in one step: creates the run, writes every event and sets the status', async () => {
         const run = newRun({ items: 2 });

@@ -6,6 +6,7 @@ import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
 import { judgeResult, scoreValues } from '../result-rows.js';
+import { MemoryCallWindows } from '../call-grants.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
 import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
 import { loadReduction } from '../../core/reduction.js';
@@ -18,6 +19,8 @@ import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../../spec/
 import type { ItemFieldsRow,
   AppendRequest,
   AppendResult,
+  CallGrant,
+  CallReservation,
   ClaimRequest,
   ClaimedTask,
   FailureCountRow,
@@ -406,6 +409,7 @@ export class FilesStore implements Store {
       heartbeatAt: new Date(entry.heartbeat).toISOString(),
       expiresAt: new Date(entry.expires).toISOString(),
       live: entry.expires > now,
+      heldTasks: (entry as { held?: number }).held ?? 0,
     };
   }
 
@@ -415,6 +419,7 @@ export class FilesStore implements Store {
     const now = Date.now();
     entry.heartbeat = now;
     entry.expires = now + leaseMs;
+    (entry as { held?: number }).held = held.size;
     const lost: number[] = [];
     for (const [ord, token] of held) {
       if (this.tokens[ord] !== token) lost.push(ord);
@@ -425,6 +430,19 @@ export class FilesStore implements Store {
 
   async releaseOwner(owner: string): Promise<void> {
     this.owners.delete(owner);
+  }
+
+  private readonly callWindows = new MemoryCallWindows();
+
+  // One process holds the files store (it is locked): the fleet is that process, its limits kept in memory.
+  async reserveCalls(request: CallReservation): Promise<CallGrant> {
+    this.requireRun(request.runId);
+    return this.callWindows.reserve(request);
+  }
+
+  async pauseModel(runId: string, model: string, pauseMs: number): Promise<void> {
+    this.requireRun(runId);
+    this.callWindows.pause(runId, model, pauseMs);
   }
 
   async listOwners(runId: string): Promise<OwnerRecord[]> {

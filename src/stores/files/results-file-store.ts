@@ -581,6 +581,14 @@ export class ResultsFileStore implements Store {
     this.readOnly();
   }
 
+  async reserveCalls(): Promise<never> {
+    return this.readOnly();
+  }
+
+  async pauseModel(): Promise<void> {
+    this.readOnly();
+  }
+
   async claimTasks(): Promise<never> {
     return this.readOnly();
   }

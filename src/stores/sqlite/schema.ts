@@ -1,5 +1,28 @@
+/**
+ * Fleet limits (Store.reserveCalls, Store.pauseModel; docs/adr/fleet-limits.md): per run and model, the
+ * grants of calls made within the window (summed, never one contended counter), and when a rate limit
+ * pauses the model for every process. The pause row is also what a reservation locks.
+ */
+const FLEET_SQL = `
+CREATE TABLE IF NOT EXISTS model_windows (
+  run_pk INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  paused_until INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_pk, model)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS call_grants (
+  grant_pk INTEGER PRIMARY KEY,
+  run_pk INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  granted_at INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS call_grants_by_time ON call_grants (run_pk, model, granted_at);
+`;
+
 /** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -131,10 +154,12 @@ CREATE TABLE IF NOT EXISTS owners (
   pid INTEGER NOT NULL,
   started_at TEXT NOT NULL,
   heartbeat_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  -- How many task leases the owner said it held at its last heartbeat (for assay status).
+  held_tasks INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS owners_by_run ON owners (run_pk);
-`;
+${FLEET_SQL}`;
 
 /** Steps from each older schema version to the next, applied in order inside one transaction. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -157,4 +182,8 @@ INSERT OR IGNORE INTO call_replies (call_key, run_pk, seq)
   SELECT json_extract(payload, '$.key'), run_pk, seq FROM events
   WHERE type = 'call-completed' AND json_extract(payload, '$.accepted') = 1 ORDER BY seq;
 `,
+  // 4 -> 5: fleet limits shared by every process of a run, and the leases each owner holds.
+  5: `
+ALTER TABLE owners ADD COLUMN held_tasks INTEGER NOT NULL DEFAULT 0;
+${FLEET_SQL}`,
 };

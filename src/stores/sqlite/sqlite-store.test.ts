@@ -40,7 +40,7 @@ describe('sqlite schema migrations', () => {
       // A schema-2 store: the current tables without score_totals.sum_sq, and schema_version 2.
       const Database = (await import('better-sqlite3')).default;
       const db = new Database(path);
-      db.exec(SCHEMA_SQL.replace(/\n\s*-- The sum of squared scores[^\n]*\n\s*sum_sq REAL,/, ''));
+      db.exec(SCHEMA_SQL.replace(/\n\s*-- The sum of squared scores[^\n]*\n\s*sum_sq REAL,/, '').replace(/,\n\s*-- How many task leases[^\n]*\n\s*held_tasks INTEGER NOT NULL DEFAULT 0/, ''));
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', '2')").run();
       expect(db.prepare("SELECT name FROM pragma_table_info('score_totals') WHERE name = 'sum_sq'").all()).toEqual([]);
       db.prepare(`INSERT INTO runs (run_pk, run_id, name, snapshot, provenance, status, task_count, samples, has_judges, created_at, updated_at)

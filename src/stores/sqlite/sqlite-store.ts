@@ -10,6 +10,7 @@ import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
 import { panelRatings, scoreValues } from '../result-rows.js';
+import { grantable } from '../call-grants.js';
 import type { CallCompleted, RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
@@ -17,6 +18,8 @@ import { stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
 import type {
   AppendRequest,
   AppendResult,
+  CallGrant,
+  CallReservation,
   ClaimRequest,
   HeartbeatResult,
   ImportOutcome,
@@ -351,10 +354,18 @@ export class SqliteStore implements Store {
       ownerPk: db.prepare<[string], { owner_pk: number; run_pk: number }>('SELECT owner_pk, run_pk FROM owners WHERE owner = ?'),
       liveOwner: db.prepare<[number, number], { pid: number; host: string }>('SELECT pid, host FROM owners WHERE run_pk = ? AND expires_at > ? LIMIT 1'),
       insertOwner: db.prepare('INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      heartbeat: db.prepare('UPDATE owners SET heartbeat_at = ?, expires_at = ? WHERE owner = ?'),
+      heartbeat: db.prepare('UPDATE owners SET heartbeat_at = ?, expires_at = ?, held_tasks = ? WHERE owner = ?'),
+      windowRow: db.prepare<[number, string], { paused_until: number }>('SELECT paused_until FROM model_windows WHERE run_pk = ? AND model = ?'),
+      insertWindow: db.prepare('INSERT OR IGNORE INTO model_windows (run_pk, model) VALUES (?, ?)'),
+      pause: db.prepare('UPDATE model_windows SET paused_until = max(paused_until, ?) WHERE run_pk = ? AND model = ?'),
+      grantsSince: db.prepare<[number, string, number], { requests: number | null; tokens: number | null; oldest: number | null }>(
+        'SELECT sum(requests) AS requests, sum(tokens) AS tokens, min(granted_at) AS oldest FROM call_grants WHERE run_pk = ? AND model = ? AND granted_at > ?',
+      ),
+      insertGrant: db.prepare('INSERT INTO call_grants (run_pk, model, granted_at, requests, tokens) VALUES (?, ?, ?, ?, ?)'),
+      forgetGrants: db.prepare('DELETE FROM call_grants WHERE run_pk = ? AND model = ? AND granted_at <= ?'),
       deleteOwner: db.prepare('DELETE FROM owners WHERE owner = ?'),
-      owners: db.prepare<[number], { owner: string; host: string; pid: number; started_at: string; heartbeat_at: number; expires_at: number }>(
-        'SELECT owner, host, pid, started_at, heartbeat_at, expires_at FROM owners WHERE run_pk = ? ORDER BY owner_pk',
+      owners: db.prepare<[number], { owner: string; host: string; pid: number; started_at: string; heartbeat_at: number; expires_at: number; held_tasks: number }>(
+        'SELECT owner, host, pid, started_at, heartbeat_at, expires_at, held_tasks FROM owners WHERE run_pk = ? ORDER BY owner_pk',
       ),
     };
   }
@@ -466,7 +477,7 @@ export class SqliteStore implements Store {
   }
 
   private deleteInTransaction(pk: number, runId: string): void {
-    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'runs']) {
+    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'model_windows', 'call_grants', 'runs']) {
       this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
     }
     this.handles.delete(runId);
@@ -550,7 +561,41 @@ export class SqliteStore implements Store {
     const now = Date.now();
     const startedAt = new Date(now).toISOString();
     this.statements.insertOwner.run(owner.owner, this.handle(owner.runId).pk, owner.host, owner.pid, startedAt, now, now + leaseMs);
-    return { ...owner, startedAt, heartbeatAt: startedAt, expiresAt: new Date(now + leaseMs).toISOString(), live: true };
+    return { ...owner, startedAt, heartbeatAt: startedAt, expiresAt: new Date(now + leaseMs).toISOString(), live: true, heldTasks: 0 };
+  }
+
+  // Fleet limits: the time is this machine's clock, read here in the store, shared by every process on the file.
+
+  async reserveCalls(request: CallReservation): Promise<CallGrant> {
+    const { statements } = this;
+    const runPk = this.handle(request.runId).pk;
+    return this.db
+      .transaction((): CallGrant => {
+        const now = Date.now();
+        statements.insertWindow.run(runPk, request.model);
+        const pausedUntil = statements.windowRow.get(runPk, request.model)!.paused_until;
+        if (pausedUntil > now) return { granted: 0, retryAfterMs: pausedUntil - now };
+        if (request.requests <= 0) return { granted: 0, retryAfterMs: 0 };
+        const horizon = now - request.windowMs;
+        statements.forgetGrants.run(runPk, request.model, horizon);
+        const used = statements.grantsSince.get(runPk, request.model, horizon)!;
+        const granted = grantable(request, used.requests ?? 0, used.tokens ?? 0);
+        if (granted > 0) statements.insertGrant.run(runPk, request.model, now, granted, granted * request.tokensPerRequest);
+        const retryAfterMs = granted >= request.requests ? 0 : Math.max(1, (used.oldest ?? now) + request.windowMs - now);
+        return { granted, retryAfterMs };
+      })
+      .immediate();
+  }
+
+  async pauseModel(runId: string, model: string, pauseMs: number): Promise<void> {
+    const { statements } = this;
+    const runPk = this.handle(runId).pk;
+    this.db
+      .transaction(() => {
+        statements.insertWindow.run(runPk, model);
+        statements.pause.run(Date.now() + pauseMs, runPk, model);
+      })
+      .immediate();
   }
 
   async heartbeat(owner: string, leaseMs: number, held: ReadonlyMap<number, number>): Promise<HeartbeatResult> {
@@ -558,7 +603,7 @@ export class SqliteStore implements Store {
     return this.db
       .transaction((): HeartbeatResult => {
         const now = Date.now();
-        if (statements.heartbeat.run(now, now + leaseMs, owner).changes === 0) return { alive: false, lost: [] };
+        if (statements.heartbeat.run(now, now + leaseMs, held.size, owner).changes === 0) return { alive: false, lost: [] };
         const { owner_pk: ownerPk, run_pk: runPk } = statements.ownerPk.get(owner)!;
         const lost: number[] = [];
         for (const [ord, token] of held) {
@@ -588,6 +633,7 @@ export class SqliteStore implements Store {
       heartbeatAt: new Date(row.heartbeat_at).toISOString(),
       expiresAt: new Date(row.expires_at).toISOString(),
       live: row.expires_at > now,
+      heldTasks: row.held_tasks,
     }));
   }
 
