@@ -11,6 +11,7 @@ import { DeadlineSignals } from './deadline-signals.js';
 import type { ProgressTracker } from './progress-tracker.js';
 import { retryDelayMs, shouldRetry, type RetryPolicy } from './retry-policy.js';
 import { ModelGate } from './model-gate.js';
+import type { FleetLimits } from './fleet-limits.js';
 import type { ModelBreaker } from './model-breaker.js';
 import { Semaphore } from './semaphore.js';
 
@@ -87,6 +88,7 @@ export class ModelCaller {
     private readonly tracker: ProgressTracker,
     private readonly admission: CallAdmission = OPEN_ADMISSION,
     private readonly breaker: ModelBreaker | null = null,
+    private readonly fleet: FleetLimits | null = null,
   ) {
     this.global = new Semaphore(concurrency);
     this.deadlines = new DeadlineSignals(cancel, timeoutMs);
@@ -138,6 +140,16 @@ export class ModelCaller {
         release();
         return { ok: false, cancelled: true };
       }
+      if (this.fleet) {
+        // Last, right before the call: a fleet permit is valid only briefly (see FleetLimits).
+        const pendingFleet = this.fleet.acquire(modelId, estimate, this.cancel);
+        const admitted = pendingFleet instanceof Promise ? await pendingFleet : pendingFleet;
+        if (!admitted || this.cancel.aborted) {
+          ticket.settle(null);
+          release();
+          return { ok: false, cancelled: true };
+        }
+      }
       let error: ProviderCallError | undefined;
       let result: GenerateResult | undefined;
       try {
@@ -168,7 +180,12 @@ export class ModelCaller {
       const retry = shouldRetry(this.retryPolicy, attempt, failure);
       const delayMs = retry ? retryDelayMs(this.retryPolicy, attempt, failure) : undefined;
       // A rate limit holds back every call to this model, not just this one, and lowers its concurrency.
-      if (failure.category === 'rate_limit') gate.rateLimited(delayMs ?? failure.retryAfterMs ?? this.retryPolicy.baseDelayMs, permit.startedAt);
+      if (failure.category === 'rate_limit') {
+        const pauseMs = delayMs ?? failure.retryAfterMs ?? this.retryPolicy.baseDelayMs;
+        gate.rateLimited(pauseMs, permit.startedAt);
+        // ... and, through the store, every other process's calls to it.
+        this.fleet?.rateLimited(modelId, pauseMs);
+      }
       attempts.push({
         attempt,
         category: failure.category,
@@ -221,6 +238,13 @@ export class ModelCaller {
 
   get cancelSignal(): AbortSignal {
     return this.cancel;
+  }
+
+  /** Splits each model's own concurrency limit among the live processes of the run (each keeps at least 1). */
+  shareConcurrency(liveProcesses: number): void {
+    for (const [id, model] of this.models) {
+      if (model.concurrency !== undefined) this.gates.get(id)!.share(model.concurrency / Math.max(1, liveProcesses));
+    }
   }
 
   /** The current (adaptive) concurrency limit of each model. */

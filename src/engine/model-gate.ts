@@ -53,6 +53,8 @@ interface Waiter {
  */
 export class ModelGate {
   private limitValue: number;
+  /** The most calls in flight this process may have: the maximum, or its share of it in a fleet. */
+  private ceiling: number;
   private inFlight = 0;
   private successes = 0;
   private pausedUntil = 0;
@@ -67,6 +69,7 @@ export class ModelGate {
 
   constructor(private readonly options: ModelGateOptions) {
     this.limitValue = options.maxConcurrency;
+    this.ceiling = options.maxConcurrency;
     this.now = options.now ?? Date.now;
   }
 
@@ -104,9 +107,22 @@ export class ModelGate {
     this.schedule();
   }
 
+  /**
+   * This process's share of the model's concurrency when several processes work the run (at least 1): the
+   * limit never goes above it; a larger share lets it grow back (at once without adaptive concurrency).
+   */
+  share(ceiling: number): void {
+    const next = Math.max(1, Math.min(this.options.maxConcurrency, Math.floor(ceiling)));
+    if (next === this.ceiling) return;
+    const atCeiling = this.limitValue >= this.ceiling;
+    this.ceiling = next;
+    if (this.limitValue > next || !this.options.adaptive || atCeiling) this.limitValue = next;
+    this.pump();
+  }
+
   /** A call succeeded: additive increase, one slot per `limit` successes, back up to the maximum. */
   succeeded(): void {
-    if (!this.options.adaptive || this.limitValue >= this.options.maxConcurrency) return;
+    if (!this.options.adaptive || this.limitValue >= this.ceiling) return;
     if (++this.successes >= this.limitValue) {
       this.limitValue++;
       this.successes = 0;

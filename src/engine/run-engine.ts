@@ -23,6 +23,7 @@ import { DONE_INDEX, STAGES, stageIndex, type Stage, type StageIndex } from '../
 import type { ClaimedTask, InterruptReason, PipelineShape, RunStatus, Store, TaskArtifacts, TaskDescriptor } from '../spec/store.js';
 import { activeOwners, describeOwners } from '../stores/active-owners.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { FleetLimits } from './fleet-limits.js';
 import { ModelCaller, type AdmissionTicket, type CallableModel } from './model-caller.js';
 import type { ProgressTracker } from './progress-tracker.js';
 import { ReuseLookup, type ReusableAnswer } from './reuse-lookup.js';
@@ -82,6 +83,8 @@ export interface EngineInput {
   readonly notice?: (message: string) => void;
   /** The spending cap; without one, calls are admitted whatever they cost. */
   readonly budget?: Budget;
+  /** How often the fleet limits are synced with the store (ms, default 1000). */
+  readonly fleetSyncMs?: number;
 }
 
 export interface EngineResult {
@@ -129,6 +132,7 @@ export class RunEngine {
   private readonly lease: LeaseKeeper;
   private readonly journal: CallJournal;
   private readonly spend: SpendGuard;
+  private readonly fleet: FleetLimits;
   private queue: QueuedTask[] = [];
   private queueIndex = 0;
   private refilling: Promise<void> | null = null;
@@ -163,6 +167,16 @@ export class RunEngine {
     }));
     const callable = new Map<string, CallableModel>(input.evaluators);
     for (const model of input.models) callable.set(model.model.id, model);
+    this.fleet = new FleetLimits({
+      store: input.store,
+      runId: input.runId,
+      models: callable,
+      ...(input.fleetSyncMs !== undefined ? { syncMs: input.fleetSyncMs } : {}),
+      onOwners: (live) => {
+        this.caller.shareConcurrency(live);
+        void this.refreshFleetSpend(live);
+      },
+    });
     this.caller = new ModelCaller(
       callable,
       input.runtime.concurrency,
@@ -172,6 +186,7 @@ export class RunEngine {
       input.tracker,
       { admit: (ord, modelId, request) => this.admit(ord, modelId, request) },
       breaker,
+      this.fleet,
     );
     this.batcher = new WriteBatcher({
       store: input.store,
@@ -185,6 +200,18 @@ export class RunEngine {
       // A replay recomputes its first stage afresh; later stages take replies to unchanged requests.
       (stage) => input.shareCalls !== false && stage !== input.fromStage,
     );
+  }
+
+  /** The spending cap holds for the fleet: what every process has committed, read from the store's usage totals. */
+  private async refreshFleetSpend(live: number): Promise<void> {
+    const budget = this.input.budget;
+    if (!budget) return;
+    try {
+      const rows = await this.input.store.getUsageTotals(this.input.runId);
+      this.spend.fleet(rows.reduce((sum, row) => sum + (budget.prices.cost(row.model, row) ?? 0), 0), live);
+    } catch {
+      // The store is busy or gone: the guard keeps its last figure, and the writes report the failure.
+    }
   }
 
   /** The last check before a call goes out: the task's lease is surely held, and the cap leaves room. */
@@ -207,6 +234,7 @@ export class RunEngine {
       if (others.length > 0) this.input.notice?.(`another process is working on this run (${describeOwners(others)}); this one will share the remaining tasks`);
       await this.lease.register();
       this.lease.start((error) => this.fail(error));
+      await this.fleet.start();
       this.input.stopSignal?.addEventListener('abort', onStop, { once: true });
       this.input.cancelSignal?.addEventListener('abort', onCancel, { once: true });
       if (this.input.stopSignal?.aborted) this.beginStop('user');
@@ -238,6 +266,7 @@ export class RunEngine {
       this.input.stopSignal?.removeEventListener('abort', onStop);
       this.input.cancelSignal?.removeEventListener('abort', onCancel);
       this.caller.dispose();
+      this.fleet.dispose();
     }
     if (this.fatal !== null) return this.abandon();
     try {

@@ -25,6 +25,10 @@ export class SpendGuard {
   private spent: number;
   private reserved = 0;
   private exhausted = false;
+  /** In a fleet: what every process had committed at the last sync, what this one had spent then, how many run. */
+  private fleetSpent: number | null = null;
+  private spentAtSync = 0;
+  private processes = 1;
 
   constructor(
     private readonly budget: Budget | null,
@@ -37,13 +41,29 @@ export class SpendGuard {
     return this.spent;
   }
 
+  /**
+   * The fleet's spend as the store last had it (every process's committed calls), and how many processes are
+   * live: from then on a call is admitted when that, plus what this process spent since, plus its calls in
+   * flight counted once for each live process (the others' in flight are assumed alike), stays within the cap.
+   */
+  fleet(spentUsd: number, processes: number): void {
+    this.fleetSpent = Math.max(spentUsd, this.budget?.spentUsd ?? 0);
+    this.spentAtSync = this.spent;
+    this.processes = Math.max(1, processes);
+  }
+
+  private projected(worst: number): number {
+    if (this.fleetSpent === null || this.processes <= 1) return this.spent + this.reserved + worst;
+    return Math.max(this.spent, this.fleetSpent + (this.spent - this.spentAtSync)) + (this.reserved + worst) * this.processes;
+  }
+
   admit(modelId: string, request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): AdmissionTicket | null {
     const budget = this.budget;
     if (!budget) return { settle: () => undefined };
     if (this.exhausted) return null;
     // Unpriced models are refused before the run starts (see checkPriced), so a null here is a free call.
     const worst = budget.prices.cost(modelId, worstCaseUsage(request)) ?? 0;
-    if (this.spent + this.reserved + worst > budget.capUsd) {
+    if (this.projected(worst) > budget.capUsd) {
       this.exhausted = true;
       this.onExhausted();
       return null;

@@ -569,6 +569,12 @@ export class SqliteStore implements Store {
   async reserveCalls(request: CallReservation): Promise<CallGrant> {
     const { statements } = this;
     const runPk = this.handle(request.runId).pk;
+    if (request.requests <= 0) {
+      // Only asking about a pause: a read, no write lock (every process asks about every model once a second).
+      const now = Date.now();
+      const pausedUntil = statements.windowRow.get(runPk, request.model)?.paused_until ?? 0;
+      return { granted: 0, retryAfterMs: Math.max(0, pausedUntil - now) };
+    }
     return this.db
       .transaction((): CallGrant => {
         const now = Date.now();
