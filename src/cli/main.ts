@@ -12,6 +12,7 @@ import { compareCommand, reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
+import { submitCommand, workerCommand } from './commands/worker.js';
 import { oneLine, printErrorLine, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addCommand(runCommand())
+    .addCommand(submitCommand())
+    .addCommand(workerCommand())
     .addCommand(estimateCommand())
     .addCommand(replayCommand())
     .addCommand(quickcheckCommand())

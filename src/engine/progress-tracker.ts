@@ -148,6 +148,36 @@ export class ProgressTracker {
     this.retries++;
   }
 
+  /**
+   * Adds what another process reported doing since its last report (`assay run --workers`: the workers'
+   * progress in one display). Counts are differences, per model id.
+   */
+  merge(modelId: string, delta: { completed: number; failed: number; calls: number; inputTokens: number; outputTokens: number; failures: Failures }): void {
+    const model = this.counters(modelId);
+    this.completed += delta.completed;
+    this.failed += delta.failed;
+    model.completed += delta.completed;
+    model.failed += delta.failed;
+    model.finished += delta.completed + delta.failed;
+    this.sessionFinished += delta.completed + delta.failed;
+    if (delta.calls > 0) {
+      model.calls += delta.calls;
+      model.inputTokens += delta.inputTokens;
+      model.outputTokens += delta.outputTokens;
+      const cost = this.prices.cost(modelId, { inputTokens: delta.inputTokens, outputTokens: delta.outputTokens });
+      model.cost = model.cost === null || cost === null ? null : model.cost + cost;
+    }
+    for (const [category, count] of Object.entries(delta.failures) as [FailureCategory, number][]) {
+      if (count <= 0) continue;
+      this.failures[category] = (this.failures[category] ?? 0) + count;
+      model.failures[category] = (model.failures[category] ?? 0) + count;
+    }
+  }
+
+  mergeRetries(count: number): void {
+    this.retries += count;
+  }
+
   snapshot(now = Date.now()): ProgressSnapshot {
     const rate = this.window.rate(now, this.sessionFinished, this.startedAt);
     const remaining = Math.max(0, this.total - this.completed - this.failed);

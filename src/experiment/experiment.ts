@@ -60,6 +60,8 @@ export interface RunOptions extends ExecutionOptions {
    * is written (and the sidecars removed) once every task is done.
    */
   readonly output?: { readonly path: string; readonly progressive?: boolean };
+  /** Create the run (or find it) and return at once, working none of it (`assay submit`, `assay run --no-work`). */
+  readonly noWork?: boolean;
 }
 
 export interface ReplayOptions extends ExecutionOptions {
@@ -119,7 +121,8 @@ export class Experiment {
     const plan = this.plan();
     const untilStage = options.untilStage ?? 'judge';
     const policy = options.runtime?.existingRunPolicy ?? 'auto';
-    const built = buildModels(plan, options.env ?? process.env);
+    // Creating a run only (submit) calls no model: it needs no API key on this machine.
+    const built = options.noWork ? null : buildModels(plan, options.env ?? process.env);
     const storePath = this.storePath(options.runtime?.store);
     // A new store can only get a new run, which needs the rows: read (and check) them before anything is written.
     if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().validate();
@@ -147,7 +150,8 @@ export class Experiment {
       }
       // Another process may create the same run between our check and here; then we simply join it.
       if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options, action === 'rerun'))) action = 'resumed';
-      const summary = await execute(plan, store, built, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
+      if (options.noWork) return await summarizeRun(store, plan.runId, { action, untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
+      const summary = await execute(plan, store, built!, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
       return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
     } catch (error) {
       failed = true;
@@ -331,7 +335,8 @@ async function runPrices(store: Store, plan: RunPlan): Promise<PriceBook> {
   return provenance?.prices && !provenance.origin ? PriceBook.recorded(provenance.prices) : priceBook(plan);
 }
 
-async function execute(
+/** Works a run through the engine and summarizes it (shared by `run`, `replay` and `worker`). */
+export async function execute(
   plan: RunPlan,
   store: Store,
   built: ReturnType<typeof buildModels>,
@@ -399,7 +404,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 /** The models (and runtime settings) of a config, for a stored run that takes its models from it. */
-function modelSource(experiment: Experiment): ModelSource {
+export function modelSource(experiment: Experiment): ModelSource {
   return {
     path: experiment.source.path ?? `experiment '${experiment.config.name}'`,
     models: experiment.config.models,

@@ -53,7 +53,7 @@ export interface RunSummary extends ExecutionState {
    * created: a new run; resumed: continued a stored one; reused: already complete, nothing done; rerun:
    * cleared and redone; replayed: later stages recomputed from stored results.
    */
-  readonly action: 'created' | 'resumed' | 'reused' | 'rerun' | 'replayed';
+  readonly action: 'created' | 'resumed' | 'reused' | 'rerun' | 'replayed' | 'joined';
   readonly untilStage: Stage;
   /** Model calls made by this session (answering and evaluator models). */
   readonly modelCalls: number;

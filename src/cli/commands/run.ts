@@ -19,6 +19,8 @@ interface RunCommandOptions {
   failOnFailures?: boolean;
   json?: boolean;
   quiet?: boolean;
+  work: boolean;
+  workers?: number;
 }
 
 export function runCommand(): Command {
@@ -39,6 +41,8 @@ export function runCommand(): Command {
     .option('--progressive-save', 'keep the run in plain files beside --output (<file>.tmp and <file>.state) instead of a store')
     .option('--resume <state>', 'continue the progressive-save job of this .state file')
     .option('--fail-on-failures', 'exit 1 when any task failed (for CI); failures are still saved and retried next time')
+    .option('--no-work', 'create the run (or find it) and print its id, working none of it: workers do (assay worker)')
+    .option('--workers <n>', 'work the run with N worker processes on this machine (each its own Node process) instead of this one', positiveInteger)
     .option('--json', 'print one JSON summary on stdout')
     .option('--quiet', 'no progress display')
     .action(async (configArgument: string | undefined, options: RunCommandOptions) => {
@@ -58,6 +62,18 @@ export function runCommand(): Command {
       }
       const config = configArgument ?? experiment.source.path ?? '';
       for (const warning of experiment.compile().warnings) printErrorLine(`assay: warning: ${warning}`);
+      if ((!options.work || options.workers) && (output?.progressive || options.resume)) {
+        throw new UserError('usage', `${options.work ? '--workers' : '--no-work'} needs a store: a progressive save (--progressive-save, --resume) is one process's files`, { hint: 'drop --progressive-save, or the worker options' });
+      }
+      if (!options.work) {
+        const created = await experiment.run({
+          noWork: true,
+          ...(options.untilStage ? { untilStage: options.untilStage } : {}),
+          runtime: { existingRunPolicy: options.existingRunPolicy, ...(options.store ? { store: options.store } : {}) },
+        });
+        (await import('./worker.js')).printSubmitted(created, options.json ?? false);
+        return;
+      }
       const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
       const stop = new AbortController();
       const cancel = new AbortController();
@@ -75,7 +91,24 @@ export function runCommand(): Command {
       process.on('SIGTERM', onSignal);
       let summary: RunSummary;
       try {
-        summary = await experiment.run({
+        summary = options.workers
+          ? await (await import('../worker-fleet.js')).runWithWorkers(
+              experiment,
+              {
+                workers: options.workers,
+                existingRunPolicy: options.existingRunPolicy,
+                reuse: options.reuse,
+                stopSignal: stop.signal,
+                cancelSignal: cancel.signal,
+                ...(options.untilStage ? { untilStage: options.untilStage } : {}),
+                ...(options.store ? { store: options.store } : {}),
+                ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+                ...(options.maxCost ? { maxCost: options.maxCost } : {}),
+                ...(output ? { output: output.path } : {}),
+              },
+              display,
+            )
+          : await experiment.run({
           ...(options.untilStage ? { untilStage: options.untilStage } : {}),
           runtime: {
             existingRunPolicy: options.existingRunPolicy,

@@ -1,0 +1,182 @@
+import { existsSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from 'commander';
+import { UserError } from '../../core/errors.js';
+import type { Experiment } from '../../experiment/experiment.js';
+import type { RunSummary } from '../../experiment/summary.js';
+import { STAGES, type Stage } from '../../spec/stage.js';
+import type { Store } from '../../spec/store.js';
+import { positiveInteger, positiveNumber } from '../arguments.js';
+import { formatDuration, printErrorLine, printJson, printLine, shortId } from '../output.js';
+import { modelDownLine } from './run.js';
+
+interface WorkerOptions {
+  store?: string;
+  config?: string;
+  follow?: boolean;
+  pollSeconds: number;
+  untilStage?: Stage;
+  concurrency?: number;
+  maxCost?: number;
+  json?: boolean;
+  quiet?: boolean;
+  reportLines?: boolean;
+}
+
+export const WORKER_STORE_HELP = 'the store holding the runs (default: the config runtime.store, else $ASSAY_STORE, else .assay/assay.db in the current folder)';
+
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('join a stored run (or every unfinished run of a store) and work its tasks beside any other processes on it, until nothing is left')
+    .argument('[run]', 'a run id (or unique prefix), or the experiment config of the run; default: every unfinished run in the store')
+    .option('--store <location>', WORKER_STORE_HELP)
+    .option('--config <file>', 'the config the models come from (checked against the run); default: the config the run was created from, if it is on this machine')
+    .option('--follow', 'when nothing is left, wait for new runs instead of exiting (stop with Ctrl+C or SIGTERM)')
+    .option('--poll-seconds <n>', 'with --follow: how often the store is asked for new runs', positiveInteger, 2)
+    .addOption(new Option('--until-stage <stage>', 'stop every task after this stage').choices(STAGES))
+    .option('--concurrency <n>', 'model calls in flight at once in this process (overrides runtime.concurrency)', positiveInteger)
+    .option('--max-cost <usd>', 'the spending cap of the run, for the whole fleet (overrides runtime.maxCostUsd)', positiveNumber)
+    .option('--json', 'print one JSON summary on stdout')
+    .option('--quiet', 'no progress display')
+    .addOption(new Option('--report-lines', 'report progress as JSON lines on stderr (what assay run --workers reads)').hideHelp())
+    .action(async (reference: string | undefined, options: WorkerOptions) => {
+      const [{ Experiment }, { workRun, isWorkable }, { createProgressDisplay }, { defaultStorePath, openStoreAt }] = await Promise.all([
+        import('../../experiment/experiment.js'),
+        import('../../experiment/work-run.js'),
+        import('../progress-display.js'),
+        import('../../experiment/store-location.js'),
+      ]);
+      const given = options.config ? Experiment.fromConfig(options.config) : undefined;
+      const named = reference !== undefined && existsSync(reference) && statSync(reference).isFile() ? Experiment.fromConfig(reference) : undefined;
+      const models = given ?? named;
+      const location = options.store ?? (named ?? given)?.storePath() ?? defaultStorePath();
+      const store: Store = openStoreAt(location, { create: false });
+      const stop = new AbortController();
+      const cancel = new AbortController();
+      const display = options.reportLines
+        ? new (await import('../worker-fleet.js')).ReportingDisplay()
+        : createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
+      const onSignal = () => {
+        if (!stop.signal.aborted) {
+          display.notice('stopping: no new tasks; calls in flight finish and are saved, then the leases are released (Ctrl+C again to cancel them)');
+          stop.abort();
+        } else cancel.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const summaries: RunSummary[] = [];
+      try {
+        const runIds = await runsNamed(store, reference, named);
+        const worked = new Set<string>();
+        const work = async (runId: string) => {
+          worked.add(runId);
+          const summary = await workRun(store, runId, {
+            ...(models ? { models } : {}),
+            ...(options.untilStage ? { untilStage: options.untilStage } : {}),
+            runtime: { ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(options.maxCost ? { maxCostUsd: options.maxCost } : {}) },
+            stopSignal: stop.signal,
+            cancelSignal: cancel.signal,
+            onProgress: (tracker) => display.attach(tracker),
+            onNotice: (message) => display.notice(message),
+          });
+          summaries.push(summary);
+          if (!options.json && !options.reportLines) display.notice(`run ${shortId(runId)} (${summary.name}): ${summary.status}${summary.interruptReason ? ` (${summary.interruptReason})` : ''} · ${summary.done} of ${summary.tasks} done · ${summary.modelCalls} model calls by this worker`);
+        };
+        if (runIds) {
+          for (const runId of runIds) if (!stop.signal.aborted) await work(runId);
+        }
+        // No run named: every unfinished run, again until none is left (and, following, as new ones come).
+        while (!runIds && !stop.signal.aborted) {
+          const next = (await store.listRuns()).filter((run) => isWorkable(run) && (!worked.has(run.runId) || run.status === 'created'));
+          for (const run of next) if (!stop.signal.aborted) await work(run.runId);
+          if (next.length > 0) continue;
+          if (!options.follow) break;
+          await sleep(options.pollSeconds * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
+        }
+      } finally {
+        display.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await store.close();
+      }
+      report(summaries, options, stop.signal.aborted, location);
+    });
+}
+
+/** The runs a reference names (a config's run must be in the store already), or null for "every unfinished run". */
+async function runsNamed(store: Store, reference: string | undefined, named: Experiment | undefined): Promise<string[] | null> {
+  if (reference === undefined) return null;
+  if (named) {
+    const { runId } = named.compile();
+    if (!(await store.getRun(runId))) {
+      throw new UserError('run_not_found', `${reference} compiles to run ${shortId(runId)}, which is not in store ${store.location}`, {
+        hint: `create it first: assay submit ${reference} --store ${store.location}`,
+      });
+    }
+    return [runId];
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(reference)) throw new UserError('bad_reference', `'${reference}' is neither a config file nor a run id`, { hint: 'pass a run id (at least 4 hex digits), a config path, or nothing' });
+  const matches = await store.findRuns(reference, 2);
+  if (matches.length === 0) throw new UserError('run_not_found', `no run ${reference} in store ${store.location}`, { hint: 'list them with assay runs --store ...' });
+  if (matches.length > 1) throw new UserError('ambiguous_run', `run id prefix '${reference}' matches more than one run`, { hint: 'give more digits' });
+  return [matches[0]!.runId];
+}
+
+function report(summaries: readonly RunSummary[], options: WorkerOptions, stopped: boolean, location: string): void {
+  const modelCalls = summaries.reduce((sum, summary) => sum + summary.modelCalls, 0);
+  if (options.json) printJson({ runs: summaries, modelCalls, stopped });
+  else if (summaries.length === 0) printLine(`nothing to do: no unfinished run in ${location}`);
+  else {
+    for (const summary of summaries) {
+      printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${summary.interruptReason ? ` (${summary.interruptReason})` : ''}`);
+      printLine(`  ${summary.tasks} tasks · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls by this worker · ${formatDuration(summary.durationMs / 1000)}`);
+    }
+  }
+  const again = `assay worker --store ${location}`;
+  for (const summary of summaries) {
+    if (summary.status === 'interrupted' && summary.interruptReason === 'model' && summary.modelDown) {
+      printErrorLine(modelDownLine(summary.modelDown, again));
+      process.exitCode = 1;
+    } else if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
+      printErrorLine(`run ${shortId(summary.runId)} stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise runtime.maxCostUsd in the config and run: ${again}`);
+      process.exitCode = 1;
+    }
+  }
+  // Stopped by a signal: every finished result is saved and the leases are released. With --follow that is
+  // how a worker is meant to end (a Kubernetes pod being stopped): exit 0; otherwise 130, as `assay run`.
+  if (stopped && process.exitCode === undefined && !options.follow) {
+    printErrorLine(`stopped: every finished result is saved and this worker's leases are released; continue with: ${again}`);
+    process.exitCode = 130;
+  }
+}
+
+export function submitCommand(): Command {
+  return new Command('submit')
+    .description('create the run of an experiment config in a store, without working it (workers do: assay worker); prints its id')
+    .argument('<config>', 'experiment config file (YAML or JSON)')
+    .option('--store <location>', 'store file (default: the config runtime.store, else $ASSAY_STORE, else .assay/assay.db beside the config)')
+    .addOption(
+      new Option('--existing-run-policy <policy>', 'when the run exists: auto keeps it, error refuses, rerun replaces it with a new, empty one')
+        .choices(['auto', 'error', 'rerun'])
+        .default('auto'),
+    )
+    .option('--json', 'print JSON')
+    .action(async (config: string, options: { store?: string; existingRunPolicy: 'auto' | 'error' | 'rerun'; json?: boolean }) => {
+      const { Experiment } = await import('../../experiment/experiment.js');
+      const experiment = Experiment.fromConfig(config);
+      for (const warning of experiment.compile().warnings) printErrorLine(`assay: warning: ${warning}`);
+      const summary = await experiment.run({ noWork: true, runtime: { existingRunPolicy: options.existingRunPolicy, ...(options.store ? { store: options.store } : {}) } });
+      printSubmitted(summary, options.json ?? false);
+    });
+}
+
+/** What `submit` and `run --no-work` print: the run id on stdout (for scripts), and how to work it. */
+export function printSubmitted(summary: RunSummary, json: boolean): void {
+  if (json) {
+    printJson({ runId: summary.runId, name: summary.name, status: summary.status, action: summary.action, tasks: summary.tasks, done: summary.done, store: summary.store });
+    return;
+  }
+  printLine(summary.runId);
+  const what = summary.action === 'created' || summary.action === 'rerun' ? 'created' : `already there (${summary.status}, ${summary.done} of ${summary.tasks} done)`;
+  printErrorLine(`run ${shortId(summary.runId)} (${summary.name}, ${summary.tasks} tasks) ${what} in ${summary.store}; work it with: assay worker ${shortId(summary.runId)} --store ${summary.store}`);
+}
