@@ -1,13 +1,19 @@
 import { Command } from 'commander';
-import { formatDuration, printJson, printLine } from '../output.js';
+import { formatDuration, printJson, printLine, table } from '../output.js';
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('progress of a progressive-save job, read from its .state file alone (cheap while it runs)')
-    .argument('<state>', 'the job\'s <output>.state file')
-    .option('--tasks', 'also list the failed and pending tasks (reads the .tmp too)')
+    .description('progress of a run and the workers on it (hosts, pids, heartbeats, leases); or of a progressive-save job, from its .state file alone')
+    .argument('<run|state>', 'a run id (or prefix) or config of a run in a store, or a progressive-save job\'s <output>.state file')
+    .option('--store <location>', 'the store of a run (default: the config runtime.store, else $ASSAY_STORE, else .assay/assay.db)')
+    .option('--tasks', 'also list the failed and pending tasks (reads the .tmp too; progressive-save jobs)')
     .option('--json', 'print JSON')
-    .action(async (statePath: string, options: { tasks?: boolean; json?: boolean }) => {
+    .action(async (statePath: string, options: { tasks?: boolean; json?: boolean; store?: string }) => {
+      const { existsSync } = await import('node:fs');
+      const output = statePath.endsWith('.state') ? statePath.slice(0, -'.state'.length) : statePath;
+      // A progressive-save job is named by its .state, its results file, or a finished job's results file.
+      const progressive = statePath.endsWith('.state') || existsSync(`${output}.state`) || /\.(json|csv)$/i.test(statePath);
+      if (!progressive) return runStatus(statePath, options);
       const [{ ProgressiveSave }, { isStage }, { lastStageOf, pipelineOf, shownThroughStage }] = await Promise.all([
         import('../../stores/files/progressive-save.js'),
         import('../../spec/stage.js'),
@@ -80,4 +86,57 @@ async function listTasks(statePath: string): Promise<{ failed: string[]; pending
     if (!sets.completed(ord)) pending.push(manifest.task(ord).key);
   }
   return { failed, pending };
+}
+
+/** A stored run's progress and the processes working it, as the store has them. */
+async function runStatus(reference: string, options: { json?: boolean; store?: string }): Promise<void> {
+  const [{ resolveRun }, { processAlive }, { hostname }, { pipelineOf, shownThroughStage, stageCountsFromHistogram }] = await Promise.all([
+    import('../resolve-run.js'),
+    import('../../core/process-alive.js'),
+    import('node:os'),
+    import('../../core/execution-state.js'),
+  ]);
+  const { store, runId } = await resolveRun(reference, options.store);
+  try {
+    const run = (await store.getRun(runId))!;
+    const pipeline = pipelineOf(run.snapshot);
+    const counts = stageCountsFromHistogram(await store.getStageHistogram(runId), run.taskCount, pipeline);
+    const here = hostname();
+    const now = Date.now();
+    const workers = (await store.listOwners(runId)).map((owner) => {
+      const gone = owner.host === here && owner.pid !== process.pid && !processAlive(owner.pid);
+      return {
+        owner: owner.owner,
+        host: owner.host,
+        pid: owner.pid,
+        startedAt: owner.startedAt,
+        heartbeatAt: owner.heartbeatAt,
+        heartbeatAgeSeconds: Math.max(0, (now - Date.parse(owner.heartbeatAt)) / 1000),
+        lease: gone ? 'void (process gone)' : owner.live ? 'live' : 'lapsed',
+        live: owner.live && !gone,
+        heldTasks: owner.heldTasks,
+      };
+    });
+    if (options.json) {
+      printJson({ runId, name: run.name, status: run.status, interruptReason: run.interruptReason, completedThroughStage: run.completedThroughStage, tasks: run.taskCount, done: counts.done, failed: counts.failed, workers });
+      return;
+    }
+    const reason = run.interruptReason ? ` (${run.interruptReason})` : '';
+    const through = run.completedThroughStage ? ` through ${shownThroughStage(run.completedThroughStage, pipeline)}` : '';
+    printLine(`run     ${run.name} (${runId.slice(0, 12)}) · ${run.status}${reason}${through} · store ${store.location}`);
+    printLine(`tasks   ${counts.done}/${run.taskCount} done · ${counts.failed} failed`);
+    const live = workers.filter((worker) => worker.live).length;
+    printLine(`workers ${live} live${workers.length > live ? `, ${workers.length - live} not (their leases are free for others)` : ''}`);
+    if (workers.length > 0) {
+      printLine(
+        table(
+          ['host', 'pid', 'heartbeat', 'lease', 'tasks held', 'started'],
+          workers.map((worker) => [worker.host, worker.pid, `${formatDuration(worker.heartbeatAgeSeconds)} ago`, worker.lease, worker.heldTasks, worker.startedAt.slice(0, 19).replace('T', ' ')]),
+          '  ',
+        ),
+      );
+    }
+  } finally {
+    await store.close();
+  }
 }
