@@ -36,7 +36,7 @@ interface ModelWindow {
 
 /**
  * The most a grant may wait between the store granting it and the call starting. The store counts a grant
- * for the model's window plus this, so calls started within it never put more than the limit into any window
+ * for the model's window plus twice this, so calls started within it never put more than the limit into any window
  * of the model's length as the server sees it, whichever process makes them (docs/adr/fleet-limits.md).
  */
 export function holdMs(windowMs: number): number {
@@ -198,7 +198,9 @@ export class FleetLimits {
         tokensPerRequest: tokensPer,
         requestLimit: window.requestLimit,
         tokenLimit: window.tokenLimit,
-        windowMs: window.windowMs + hold,
+        // Twice the hold: once for the time a caller may take to use a grant, once as a margin for the time a
+        // request takes to reach the server (which counts arrivals), so jitter there cannot fill a window twice.
+        windowMs: window.windowMs + 2 * hold,
       });
       window.permits = grant.granted;
       window.tokensPer = tokensPer;

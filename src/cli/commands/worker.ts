@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { UserError } from '../../core/errors.js';
+import { lastStageOf, pipelineOf, reachesStage } from '../../core/execution-state.js';
 import type { Experiment } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
@@ -70,6 +71,11 @@ export function workerCommand(): Command {
         const worked = new Set<string>();
         const work = async (runId: string) => {
           worked.add(runId);
+          const run = await store.getRun(runId);
+          if (run?.status === 'completed' && reachesStage(run.completedThroughStage, options.untilStage ?? lastStageOf(pipelineOf(run.snapshot)))) {
+            if (!options.json && !options.reportLines) display.notice(`run ${shortId(runId)} (${run.name}) is complete; nothing to do`);
+            return;
+          }
           const summary = await workRun(store, runId, {
             ...(models ? { models } : {}),
             ...(options.untilStage ? { untilStage: options.untilStage } : {}),

@@ -1,0 +1,238 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStoreAt } from '../../src/experiment/store-location.js';
+import type { Store } from '../../src/spec/store.js';
+import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
+import { FakeOpenAIServer, solve } from '../support/openai-server.js';
+import { httpConfig, Workspace } from '../support/workspace.js';
+
+/**
+ * Several processes on one run: `assay run`, `assay worker` and `assay run --workers`, over real HTTP to a
+ * local server that counts requests. The store is a parameter: an SQLite file in the test's folder by
+ * default, or the store at $ASSAY_TEST_WORKER_STORE (a PostgreSQL URL, say), where every test makes its own run
+ * (a dataset of its own) and names it, so runs of other tests sharing the store are never touched.
+ */
+const SHARED_STORE = process.env.ASSAY_TEST_WORKER_STORE;
+
+let workspace: Workspace;
+let server: FakeOpenAIServer;
+let location: string;
+/** Each test's dataset differs, so its run id does too (a shared store holds them all). */
+let offset = Math.floor(Math.random() * 1e6);
+
+beforeEach(async () => {
+  workspace = new Workspace();
+  server = await new FakeOpenAIServer((request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 30 })).start();
+  location = SHARED_STORE ?? workspace.path('store.db');
+});
+
+afterEach(async () => {
+  await server.stop();
+  workspace.remove();
+});
+
+/** Writes a dataset of `tasks` questions and its config; `more` goes under runtime and `model` under the model. */
+function experiment(tasks: number, options: { concurrency?: number; runtime?: string; model?: string } = {}): void {
+  offset += 1000;
+  workspace.arithmetic('questions.jsonl', tasks, offset);
+  let config = httpConfig(server.baseURL, { concurrency: options.concurrency ?? 4 }).replace('  store: store.db\n', '');
+  if (options.runtime) config = config.replace('runtime:\n', `runtime:\n${options.runtime}`);
+  if (options.model) config = config.replace('    params: { temperature: 0, maxTokens: 64 }\n', `    params: { temperature: 0, maxTokens: 64 }\n${options.model}`);
+  workspace.write('exp.yaml', config);
+}
+
+async function submit(): Promise<string> {
+  const result = await runCli(['submit', 'exp.yaml', '--store', location], { cwd: workspace.dir });
+  expect(result.code, result.stderr).toBe(0);
+  const runId = result.stdout.trim();
+  expect(runId).toMatch(/^[0-9a-f]{64}$/);
+  return runId;
+}
+
+function worker(runId: string, ...extra: string[]) {
+  return startCli(['worker', runId, '--store', location, '--json', ...extra], { cwd: workspace.dir });
+}
+
+function modelCalls(result: CliResult): number {
+  expect(result.code, result.stderr).toBe(0);
+  const parsed = JSON.parse(result.stdout) as { modelCalls: number };
+  return parsed.modelCalls;
+}
+
+async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStoreAt(location, { create: false });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The run's final status and the most answers stored for one task (1 when nothing was written twice). */
+async function stored(runId: string, tasks: number): Promise<{ status: string; maxAnswers: number; minAnswers: number; owners: number }> {
+  return withStore(async (store) => {
+    let maxAnswers = 0;
+    let minAnswers = Number.POSITIVE_INFINITY;
+    for (let ord = 0; ord < tasks; ord++) {
+      const answers = (await store.readTaskEvents(runId, ord)).filter((event) => event.type === 'generate-completed').length;
+      maxAnswers = Math.max(maxAnswers, answers);
+      minAnswers = Math.min(minAnswers, answers);
+    }
+    return { status: (await store.getRun(runId))!.status, maxAnswers, minAnswers, owners: (await store.listOwners(runId)).length };
+  });
+}
+
+function askedCounts(): number[] {
+  return [...server.countsByPrompt().values()];
+}
+
+describe('workers on one run', () => {
+  it('one `assay run` and two `assay worker` share a run: every task done once, each process did work', async () => {
+    // Slow enough answers that the run cannot claim everything before the workers have started.
+    server.behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 100 });
+    experiment(150);
+    const runId = await submit();
+    const run = startCli(['run', 'exp.yaml', '--store', location, '--json'], { cwd: workspace.dir });
+    await waitFor(() => server.requests.length >= 8, 30_000, 'the run to start answering');
+    const workers = [worker(runId), worker(runId)];
+    const results = await Promise.all([run.done, ...workers.map((child) => child.done)]);
+    const calls = results.map(modelCalls);
+    for (const count of calls) expect(count).toBeGreaterThan(0);
+    expect(calls.reduce((sum, count) => sum + count, 0)).toBe(150);
+    const asked = askedCounts();
+    expect(asked.length).toBe(150);
+    expect(Math.max(...asked)).toBe(1);
+    expect(await stored(runId, 150)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
+  });
+
+  it('a worker killed with kill -9 mid-run: the others finish, repeating at most the calls it had in flight', async () => {
+    const concurrency = 4;
+    experiment(150, { concurrency });
+    const runId = await submit();
+    const doomed = worker(runId);
+    await waitFor(() => server.requests.length >= 20, 30_000, 'the first worker to answer');
+    const others = [startCli(['run', 'exp.yaml', '--store', location, '--json'], { cwd: workspace.dir }), worker(runId)];
+    const before = server.requests.length;
+    await waitFor(() => server.requests.length >= before + 20, 30_000, 'the others to answer');
+    doomed.child.kill('SIGKILL');
+    const killed = await doomed.done;
+    expect(killed.signal).toBe('SIGKILL');
+    const results = await Promise.all(others.map((child) => child.done));
+    for (const result of results) expect(modelCalls(result)).toBeGreaterThan(0);
+    const asked = askedCounts();
+    expect(asked.length).toBe(150);
+    expect(asked.filter((count) => count > 1).length).toBeLessThanOrEqual(concurrency);
+    expect(await stored(runId, 150)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
+  });
+
+  it('a worker stopped past its lease and continued: its writes are refused, nothing is paid twice beyond its calls in flight', async () => {
+    const concurrency = 4;
+    experiment(120, { concurrency, runtime: '  leaseMs: 1000\n' });
+    const runId = await submit();
+    const paused = worker(runId);
+    await waitFor(() => server.requests.length >= 3 * concurrency, 30_000, 'the first worker to answer');
+    paused.child.kill('SIGSTOP');
+    const askedBeforePause = server.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const second = worker(runId);
+    await waitFor(() => server.requests.length >= askedBeforePause + 20, 30_000, 'the second worker to take over');
+    paused.child.kill('SIGCONT');
+    const [first, other] = await Promise.all([paused.done, second.done]);
+    expect(modelCalls(first)).toBeGreaterThan(0);
+    expect(modelCalls(other)).toBeGreaterThan(0);
+    expect(first.stderr).toMatch(/longer than its lease|took over/);
+    const asked = askedCounts();
+    expect(asked.length).toBe(120);
+    expect(asked.filter((count) => count > 1).length).toBeLessThanOrEqual(concurrency);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(2);
+    expect(await stored(runId, 120)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
+  });
+
+  it('three workers with requestsPerMinute on the model never pass it at the server, in any window', async () => {
+    const limit = 8;
+    const windowMs = 2000;
+    // Each worker alone would start up to `limit` calls per window: three would reach three times the limit.
+    experiment(24, { concurrency: 8, model: `    rateLimit: { requestsPerMinute: ${limit}, windowSeconds: ${windowMs / 1000} }\n` });
+    const runId = await submit();
+    const workers = [worker(runId), worker(runId), worker(runId)];
+    const results = await Promise.all(workers.map((child) => child.done));
+    expect(results.map(modelCalls).reduce((sum, count) => sum + count, 0)).toBe(24);
+    const arrivals = server.requests.map((request) => request.at).sort((left, right) => left - right);
+    expect(arrivals.length).toBe(24);
+    // The most requests the server saw within any window of the model's length (a sliding window over arrivals).
+    let most = 0;
+    for (let first = 0, last = 0; last < arrivals.length; last++) {
+      while (arrivals[last]! - arrivals[first]! >= windowMs) first++;
+      most = Math.max(most, last - first + 1);
+    }
+    expect(most).toBeLessThanOrEqual(limit);
+    expect(most).toBeGreaterThan(1);
+    expect((await stored(runId, 24)).status).toBe('completed');
+  });
+
+  it('assay run --workers 2 completes a run, both workers doing work', async () => {
+    experiment(150);
+    const result = await runCli(['run', 'exp.yaml', '--store', location, '--workers', '2', '--json'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { runId: string; status: string; modelCalls: number; done: number; workers: { modelCalls: number }[] };
+    expect(summary.status).toBe('completed');
+    expect(summary.done).toBe(150);
+    expect(summary.workers).toHaveLength(2);
+    for (const child of summary.workers) expect(child.modelCalls).toBeGreaterThan(0);
+    expect(summary.modelCalls).toBe(150);
+    const asked = askedCounts();
+    expect(asked.length).toBe(150);
+    expect(Math.max(...asked)).toBe(1);
+    expect(await stored(summary.runId, 150)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
+  });
+
+  it('a worker whose config names other models than the run is refused with one line, and nothing is written', async () => {
+    experiment(10);
+    const runId = await submit();
+    workspace.write('other.yaml', readFileSync(workspace.path('exp.yaml'), 'utf8').replace('temperature: 0,', 'temperature: 0.7,'));
+    const before = SHARED_STORE ? null : readFileSync(location);
+    const result = await runCli(['worker', runId, '--store', location, '--config', 'other.yaml'], { cwd: workspace.dir });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^assay: error: model 'local' in .*other\.yaml is not the model run [0-9a-f]{12} was made with \(its params differ\); use the config the run was made with$/);
+    if (before) expect(readFileSync(location).equals(before)).toBe(true);
+    if (!SHARED_STORE) expect(existsSync(`${location}-wal`) ? readFileSync(`${location}-wal`).length : 0).toBe(0);
+    expect(server.requests).toHaveLength(0);
+    expect(await withStore(async (store) => [(await store.getRun(runId))!.status, (await store.listOwners(runId)).length, (await store.readTaskEvents(runId, 0)).length])).toEqual(['created', 0, 0]);
+  });
+
+  it('assay worker with nothing to do exits 0 and calls nothing', async () => {
+    experiment(5);
+    const runId = await submit();
+    expect(modelCalls(await worker(runId).done)).toBe(5);
+    const asked = server.requests.length;
+    expect(modelCalls(await worker(runId).done)).toBe(0);
+    if (!SHARED_STORE) {
+      const result = await runCli(['worker', '--store', location], { cwd: workspace.dir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^nothing to do: no unfinished run in /);
+    }
+    expect(server.requests.length).toBe(asked);
+  });
+
+  it.skipIf(SHARED_STORE !== undefined)('assay worker --follow works runs as they are submitted, and a SIGTERM ends it cleanly with its leases released', async () => {
+    experiment(20);
+    // An empty store first: the follower waits for work.
+    const seed = await runCli(['submit', 'exp.yaml', '--store', location], { cwd: workspace.dir });
+    expect(seed.code, seed.stderr).toBe(0);
+    const follower = startCli(['worker', '--store', location, '--follow', '--poll-seconds', '1', '--json'], { cwd: workspace.dir });
+    await waitFor(() => server.requests.length >= 20, 30_000, 'the follower to work the first run');
+    experiment(15);
+    const second = await submit();
+    await waitFor(() => server.requests.length >= 35, 30_000, 'the follower to work the run submitted later');
+    await expect.poll(async () => (await stored(second, 15)).status, { timeout: 20_000 }).toBe('completed');
+    follower.child.kill('SIGTERM');
+    const result = await follower.done;
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { runs: { runId: string; status: string }[]; stopped: boolean };
+    expect(summary.stopped).toBe(true);
+    expect(summary.runs.map((run) => run.status)).toEqual(['completed', 'completed']);
+    expect((await stored(second, 15)).owners).toBe(0);
+  });
+});
