@@ -8,7 +8,9 @@ import { distinctArithmeticDataset, httpConfig } from './fixtures.js';
 import { ModelServer } from './support/model-server.js';
 import { watch } from './support/watch.js';
 
-const [workDirectory, itemsText, delayText, concurrencyText] = process.argv.slice(2);
+const [workDirectory, itemsText, delayText, concurrencyText, workersText] = process.argv.slice(2);
+// With workers, `assay run --workers N` splits the same concurrency among N worker processes.
+const workers = Number(workersText ?? 0);
 const items = Number(itemsText);
 const delayMs = Number(delayText);
 const concurrency = Number(concurrencyText);
@@ -20,11 +22,12 @@ const store = join(workDirectory!, `latency-${items}-${delayMs}.db`);
 for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });
 const config = httpConfig(workDirectory!, dataset, store, server.baseURL, concurrency, `latency-${items}-${delayMs}`);
 
-const run = watch(process.execPath, [join(root, 'bin', 'assay.js'), 'run', config, '--quiet', '--json'], { cwd: workDirectory! });
+const fleet = workers > 0 ? ['--workers', String(workers), '--concurrency', String(Math.ceil(concurrency / workers))] : [];
+const run = watch(process.execPath, [join(root, 'bin', 'assay.js'), 'run', config, '--quiet', '--json', ...fleet], { cwd: workDirectory! });
 const result = await run.done;
 await server.stop();
 if (result.code !== 0) throw new Error(`assay run failed (${result.code}): ${result.stderr}`);
-const summary = JSON.parse(result.stdout) as { done: number; status: string };
+const summary = JSON.parse(result.stdout) as { done: number; status: string; workers?: { modelCalls: number }[] };
 if (summary.done !== items) throw new Error(`run ended ${summary.status} with ${summary.done}/${items} done`);
 process.stdout.write(
   JSON.stringify({
@@ -37,6 +40,8 @@ process.stdout.write(
     ...server.throughput(concurrency),
     endToEndRequestsPerSecond: server.requests / result.seconds,
     peakRssMB: result.peakRssMB,
+    workers,
+    callsByWorker: summary.workers?.map((entry) => entry.modelCalls) ?? null,
   }),
 );
 for (const suffix of ['', '-wal', '-shm']) rmSync(store + suffix, { force: true });

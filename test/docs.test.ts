@@ -73,6 +73,8 @@ describe('--help and the command pages', () => {
     [['export'], 'bundles.md'],
     [['import'], 'bundles.md'],
     [['status'], 'status.md'],
+    [['worker'], 'worker.md'],
+    [['submit'], 'worker.md'],
     [['estimate'], 'estimate.md'],
   ];
   for (const [command, page] of commands) {
