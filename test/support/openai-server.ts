@@ -21,7 +21,8 @@ export interface RecordedRequest {
 
 /** What the server does with one request. */
 export type Reply =
-  | { readonly kind: 'answer'; readonly text: string; readonly delayMs?: number }
+  /** `after`: the answer waits for it too (a test holding every answer until something has happened). */
+  | { readonly kind: 'answer'; readonly text: string; readonly delayMs?: number; readonly after?: Promise<unknown> }
   | { readonly kind: 'error'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string; readonly delayMs?: number }
   /** A body sent as given; bytes go out untouched (invalid UTF-8 included). */
   | { readonly kind: 'raw'; readonly status: number; readonly body: string | Uint8Array; readonly delayMs?: number }
@@ -117,6 +118,7 @@ export class FakeOpenAIServer {
     const reply = this.behaviour(recorded, this);
     if (reply.kind === 'hang') return;
     if (reply.kind !== 'drip' && reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    if (reply.kind === 'answer' && reply.after) await reply.after;
     if (response.destroyed) return;
     if (reply.kind === 'answer' || reply.kind === 'drip') {
       const text = JSON.stringify(answerBody(api, model, reply.text, recorded));

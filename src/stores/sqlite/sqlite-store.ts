@@ -49,6 +49,10 @@ import type {
 import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { sqliteFailure } from './sqlite-failure.js';
 import { translateFailures } from '../store-failures.js';
+import { retryWhenBusy } from './busy-retry.js';
+
+/** How long a method waits, in all, for another process's write to end before the store counts as busy. */
+const BUSY_WAIT_MS = 15_000;
 
 interface RunRow {
   run_pk: number;
@@ -151,7 +155,7 @@ function toProgress(row: TaskRow, samples: number): TaskProgress {
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   const location = resolve(path);
   try {
-    return translateFailures(new SqliteStore(location, options), (error) => sqliteFailure(location, error));
+    return translateFailures(retryWhenBusy(new SqliteStore(location, options), BUSY_WAIT_MS), (error) => sqliteFailure(location, error));
   } catch (error) {
     throw sqliteFailure(location, error) ?? error;
   }
@@ -191,6 +195,9 @@ export class SqliteStore implements Store {
       // Checkpoint the WAL every 32 MB instead of every 4 MB: fewer, larger copies back into the database.
       this.db.pragma('wal_autocheckpoint = 8192');
       this.migrate();
+      // From here a busy file does not block the thread: a method that finds another process writing gives
+      // the event loop back and tries again (see retryWhenBusy), as long as SQLite's own wait would have.
+      this.db.pragma('busy_timeout = 0');
     } catch (error) {
       this.db.close();
       if (error instanceof StoreError) throw error;
