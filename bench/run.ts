@@ -284,6 +284,32 @@ score, never the answers. Targets: <= 10 s and <= 400 MB on a 1M-task store.
 ${rows.join('\n')}`);
 }
 
+// 7. Coordinating a fleet through the store.
+if (wanted('fleet')) {
+  console.log('7. fleet coordination: store operations a fleet of workers makes (SQLite)');
+  const fleet = scenario('fleet-scenario.ts');
+  const perSecond = (micros: number) => format(1e6 / micros);
+  console.log(`   grant ${format(fleet.grantMicros, 1)} us, pause read ${format(fleet.pauseReadMicros, 1)} us, heartbeat (${fleet.heldPerHeartbeat} leases) ${format(fleet.heartbeatMicros, 1)} us, listOwners (${fleet.owners}) ${format(fleet.listOwnersMicros, 1)} us`);
+  sections.push(`## 7. Coordinating a fleet through the store
+
+What the workers of a run ask the store besides claiming and writing (see [scale-out](concepts/scale-out.md)
+and ADR 0014), one operation at a time in one process on the SQLite store (each is one transaction; on a
+shared file the writers queue for one lock, so these are also the most per second the fleet gets).
+
+| operation | who, how often | time | most per second |
+|---|---|---:|---:|
+| \`reserveCalls\`, a block of ${fleet.grantBlock} calls | each worker, per block of calls to a rate-limited model | ${format(fleet.grantMicros, 1)} us | ${perSecond(fleet.grantMicros)} grants (${format((1e6 / fleet.grantMicros) * fleet.grantBlock)} calls) |
+| \`reserveCalls\` with 0 requests (the pause read) | each worker, each model, once a second | ${format(fleet.pauseReadMicros, 1)} us | ${perSecond(fleet.pauseReadMicros)} |
+| \`heartbeat\` renewing ${fleet.heldPerHeartbeat} leases | each worker, every leaseMs / 4 | ${format(fleet.heartbeatMicros, 1)} us | ${perSecond(fleet.heartbeatMicros)} |
+| \`listOwners\` of ${fleet.owners} owners | each worker, once a second | ${format(fleet.listOwnersMicros, 1)} us | ${perSecond(fleet.listOwnersMicros)} |
+
+With the default lease (300 s, renewed every 75 s), a hundred workers make under two heartbeats a second;
+their pause reads and owner lists, one each per worker per second, are reads. A grant's time grows with the
+grants in its window (they are summed), so a fleet asking for small blocks against a high limit pays more
+per grant: the block is every call waiting at that moment. The bound of a fleet is elsewhere: the model
+server, and the store's write transactions for results (one per group commit per worker).`);
+}
+
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${format(totalmem() / 2 ** 30, 0)} GiB RAM, ${platform()} ${release()}, Node ${process.version}`;
 const document = `# Benchmarks
 
