@@ -235,6 +235,19 @@ describe('workers on one run', () => {
     expect(server.requests.length).toBe(asked);
   });
 
+  it.skipIf(SHARED_STORE !== undefined)('with no run named, a worker skips the runs its config has not the models of, says so, works the others, and exits 1', async () => {
+    experiment(6);
+    const other = await submit();
+    workspace.write('other.yaml', readFileSync(workspace.path('exp.yaml'), 'utf8').replace('temperature: 0,', 'temperature: 0.7,'));
+    const mine = (await runCli(['submit', 'other.yaml', '--store', location], { cwd: workspace.dir })).stdout.trim();
+    const result = await runCli(['worker', '--store', location, '--config', 'other.yaml', '--quiet'], { cwd: workspace.dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^assay: error: skipped run ${other.slice(0, 12)} \\(http-test\\): model 'local' in .*other\\.yaml is not the model run ${other.slice(0, 12)} was made with \\(its params differ\\)`));
+    expect((await stored(mine, 6)).status).toBe('completed');
+    expect((await stored(other, 6)).status).toBe('created');
+    expect(server.requests).toHaveLength(6);
+  });
+
   it.skipIf(SHARED_STORE !== undefined)('assay worker --follow works runs as they are submitted, and a SIGTERM ends it cleanly with its leases released', async () => {
     experiment(20);
     // An empty store first: the follower waits for work.

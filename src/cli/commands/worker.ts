@@ -66,6 +66,9 @@ export function workerCommand(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const summaries: RunSummary[] = [];
+      const skipped: string[] = [];
+      /** Runs this worker cannot work (its config has not their models): not tried again. */
+      const passed = new Set<string>();
       try {
         const runIds = await runsNamed(store, reference, named);
         const worked = new Set<string>();
@@ -93,8 +96,20 @@ export function workerCommand(): Command {
         }
         // No run named: every unfinished run, again until none is left (and, following, as new ones come).
         while (!runIds && !stop.signal.aborted) {
-          const next = (await store.listRuns()).filter((run) => isWorkable(run) && (!worked.has(run.runId) || run.status === 'created'));
-          for (const run of next) if (!stop.signal.aborted) await work(run.runId);
+          const next = (await store.listRuns()).filter((run) => isWorkable(run) && !passed.has(run.runId) && (!worked.has(run.runId) || run.status === 'created'));
+          for (const run of next) {
+            if (stop.signal.aborted) break;
+            try {
+              await work(run.runId);
+            } catch (error) {
+              // Not named, so not necessarily meant for this worker: a run whose models this machine's config
+              // does not have is left to workers that have it, and said so (exit 1 at the end, without --follow).
+              if (!UserError.isInstance(error) || !['model_mismatch', 'worker_needs_config', 'models_from_config'].includes(error.code)) throw error;
+              passed.add(run.runId);
+              skipped.push(`skipped run ${shortId(run.runId)} (${run.name}): ${error.line()}`);
+              display.notice(skipped.at(-1)!);
+            }
+          }
           if (next.length > 0) continue;
           if (!options.follow) break;
           await sleep(options.pollSeconds * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
@@ -106,6 +121,10 @@ export function workerCommand(): Command {
         await store.close();
       }
       report(summaries, options, stop.signal.aborted, location);
+      if (skipped.length > 0 && !options.follow) {
+        for (const line of skipped) printErrorLine(`assay: error: ${line}`);
+        process.exitCode ??= 1;
+      }
     });
 }
 
