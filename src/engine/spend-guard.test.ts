@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { PriceBook } from '../core/cost.js';
+import { SpendGuard } from './spend-guard.js';
+
+// $1 per million input and output tokens: a call of 4,000 prompt characters and 1,000 output tokens costs at
+// most (1,000 + 1,000) / 1e6 = $0.002.
+const prices = PriceBook.recorded({ m: { input: 1, output: 1, source: 'config' } });
+const request = { prompt: 'x'.repeat(4000), params: { maxTokens: 1000 } };
+
+describe('the spending cap across a fleet', () => {
+  it('alone, admits calls while what is spent and in flight stays within the cap', () => {
+    let stopped = 0;
+    const guard = new SpendGuard({ capUsd: 0.005, prices, spentUsd: 0 }, () => stopped++);
+    expect(guard.admit('m', request)).not.toBeNull();
+    expect(guard.admit('m', request)).not.toBeNull();
+    expect(guard.admit('m', request)).toBeNull(); // 0.006 > 0.005
+    expect(stopped).toBe(1);
+  });
+
+  it('with other live processes, counts what the fleet has spent and its own calls in flight once per process', () => {
+    let stopped = 0;
+    const guard = new SpendGuard({ capUsd: 0.01, prices, spentUsd: 0 }, () => stopped++);
+    // The store says the fleet has spent $0.004, and three processes are live.
+    guard.fleet(0.004, 3);
+    // 0.004 + 0.002 x 3 = 0.010: admitted; one more in flight: 0.004 + 0.004 x 3 > 0.01: refused.
+    const first = guard.admit('m', request);
+    expect(first).not.toBeNull();
+    expect(guard.admit('m', request)).toBeNull();
+    expect(stopped).toBe(1);
+  });
+
+  it('what this process spent since the last sync counts on top of the fleet figure, not twice', () => {
+    const guard = new SpendGuard({ capUsd: 0.02, prices, spentUsd: 0 }, () => undefined);
+    guard.fleet(0.01, 2);
+    const ticket = guard.admit('m', request)!;
+    ticket.settle({ inputTokens: 1000, outputTokens: 1000 }); // spent $0.002 here
+    // 0.01 + 0.002 (own, since the sync) + 0.002 x 2 (in flight, counted per process) = 0.016: admitted.
+    expect(guard.admit('m', request)).not.toBeNull();
+    // The next sync includes this process's committed spend: counted once.
+    guard.fleet(0.012, 2);
+    expect(guard.spentUsd).toBeCloseTo(0.002, 6);
+  });
+});
