@@ -323,7 +323,9 @@ function callBuiltin(name: string, args: readonly PyValue[]): PyValue {
     const [pattern, text, flags] = args;
     if (typeof text !== 'string') throw new PyError('TypeError', `expected string, got '${typeName(text ?? null)}'`);
     const expression = new RegExp(name === 're.fullmatch' ? `^(?:${String(pattern)})$` : name === 're.match' ? `^(?:${String(pattern)})` : String(pattern), `${String(flags ?? '')}u`);
-    return expression.test(text);
+    // A match object stands as {match: text}: never None, and true even when it matched an empty string.
+    const found = expression.exec(text);
+    return found ? { match: found[0] } : null;
   }
   const [first] = args;
   switch (name) {
