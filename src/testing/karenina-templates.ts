@@ -252,6 +252,33 @@ ${HEADER}class Answer(BaseAnswer):
 `,
     cases: [{ fields: { items: ['b', 'a'], label: 'y' } }, { fields: { items: ['b', 'a'], label: '' } }, { fields: { items: ['a', 'b'], label: 'x' } }],
   },
+  {
+    name: 'Python semantics: in on a list vs a string, True == 1, TypeErrors for mixed types',
+    python: `${HEADER}class Answer(BaseAnswer):
+    count: int = Field(description="A count")
+    label: str = Field(description="Which check")
+
+    def model_post_init(self, __context):
+        self.correct = {"text": "abc 12", "n": 5}
+
+    def verify(self) -> bool:
+        if self.label == "list":
+            return self.count in [1, 2, 3]
+        if self.label == "bool":
+            return self.count == True
+        if self.label == "text":
+            return self.count in self.correct["text"]
+        return self.label < self.correct["n"]
+`,
+    cases: [
+      { fields: { count: 2, label: 'list' } },
+      { fields: { count: 5, label: 'list' } },
+      { fields: { count: 1, label: 'bool' } },
+      { fields: { count: 2, label: 'bool' } },
+      { fields: { count: 1, label: 'text' } },
+      { fields: { count: 1, label: 'other' } },
+    ],
+  },
 ];
 
 export interface RefusedTemplate {
