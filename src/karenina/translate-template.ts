@@ -43,7 +43,8 @@ export function translateTemplate(python: string): Translation {
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, reason: error.message };
     if (error instanceof RangeError) return { ok: false, reason: 'the code is nested too deeply to read' };
-    throw error;
+    // A tree shape the translator does not expect is refused like any construct outside the subset.
+    return { ok: false, reason: `a construct the translator does not know (${error instanceof Error ? error.message.slice(0, 80) : String(error)})` };
   }
 }
 

@@ -39,7 +39,7 @@ const RATING = [
   },
 ];
 
-describe('karenina checkpoints with translated answer templates, over real HTTP', () => {
+describe.each(['DataFeed', 'Dataset'] as const)('a karenina checkpoint (%s layout) with translated answer templates, over real HTTP', (layout) => {
   let workspace: Workspace;
   let server: FakeOpenAIServer;
   const cli = async (...args: string[]) => {
@@ -51,7 +51,7 @@ describe('karenina checkpoints with translated answer templates, over real HTTP'
   beforeEach(async () => {
     workspace = new Workspace();
     server = await new FakeOpenAIServer(behaviour).start();
-    const checkpoint = kareninaCheckpoint('DataFeed', QUESTIONS.map(({ id, text, python }) => ({ id, text, answer: 'x', python })));
+    const checkpoint = kareninaCheckpoint(layout, QUESTIONS.map(({ id, text, python }) => ({ id, text, answer: 'x', python })));
     workspace.write('checkpoint.jsonld', JSON.stringify({ ...checkpoint, rating: RATING }));
     const model = (id: string, name: string) => `  - { id: ${id}, provider: openai-compatible, model: ${name}, baseURL: ${server.baseURL} }`;
     workspace.write(
