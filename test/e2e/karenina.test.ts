@@ -14,6 +14,7 @@ const QUESTIONS = [
   { id: 'q-gene', text: 'Which gene does venetoclax target, and what does it do?', python: GENE, answer: 'BCL2, an anti-apoptotic gene.', fields: { gene_name: 'bcl2', gene_function: 'Anti-apoptotic regulator' } },
   { id: 'q-drug', text: 'Which drug targets BCL2, and what is its target?', python: GRANULAR, answer: 'Venetoclax, which targets MCL1.', fields: { drug: 'Venetoclax', target: 'MCL1' } },
   { id: 'q-dose', text: 'What concentration was used, in mM?', python: TOLERANCE, answer: 'About 3 mM.', fields: { value: 3 } },
+  { id: 'q-broken', text: 'A question the parsing model cannot take', python: GENE, answer: 'BCL2.', fields: {} },
   { id: 'q-refused', text: 'A question whose template imports os', python: REFUSED[0]!.python, answer: 'Something.', fields: {} },
 ];
 
@@ -21,6 +22,7 @@ function behaviour(request: RecordedRequest): Reply {
   const question = QUESTIONS.find((entry) => request.prompt.includes(entry.text));
   if (!question) return { kind: 'error', status: 400, body: 'unknown question' };
   if (request.model === 'solver-model') return { kind: 'answer', text: question.answer };
+  if (question.id === 'q-broken') return { kind: 'error', status: 400, body: '{"error":{"message":"this request is refused"}}' };
   return { kind: 'answer', text: JSON.stringify(question.fields) };
 }
 
@@ -76,10 +78,11 @@ runtime: { store: store.db, concurrency: 2, maxAttempts: 2, retryBaseDelayMs: 10
 
   it('grades by the translated verify() and verify_granular(), shows it in inspect, and exports karenina results', async () => {
     const run = await cli('run', 'experiment.yaml', '--output', 'results.json', '--format', 'karenina', '--json');
-    expect(run.stderr).toMatch(/3 of 4 answer templates translated/);
+    expect(run.stderr).toMatch(/4 of 5 answer templates translated/);
     expect(run.stderr).toMatch(/q-refused: answer template not translated: import of 'os'/);
     const summary = JSON.parse(run.stdout);
-    expect(summary).toMatchObject({ status: 'completed', tasks: 4, done: 4, failed: 0 });
+    // q-broken fails at parse (the parsing model answers 400), and is recorded as a failure.
+    expect(summary).toMatchObject({ status: 'partial', tasks: 5, done: 4, failed: 1 });
     // verify: gene right, drug wrong (target MCL1), dose wrong (3 vs 2.5 +- 0.1); the refused question is not scored.
     const verify = summary.scores.find((row: { metric: string }) => row.metric === 'verify');
     expect(verify).toMatchObject({ n: 3 });
@@ -111,7 +114,7 @@ runtime: { store: store.db, concurrency: 2, maxAttempts: 2, retryBaseDelayMs: 10
       karenina_version: null,
       job_id: summary.runId,
       verification_config: { answering_models: [{ id: 'solver', model_name: 'solver-model' }], parsing_models: [{ id: 'parser', model_name: 'parser-model' }] },
-      job_summary: { total_questions: 4, successful_count: 4, failed_count: 0, is_complete: true, end_time: null },
+      job_summary: { total_questions: 5, successful_count: 4, failed_count: 1, is_complete: false, end_time: null },
     });
     expect(exported.shared_data.rubric_definition.regex_traits).toEqual([expect.objectContaining({ name: 'no_hedging', kind: 'regex' })]);
     const byQuestion = new Map(exported.results.map((entry: { metadata: { question_id: string } }) => [entry.metadata.question_id, entry]));
@@ -130,6 +133,10 @@ runtime: { store: store.db, concurrency: 2, maxAttempts: 2, retryBaseDelayMs: 10
     });
     expect(byQuestion.get('q-drug')).toMatchObject({ template: { verify_result: false, verify_granular_result: 0.5, field_results: { drug: true, target: false } } });
     expect(byQuestion.get('q-dose')).toMatchObject({ template: { verify_result: false }, rubric: { regex_trait_scores: { no_hedging: false } } });
+    expect(byQuestion.get('q-broken')).toMatchObject({
+      metadata: { failure: { stage: 'parse', category: 'client_error', reason: 'this request is refused' }, completed_without_errors: false },
+      template: { template_verification_performed: false, verify_result: null, parsed_llm_response: null },
+    });
     expect(byQuestion.get('q-refused')).toMatchObject({ template: { template_verification_performed: false, verify_result: null, parsed_gt_response: null } });
 
     // The same export from the store, on stdout.
