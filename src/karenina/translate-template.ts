@@ -32,6 +32,11 @@ const METHODS = new Set(['model_post_init', 'ground_truth', 'verify', 'verify_gr
 /** Tokens and punctuation that carry no meaning of their own once the node kind is known. */
 const PUNCTUATION = new Set(['(', ')', '[', ']', '{', '}', ',', ':', '.', 'Comment']);
 
+/*
+ * One file on purpose: the walker's methods share the source text, the comparison counter and what the
+ * imports allowed, and reading a construct is easiest to check beside the others it could be confused with.
+ */
+
 /**
  * Translates a karenina answer template (a pydantic class with `verify()`) into a declarative template,
  * reading the source with the Lezer Python grammar. Nothing is executed. Anything outside the subset gives
