@@ -47,7 +47,7 @@ export function evaluateExpression(expression: Expression, scope: EvaluationScop
       case 'const':
         return node.value;
       case 'field':
-        return scope.fields[node.name] ?? null;
+        return Object.prototype.hasOwnProperty.call(scope.fields, node.name) ? (scope.fields[node.name] ?? null) : null;
       case 'correct':
         return scope.correct;
       case 'name': {
@@ -157,7 +157,7 @@ export function equal(left: PyValue, right: PyValue): boolean {
   if (left instanceof PySet && right instanceof PySet) return left.items.length === right.items.length && left.items.every((item) => contains(right, item));
   if (isDict(left) && isDict(right)) {
     const keys = Object.keys(left);
-    return keys.length === Object.keys(right).length && keys.every((key) => key in right && equal(left[key]!, right[key]!));
+    return keys.length === Object.keys(right).length && keys.every((key) => Object.prototype.hasOwnProperty.call(right, key) && equal(left[key]!, right[key]!));
   }
   return false;
 }

@@ -113,6 +113,14 @@ describe('karenina template translation', () => {
     ]);
   });
 
+  it('reads a field the answer left out as None, whatever its name (no inherited JavaScript properties)', () => {
+    const python = 'class Answer(BaseAnswer):\n    constructor: Optional[str] = None\n\n    def model_post_init(self, __context):\n        self.correct = {"toString": 1}\n\n    def verify(self):\n        return self.constructor is None and "valueOf" not in self.correct and self.correct == {"toString": 1}\n';
+    const translation = translateTemplate(python);
+    if (!translation.ok) throw new Error(translation.reason);
+    expect(evaluateExpression(translation.template.verify, { fields: {}, correct: translation.template.correct }).value).toBe(true);
+    expect(evaluateExpression(translation.template.verify, { fields: { constructor: 'x' } as Record<string, PyValue>, correct: translation.template.correct }).value).toBe(false);
+  });
+
   it.each(REFUSED.map((template) => [template.name, template] as const))('refuses %s, naming the construct', (_name, template) => {
     const translation = translateTemplate(template.python);
     expect(translation.ok).toBe(false);

@@ -74,7 +74,7 @@ export const kareninaVerifyMetric = defineMetric({
         if (!filled) {
           return { value: 0, details: { reason: parsed.ok ? 'the parsed value is not a filled template' : parsed.reason, verify: null } };
         }
-        const values = Object.fromEntries(template.fields.map((field) => [field.name, filled[field.name] ?? null]));
+        const values = Object.fromEntries(template.fields.map((field) => [field.name, Object.prototype.hasOwnProperty.call(filled, field.name) ? (filled[field.name] ?? null) : null]));
         const scope = { fields: values, correct: template.correct };
         const verify = evaluateExpression(template.verify, scope);
         const parts: Record<string, number> = {};
