@@ -27,6 +27,10 @@ export {
   type ImportResult,
 } from './bundles/import-bundle.js';
 export { writeResultsFile } from './report/results-file.js';
+export { writeKareninaResults, writeKareninaResultsFile } from './report/karenina-results.js';
+export { translateTemplate, type Translation } from './karenina/translate-template.js';
+export { evaluateExpression, type Evaluation, type ComparisonOutcome } from './karenina/evaluate-expression.js';
+export type { Expression, TranslatedTemplate, TemplateField, PyValue } from './karenina/expression.js';
 export type { ExperimentConfig, ExperimentInput } from './config/experiment-schema.js';
 export type { ExecutionState, StageCounts } from './core/execution-state.js';
 export { TaskKey, type TaskKeyParts } from './core/task-key.js';

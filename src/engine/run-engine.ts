@@ -415,7 +415,7 @@ export class RunEngine {
     }
 
     const events: TaskEvent[] = [];
-    const context = new TaskContext(this.caller, this.journal, task.ord, item.input);
+    const context = new TaskContext(this.caller, this.journal, task.ord, item.input, item.fields);
     try {
       while (stage <= this.untilIndex && stage < DONE_INDEX) {
         let event: TaskEvent;
@@ -434,7 +434,7 @@ export class RunEngine {
           const pending = runScore(
             task.ord,
             this.scorePlugins(item.datasetId),
-            { parsed: parsed ?? { ok: false, reason: 'not parsed' }, text: reduced?.text ?? '', target: item.target, candidates: candidates.map((candidate) => candidate.text) },
+            { parsed: parsed ?? { ok: false, reason: 'not parsed' }, text: reduced?.text ?? '', target: item.target, fields: item.fields, candidates: candidates.map((candidate) => candidate.text) },
             context,
           );
           event = pending instanceof Promise ? await pending : pending;

@@ -130,6 +130,7 @@ export class TaskContext implements PluginContext {
     private readonly journal: CallJournal,
     private readonly ord: number,
     readonly input: string | undefined,
+    readonly fields?: Readonly<Record<string, unknown>>,
   ) {}
 
   get signal(): AbortSignal {

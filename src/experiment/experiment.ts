@@ -59,7 +59,7 @@ export interface RunOptions extends ExecutionOptions {
    * in the files store beside it (`<path>.tmp` and `<path>.state`) instead of a SQLite store, and the output
    * is written (and the sidecars removed) once every task is done.
    */
-  readonly output?: { readonly path: string; readonly progressive?: boolean };
+  readonly output?: { readonly path: string; readonly progressive?: boolean; readonly format?: 'json' | 'csv' | 'karenina' };
   /** Create the run (or find it) and return at once, working none of it (`assay submit`, `assay run --no-work`). */
   readonly noWork?: boolean;
 }
@@ -143,7 +143,7 @@ export class Experiment {
           options.onNotice?.(`run ${plan.runId.slice(0, 12)} is already complete through ${shownThroughStage(existing.completedThroughStage, plan.pipeline)}; nothing to do${options.output ? ' but write the results file' : ''}`);
           const summary = await summarizeRun(store, plan.runId, { action: 'reused', untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
           // The results of a complete run are written all the same: asking for them must not mean paying again.
-          return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
+          return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path, options.output.format) } : summary;
         } else {
           action = 'resumed';
         }
@@ -152,7 +152,7 @@ export class Experiment {
       if (action !== 'resumed' && !(await this.createRun(store, this.compile(), options, action === 'rerun'))) action = 'resumed';
       if (options.noWork) return await summarizeRun(store, plan.runId, { action, untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
       const summary = await execute(plan, store, built!, { ...options, untilStage, action, started, reuse: options.reuse ?? true });
-      return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path) } : summary;
+      return options.output ? { ...summary, output: await writeOutput(store, progressive, summary, options.output.path, options.output.format) } : summary;
     } catch (error) {
       failed = true;
       throw error;
@@ -283,17 +283,17 @@ async function refuseIfNothingToReplay(store: Store, plan: RunPlan, stage: Repla
 }
 
 /** Writes the output file: now (a SQLite-backed run), or once complete for a progressive save, which then drops its sidecars. */
-async function writeOutput(store: Store, progressive: FilesStore | null, summary: RunSummary, path: string): Promise<NonNullable<RunSummary['output']>> {
+async function writeOutput(store: Store, progressive: FilesStore | null, summary: RunSummary, path: string, format?: 'json' | 'csv' | 'karenina'): Promise<NonNullable<RunSummary['output']>> {
   const target = resolve(path);
   if (!progressive) {
-    await writeResultsFile(store, summary.runId, target);
+    await writeResultsFile(store, summary.runId, target, format ?? outputFormat(target));
     return { path: target, written: true };
   }
   // Finalizing removes the sidecars, so only a run with every stage done is finalized: a stage-limited or
   // partial one keeps them, to be continued with --resume.
   const last = summary.stages.judge.enabled ? 'judge' : 'score';
   if (summary.status !== 'completed' || summary.completedThroughStage !== last) return { path: target, written: false, state: progressive.files.statePath, progressive: true };
-  await progressive.finalize((scratch) => writeResultsFile(progressive, summary.runId, scratch, outputFormat(target)).then(() => undefined));
+  await progressive.finalize((scratch) => writeResultsFile(progressive, summary.runId, scratch, format ?? outputFormat(target)).then(() => undefined));
   return { path: target, written: true, progressive: true };
 }
 

@@ -1,6 +1,8 @@
 import { InternalError, RunNotFoundError } from '../core/errors.js';
 import { promptParts, renderPrompt } from '../core/prompt-render.js';
 import { compileTemplate } from '../core/prompt-template.js';
+import type { TranslatedTemplate } from '../karenina/expression.js';
+import { templateOfRow } from '../karenina/template-of-row.js';
 import type { ChatMessage } from '../spec/model.js';
 import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
 import type { Store, TaskDescriptor } from '../spec/store.js';
@@ -23,6 +25,8 @@ export interface TaskInput {
    * system prompt, few-shot examples): the system and user turns, and every turn when there are more.
    */
   readonly prompt: { readonly id: string; readonly system: string | null; readonly user: string; readonly messages?: readonly ChatMessage[] };
+  /** The karenina answer template translated from the question's Python, when it has one. */
+  readonly answerTemplate: TranslatedTemplate | null;
 }
 
 /** The input, target and rendered prompt of a stored task (one indexed read of its item). */
@@ -40,5 +44,6 @@ export async function getTaskInput(store: Store, runId: string, task: TaskDescri
     input: item.input,
     target: item.target,
     prompt: { id: template.id, system: rendered.system ?? null, user: rendered.prompt, ...(rendered.messages ? { messages: rendered.messages } : {}) },
+    answerTemplate: templateOfRow(item.fields),
   };
 }

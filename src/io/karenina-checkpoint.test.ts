@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { traitSchema } from '../judges/traits.js';
 import { readKareninaCheckpoint } from './karenina-checkpoint.js';
+import { templateOfRow } from '../karenina/template-of-row.js';
+import { kareninaCheckpoint, REFUSED, TRANSLATABLE } from '../testing/karenina-templates.js';
 
 const FIXTURE = fileURLToPath(new URL('../../examples/data/pharmacology.jsonld', import.meta.url));
 
@@ -44,5 +46,35 @@ describe('karenina checkpoints', () => {
   it('refuses a file that is not a checkpoint', () => {
     expect(() => readKareninaCheckpoint('[1, 2]', 'x.jsonld')).toThrow(/x\.jsonld: not a karenina checkpoint/);
     expect(() => readKareninaCheckpoint('{', 'x.jsonld')).toThrow(/x\.jsonld: not valid JSON/);
+  });
+});
+
+describe('karenina answer templates', () => {
+  const questions = [
+    ...TRANSLATABLE.map((template, index) => ({ id: `t${index}`, text: `question ${index}`, answer: 'x', python: template.python })),
+    ...REFUSED.map((template, index) => ({ id: `r${index}`, text: `refused ${index}`, answer: 'x', python: template.python })),
+    { id: 'plain', text: 'a question without a template', answer: 'y' },
+  ];
+
+  it.each(['DataFeed', 'Dataset'] as const)('translates the templates of a %s checkpoint and names what it refuses', (layout) => {
+    const reading = readKareninaCheckpoint(JSON.stringify(kareninaCheckpoint(layout, questions)), `${layout}.jsonld`);
+    expect(reading.rows).toHaveLength(questions.length);
+    expect(reading.templates).toEqual({ total: TRANSLATABLE.length + REFUSED.length, translated: TRANSLATABLE.length });
+    const byId = new Map(reading.rows.map(({ row }) => [row.id, row]));
+    for (let index = 0; index < TRANSLATABLE.length; index++) {
+      const template = templateOfRow(byId.get(`t${index}`));
+      expect(template?.python).toBe(TRANSLATABLE[index]!.python);
+      expect(template?.verify).toBeDefined();
+    }
+    for (let index = 0; index < REFUSED.length; index++) expect(byId.get(`r${index}`)).not.toHaveProperty('answerTemplate');
+    expect(byId.get('plain')).not.toHaveProperty('answerTemplate');
+    expect(reading.warning).toMatch(new RegExp(`\\(${TRANSLATABLE.length} of ${TRANSLATABLE.length + REFUSED.length} answer templates translated\\)`));
+    expect(reading.warning).toMatch(/r0: answer template not translated: import of 'os' \(line 5\)/);
+  });
+
+  it('reports on the test checkpoints the share docs/karenina.md states', () => {
+    const reading = readKareninaCheckpoint(JSON.stringify(kareninaCheckpoint('DataFeed', questions)), 'x.jsonld');
+    const docs = readFileSync(fileURLToPath(new URL('../../docs/karenina.md', import.meta.url)), 'utf8');
+    expect(docs).toContain(`${reading.templates.translated} of ${reading.templates.total} templates`);
   });
 });

@@ -1,5 +1,7 @@
 import { DatasetError } from '../core/errors.js';
 import { jsonSyntaxProblem } from './json-syntax.js';
+import { translateTemplate } from '../karenina/translate-template.js';
+import { TEMPLATE_FIELD } from '../karenina/template-of-row.js';
 
 /** A question of a checkpoint as a dataset row: id, question, answer, keywords, rubric (traits), metadata. */
 export interface CheckpointRow {
@@ -81,10 +83,11 @@ function convertRating(rating: Rating): { trait: Record<string, unknown> } | { s
 /**
  * Reads a karenina benchmark checkpoint (JSON-LD: a schema.org DataFeed of Question items with accepted
  * answers, keywords and Rating traits). Questions become rows; LLM, regex and metric traits become assay
- * traits under `rubric` (global ones first). Answer templates and callable traits hold Python code, which
- * assay never runs: they are skipped and reported in one warning.
+ * traits under `rubric` (global ones first). Answer templates are translated (never run) into declarative
+ * ones under `answerTemplate` when they keep to the subset translate-template.ts reads; the others, and
+ * callable traits, are skipped and reported in one warning.
  */
-export function readKareninaCheckpoint(text: string, path: string): { rows: CheckpointRow[]; warning: string | null } {
+export function readKareninaCheckpoint(text: string, path: string): CheckpointReading {
   let document: Record<string, unknown>;
   try {
     document = JSON.parse(text) as Record<string, unknown>;
@@ -102,7 +105,14 @@ export function readKareninaCheckpoint(text: string, path: string): { rows: Chec
   }
 }
 
-function convertCheckpoint(document: Record<string, unknown>, path: string): { rows: CheckpointRow[]; warning: string | null } {
+export interface CheckpointReading {
+  readonly rows: CheckpointRow[];
+  readonly warning: string | null;
+  /** How many questions carry an answer template, and how many of those were translated. */
+  readonly templates: { readonly total: number; readonly translated: number };
+}
+
+function convertCheckpoint(document: Record<string, unknown>, path: string): CheckpointReading {
   if (document === null || typeof document !== 'object') throw new DatasetError(path, 'not a karenina checkpoint (not a JSON object)');
   const type = document['@type'];
   if (type !== 'DataFeed' && type !== 'Dataset') {
@@ -111,6 +121,7 @@ function convertCheckpoint(document: Record<string, unknown>, path: string): { r
   const elements = (document.dataFeedElement ?? document.hasPart ?? []) as Record<string, unknown>[];
   if (!Array.isArray(elements)) throw new DatasetError(path, 'dataFeedElement is not a list');
   const skipped: string[] = [];
+  const templates = { total: 0, translated: 0 };
   const globalTraits: Record<string, unknown>[] = [];
   for (const rating of (document.rating ?? []) as Rating[]) {
     const converted = convertRating(rating);
@@ -129,17 +140,34 @@ function convertCheckpoint(document: Record<string, unknown>, path: string): { r
       if ('trait' in converted) traits.push(converted.trait);
       else skipped.push(`${id}: ${converted.skipped}`);
     }
-    const part = question.hasPart as { '@type'?: string } | undefined;
-    if (part && part['@type'] === 'SoftwareSourceCode') skipped.push(`${id}: answer template`);
+    const part = question.hasPart as { '@type'?: string; text?: unknown } | undefined;
+    let template: Record<string, unknown> | null = null;
+    if (part && part['@type'] === 'SoftwareSourceCode') {
+      templates.total++;
+      const translation = typeof part.text === 'string' ? translateTemplate(part.text) : { ok: false as const, reason: 'no source text' };
+      if (translation.ok) {
+        templates.translated++;
+        template = translation.template as unknown as Record<string, unknown>;
+      } else skipped.push(`${id}: answer template not translated: ${translation.reason}`);
+    }
     const metadata = Object.fromEntries([...properties(question as { additionalProperty?: { name?: string; value?: unknown }[] })]);
     return {
       line: index,
-      row: { ...metadata, id, question: text, answer: typeof answer === 'string' ? answer : null, keywords: question.keywords ?? [], rubric: traits },
+      row: {
+        ...metadata,
+        id,
+        question: text,
+        answer: typeof answer === 'string' ? answer : null,
+        keywords: question.keywords ?? [],
+        rubric: traits,
+        // Only when translated: a checkpoint read before templates were translated keeps its identity.
+        ...(template ? { [TEMPLATE_FIELD]: template } : {}),
+      },
     };
   });
   const warning =
     skipped.length === 0
       ? null
-      : `${path}: skipped ${skipped.length} item(s) holding Python code or unsupported traits, which assay never runs: ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''}`;
-  return { rows, warning };
+      : `${path}: skipped ${skipped.length} item(s) holding Python code or unsupported traits, which assay never runs${templates.total > 0 ? ` (${templates.translated} of ${templates.total} answer templates translated)` : ''}: ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''}`;
+  return { rows, warning, templates };
 }

@@ -2,6 +2,7 @@ import type { MetricDefinition } from '../spec/definition.js';
 import { containsMetric } from './contains.js';
 import { exactMatchMetric } from './exact-match.js';
 import { f1Metric } from './f1.js';
+import { kareninaVerifyMetric } from './karenina-verify.js';
 import { numericMatchMetric } from './numeric-match.js';
 import { createPassAtKMetric } from './pass-at-k.js';
 import { regexMetric } from './regex-metric.js';
@@ -11,4 +12,4 @@ import { templateVerifyMetric } from './template-verify.js';
 const SINGLE_ANSWER: readonly MetricDefinition[] = [exactMatchMetric, numericMatchMetric, f1Metric, containsMetric, regexMetric];
 
 /** Built-in metrics by kind. */
-export const METRICS: readonly MetricDefinition[] = [...SINGLE_ANSWER, templateVerifyMetric, createPassAtKMetric(SINGLE_ANSWER)];
+export const METRICS: readonly MetricDefinition[] = [...SINGLE_ANSWER, templateVerifyMetric, kareninaVerifyMetric, createPassAtKMetric(SINGLE_ANSWER)];

@@ -4,6 +4,7 @@ import { boxedParser } from './boxed.js';
 import { choiceLetterParser } from './choice-letter.js';
 import { exactTextParser } from './exact-text.js';
 import { jsonParser } from './json.js';
+import { kareninaTemplateParser } from './karenina-template.js';
 import { lastNumberParser } from './last-number.js';
 import { regexParser } from './regex.js';
 import { templateParser } from './template.js';
@@ -18,4 +19,5 @@ export const PARSERS: readonly ParserDefinition[] = [
   jsonParser,
   exactTextParser,
   templateParser,
+  kareninaTemplateParser,
 ];

@@ -13,10 +13,16 @@ const BATCH = 1000;
 /**
  * Writes a run's results as one file: JSON (`{ format, metadata, summary, items, results }`, every text exact,
  * one item and one result per line, which is how stores/files/results-file-store.ts reads it back) or, for
- * a `.csv` path, one row per task with a column per score (text cells that could run as a formula are quoted).
+ * a `.csv` path, one row per task with a column per score (text cells that could run as a formula are quoted),
+ * or (format `karenina`) karenina's verification-results export.
  * Written to a partial file and renamed, so the output is either complete or absent.
  */
-export async function writeResultsFile(store: Store, runId: string, path: string, format: 'json' | 'csv' = outputFormat(path)): Promise<{ tasks: number; format: 'json' | 'csv' }> {
+export async function writeResultsFile(store: Store, runId: string, path: string, format: 'json' | 'csv' | 'karenina' = outputFormat(path)): Promise<{ tasks: number; format: 'json' | 'csv' | 'karenina' }> {
+  if (format === 'karenina') {
+    // karenina's verification-results export (docs/karenina.md), for loading assay's results into karenina's tools.
+    const { writeKareninaResultsFile } = await import('./karenina-results.js');
+    return { ...(await writeKareninaResultsFile(store, runId, path)), format };
+  }
   const run = (await store.getRun(runId))!;
   const items = await store.loadItems(runId);
   const manifest = createManifest(manifestShape(run.snapshot), items);

@@ -8,6 +8,8 @@ export interface ScoreInput {
   readonly text: string;
   /** Every candidate, parsed: given to metrics that declare `needsCandidates` (e.g. pass@k). */
   readonly candidates?: readonly ParseOutcome[];
+  /** The item's whole dataset row (e.g. a karenina question's translated answer template). */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 export interface MetricScore {
@@ -24,5 +26,7 @@ export interface Metric {
   readonly name: string;
   /** Whether `score` needs every candidate parsed, not only the reduced one. */
   readonly needsCandidates?: boolean;
+  /** False when the metric does not apply to this item: the task then has no score under its name. */
+  appliesTo?(input: ScoreInput): boolean;
   score(input: ScoreInput): MetricScore;
 }

@@ -23,6 +23,8 @@ export interface PluginContext {
   readonly signal: AbortSignal;
   /** The input of the item being worked on, for prompts that show the question. */
   readonly input?: string;
+  /** The item's whole dataset row, for plugins that read more of it (a karenina question's answer template). */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 /** Thrown by {@link PluginContext.callModel} when a call failed for good: the stage records this failure. */

@@ -13,6 +13,8 @@ export interface ScoreStageInput {
   readonly target: unknown;
   /** Every candidate's text, for metrics that need them all (pass@k). */
   readonly candidates: readonly string[];
+  /** The item's whole dataset row. */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 export interface ScorePlugins {
@@ -48,7 +50,9 @@ function scoreWith(taskOrd: number, metrics: readonly Metric[], input: ScoreStag
   const scores: Record<string, MetricScore> = {};
   for (const metric of metrics) {
     try {
-      scores[metric.name] = metric.score({ parsed: input.parsed, target, text: input.text, ...(candidates ? { candidates } : {}) });
+      const given = { parsed: input.parsed, target, text: input.text, ...(candidates ? { candidates } : {}), ...(input.fields ? { fields: input.fields } : {}) };
+      if (metric.appliesTo?.(given) === false) continue;
+      scores[metric.name] = metric.score(given);
     } catch (error) {
       return {
         taskOrd,

@@ -6,6 +6,7 @@ import { STAGES, stageName } from '../../spec/stage.js';
 import { printJson, printLine, table } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 import { STORE_HELP } from '../arguments.js';
+import type { TranslatedTemplate } from '../../karenina/expression.js';
 
 function snapshotCommand(): Command {
   return new Command('snapshot')
@@ -93,6 +94,7 @@ function evaluationCommand(): Command {
           parsed: artifacts.parsed,
           scores,
           judgments: judgments.map((judgment) => ({ ...judgment, scores: Object.fromEntries(Object.entries(judgment.scores).filter(([name]) => matches(name))) })),
+          ...(given.answerTemplate ? { answerTemplate: await describeTemplate(given.answerTemplate) } : {}),
         };
         if (options.json) {
           printJson(document);
@@ -110,7 +112,8 @@ function evaluationCommand(): Command {
         }
         printLine(`answer: ${clip(artifacts.reduced?.text ?? '(none yet)', 400)}`);
         printLine(`parsed: ${artifacts.parsed ? (artifacts.parsed.ok ? JSON.stringify(artifacts.parsed.value) : `unparseable (${artifacts.parsed.reason})`) : '(not yet)'}`);
-        for (const [name, score] of Object.entries(scores)) printLine(`score ${name}: ${score.value}`);
+        if (document.answerTemplate) printTemplate(document.answerTemplate, artifacts.parsed?.ok ? artifacts.parsed.value : null, scores);
+        for (const [name, score] of Object.entries(scores)) printLine(`score ${name}: ${score.value}${score.parts ? ` ${JSON.stringify(score.parts)}` : ''}`);
         const judged = (await store.getRun(runId))!.snapshot.judges.length > 0;
         if (!judged) printLine('this run has no judges');
         else if (judgments.length === 0) printLine(artifacts.judgments === null ? 'no judgments yet' : 'no judgment matches');
@@ -132,6 +135,42 @@ function evaluationCommand(): Command {
         await store.close();
       }
     });
+}
+
+type TemplateView = Awaited<ReturnType<typeof describeTemplate>>;
+
+/** What `inspect evaluation` shows of a translated karenina template: the Python, and what was evaluated. */
+async function describeTemplate(template: TranslatedTemplate) {
+  const { renderExpression } = await import('../../karenina/render-expression.js');
+  return {
+    className: template.className,
+    python: template.python,
+    fields: template.fields,
+    correct: template.correct,
+    verify: { expression: template.verify, rendered: renderExpression(template.verify) },
+    granular: template.granular ? { expression: template.granular, rendered: renderExpression(template.granular) } : null,
+    regex: template.regex ? { parameter: template.regex.parameter, expression: template.regex.body, rendered: renderExpression(template.regex.body) } : null,
+  };
+}
+
+function printTemplate(view: TemplateView, parsed: unknown, scores: Record<string, { value: number; details?: Readonly<Record<string, unknown>> }>): void {
+  printLine(`answer template ${view.className} (karenina, translated from its Python; never run):`);
+  for (const line of view.python.replace(/\n$/, '').split('\n')) printLine(`  | ${line}`);
+  printLine(`  fields: ${view.fields.map((field) => `${field.name}: ${field.python}`).join(', ')}`);
+  printLine(`  correct: ${JSON.stringify(view.correct)}`);
+  printLine(`  verify() evaluated as: ${clip(view.verify.rendered, 1200)}`);
+  if (view.granular) printLine(`  verify_granular() evaluated as: ${clip(view.granular.rendered, 800)}`);
+  if (view.regex) printLine(`  verify_regex(${view.regex.parameter}) evaluated as: ${clip(view.regex.rendered, 800)}`);
+  printLine(`  parsed fields: ${parsed === null ? '(none)' : JSON.stringify(parsed)}`);
+  for (const [name, score] of Object.entries(scores)) {
+    const details = score.details as { verify?: { value: unknown; error: string | null; comparisons: { id: number; source: string; operands: unknown[]; result: boolean }[] } | null; granular?: { comparisons: { id: number; source: string; operands: unknown[]; result: boolean }[] } } | undefined;
+    if (!details?.verify) continue;
+    printLine(`  ${name}: verify() gave ${JSON.stringify(details.verify.value)}${details.verify.error ? ` (raised ${details.verify.error})` : ''}; comparisons in the order evaluated:`);
+    for (const outcome of details.verify.comparisons) {
+      printLine(`    #${outcome.id} ${outcome.result ? 'true ' : 'false'}  ${clip(outcome.source, 200)}   with ${outcome.operands.map((operand) => JSON.stringify(operand)).join(', ')}`);
+    }
+    if (details.verify.comparisons.length === 0) printLine('    (no comparison was evaluated)');
+  }
 }
 
 function clip(text: string, length: number): string {

@@ -8,6 +8,7 @@ import { positiveInteger, positiveNumber, STORE_HELP } from '../arguments.js';
 
 interface RunCommandOptions {
   output?: string;
+  format?: 'json' | 'csv' | 'karenina';
   progressiveSave?: boolean;
   resume?: string;
   untilStage?: Stage;
@@ -38,6 +39,7 @@ export function runCommand(): Command {
     .option('--max-cost <usd>', 'stop before the run (all sessions, all models) would cost more than this many USD (overrides runtime.maxCostUsd)', positiveNumber)
     .option('--no-reuse', 'call the models even where the store already holds the same answer or the same judge/parser reply')
     .option('--output <file>', 'write the results to this file when the run ends (.json, or .csv)')
+    .addOption(new Option('--format <format>', 'format of the --output file (default: from its extension); karenina: its verification-results export').choices(['json', 'csv', 'karenina']))
     .option('--progressive-save', 'keep the run in plain files beside --output (<file>.tmp and <file>.state) instead of a store')
     .option('--resume <state>', 'continue the progressive-save job of this .state file')
     .option('--fail-on-failures', 'exit 1 when any task failed (for CI); failures are still saved and retried next time')
@@ -47,6 +49,7 @@ export function runCommand(): Command {
     .option('--quiet', 'no progress display')
     .action(async (configArgument: string | undefined, options: RunCommandOptions) => {
       const [{ Experiment }, { createProgressDisplay }] = await Promise.all([import('../../experiment/experiment.js'), import('../progress-display.js')]);
+      if (options.format && !options.output && !options.resume) throw new UserError('usage', '--format is the format of --output <file>; give --output too', { hint: 'e.g. --output results.json --format karenina' });
       if (options.progressiveSave && !options.output) throw new UserError('usage', '--progressive-save needs --output <file>', { hint: 'e.g. --output results.json --progressive-save' });
       if (options.resume && (configArgument || options.output)) throw new UserError('usage', '--resume takes the job from its .state file; give no config or --output with it');
       if (!options.resume && !configArgument) throw new UserError('usage', 'give an experiment config file (or --resume <state>)', { hint: 'e.g. assay run examples/quickstart.yaml' });
@@ -55,10 +58,10 @@ export function runCommand(): Command {
       if (options.resume) {
         const reopened = Experiment.fromProgressiveState(options.resume);
         experiment = reopened.experiment;
-        output = { path: reopened.outputPath, progressive: true };
+        output = { path: reopened.outputPath, progressive: true, ...(options.format ? { format: options.format } : {}) };
       } else {
         experiment = Experiment.fromConfig(configArgument!);
-        if (options.output) output = { path: options.output, progressive: options.progressiveSave ?? false };
+        if (options.output) output = { path: options.output, progressive: options.progressiveSave ?? false, ...(options.format ? { format: options.format } : {}) };
       }
       const config = configArgument ?? experiment.source.path ?? '';
       for (const warning of experiment.compile().warnings) printErrorLine(`assay: warning: ${warning}`);
