@@ -93,6 +93,12 @@ export interface EngineResult {
   readonly interrupted: boolean;
   /** Why the run stopped early, when it did. */
   readonly interruptReason: InterruptReason | null;
+  /**
+   * Why this process stopped before the run was done, when it did: the same as `interruptReason`, or, while
+   * other processes still work the run (its status stays `running`), this process's own reason (a fleet's
+   * spending cap reached here first, a signal).
+   */
+  readonly stoppedFor: InterruptReason | null;
   readonly modelCalls: number;
   readonly reusedGenerations: number;
   /** Tasks whose results another process wrote first (our copy was refused). */
@@ -616,6 +622,7 @@ export class RunEngine {
       completedThroughStage: reached,
       interrupted,
       interruptReason: reason,
+      stoppedFor: interrupted ? (this.stopReason ?? 'user') : null,
       modelCalls: this.caller.calls,
       reusedGenerations: this.reusedGenerations,
       rejected: this.rejected,

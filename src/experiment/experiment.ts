@@ -382,6 +382,7 @@ export async function execute(
     modelCalls: result.modelCalls,
     reusedGenerations: result.reusedGenerations,
     durationMs: Date.now() - options.started,
+    ...(result.stoppedFor ? { stoppedFor: result.stoppedFor } : {}),
     ...(result.modelDown ? { modelDown: { ...result.modelDown, ...baseUrlOf(plan, result.modelDown.model) } } : {}),
   });
 }

@@ -4,7 +4,7 @@ import { estimateMeanFromSums } from '../core/statistics/index.js';
 import type { Stage } from '../spec/stage.js';
 import type { ModelDown } from '../engine/model-breaker.js';
 import { PriceBook, type Price } from '../core/cost.js';
-import type { FailureCountRow, RunRecord, Store } from '../spec/store.js';
+import type { FailureCountRow, InterruptReason, RunRecord, Store } from '../spec/store.js';
 
 export interface UsageSummary {
   readonly model: string;
@@ -60,6 +60,11 @@ export interface RunSummary extends ExecutionState {
   /** Generations copied from other runs in the store instead of calling the model. */
   readonly reusedGenerations: number;
   readonly durationMs: number;
+  /**
+   * Why this session stopped before the run was done (see the engine's `stoppedFor`): set when it stopped
+   * early, also while other processes go on with the run and its status is still `running`.
+   */
+  readonly stoppedFor?: InterruptReason;
   readonly store: string;
   readonly failures: readonly FailureCountRow[];
   /** One failure message per stage and category (the first few failed tasks'), so a summary can quote them. */
@@ -157,7 +162,7 @@ async function failureExamples(store: Store, runId: string): Promise<RunSummary[
 export async function summarizeRun(
   store: Store,
   runId: string,
-  session: { action: RunSummary['action']; untilStage: Stage; modelCalls: number; reusedGenerations: number; durationMs: number; modelDown?: RunSummary['modelDown'] },
+  session: { action: RunSummary['action']; untilStage: Stage; modelCalls: number; reusedGenerations: number; durationMs: number; stoppedFor?: InterruptReason; modelDown?: RunSummary['modelDown'] },
 ): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new InternalError(`run ${runId} vanished from the store`);

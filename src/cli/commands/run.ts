@@ -141,6 +141,9 @@ export function runCommand(): Command {
       } else if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
         printErrorLine(`stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise --max-cost (or runtime.maxCostUsd) and run: ${again}`);
         process.exitCode = 1;
+      } else if (summary.stoppedFor === 'budget') {
+        printErrorLine(`stopped at the spending cap of the run, which other processes share: ${summary.done} of ${summary.tasks} tasks done and saved so far; raise --max-cost (or runtime.maxCostUsd) and run: ${again}`);
+        process.exitCode = 1;
       } else if (interrupted) {
         printErrorLine(`interrupted: every finished result is saved; resume with: ${again}`);
         process.exitCode = 130;

@@ -165,6 +165,10 @@ function report(summaries: readonly RunSummary[], options: WorkerOptions, stoppe
     } else if (summary.status === 'interrupted' && summary.interruptReason === 'budget') {
       printErrorLine(`run ${shortId(summary.runId)} stopped at the spending cap: ${summary.done} of ${summary.tasks} tasks are done and saved; raise runtime.maxCostUsd in the config and run: ${again}`);
       process.exitCode = 1;
+    } else if (summary.stoppedFor === 'budget') {
+      // The fleet's cap, reached here while other processes still finish their calls in flight.
+      printErrorLine(`run ${shortId(summary.runId)}: this worker stopped at the fleet's spending cap (${summary.done} of ${summary.tasks} tasks done and saved so far; the other workers stop too); raise runtime.maxCostUsd in the config and run: ${again}`);
+      process.exitCode = 1;
     }
   }
   // Stopped by a signal: every finished result is saved and the leases are released. With --follow that is
