@@ -29,15 +29,26 @@ describe('the spending cap across a fleet', () => {
     expect(stopped).toBe(1);
   });
 
-  it('what this process spent since the last sync counts on top of the fleet figure, not twice', () => {
+  it('what this process spent since the last sync counts on top of the fleet figure, once per process, and not again after the next sync', () => {
     const guard = new SpendGuard({ capUsd: 0.02, prices, spentUsd: 0 }, () => undefined);
     guard.fleet(0.01, 2);
     const ticket = guard.admit('m', request)!;
     ticket.settle({ inputTokens: 1000, outputTokens: 1000 }); // spent $0.002 here
-    // 0.01 + 0.002 (own, since the sync) + 0.002 x 2 (in flight, counted per process) = 0.016: admitted.
+    // 0.01 + 0.002 x 2 (own since the sync, the other assumed alike) + 0.002 x 2 (in flight, per process) = 0.018: admitted.
     expect(guard.admit('m', request)).not.toBeNull();
     // The next sync includes this process's committed spend: counted once.
     guard.fleet(0.012, 2);
     expect(guard.spentUsd).toBeCloseTo(0.002, 6);
+  });
+
+  it('between syncs, assumes the other processes spent as much as this one (a late sync cannot let the fleet pass the cap)', () => {
+    let stopped = 0;
+    const guard = new SpendGuard({ capUsd: 0.017, prices, spentUsd: 0 }, () => stopped++);
+    guard.fleet(0.01, 2);
+    guard.admit('m', request)!.settle({ inputTokens: 1000, outputTokens: 1000 }); // 0.01 + 0 + 0.004 = 0.014: admitted, then spent $0.002
+    // 0.01 + 0.002 x 2 + 0.002 x 2 = 0.018 > 0.017: refused. Counting only this process's own spend
+    // (0.01 + 0.002 + 0.004 = 0.016) would admit it, and the other process's spend since the sync would pass the cap.
+    expect(guard.admit('m', request)).toBeNull();
+    expect(stopped).toBe(1);
   });
 });

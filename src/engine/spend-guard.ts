@@ -44,7 +44,10 @@ export class SpendGuard {
   /**
    * The fleet's spend as the store last had it (every process's committed calls), and how many processes are
    * live: from then on a call is admitted when that, plus what this process spent since, plus its calls in
-   * flight counted once for each live process (the others' in flight are assumed alike), stays within the cap.
+   * flight, both counted once for each live process (the others are assumed to have spent alike since the
+   * sync and to have alike in flight), stays within the cap. The others' spend since the sync is not known
+   * here; assuming it equals this process's keeps the fleet under the cap however late a sync comes, as long as
+   * the processes go at about one pace (they share the model and the limits).
    */
   fleet(spentUsd: number, processes: number): void {
     this.fleetSpent = Math.max(spentUsd, this.budget?.spentUsd ?? 0);
@@ -54,7 +57,7 @@ export class SpendGuard {
 
   private projected(worst: number): number {
     if (this.fleetSpent === null || this.processes <= 1) return this.spent + this.reserved + worst;
-    return Math.max(this.spent, this.fleetSpent + (this.spent - this.spentAtSync)) + (this.reserved + worst) * this.processes;
+    return Math.max(this.spent, this.fleetSpent + (this.spent - this.spentAtSync) * this.processes) + (this.reserved + worst) * this.processes;
   }
 
   admit(modelId: string, request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): AdmissionTicket | null {
