@@ -166,8 +166,8 @@ export async function runWithWorkers(
   options: FleetRunOptions,
   display: ProgressDisplay,
 ): Promise<import('../experiment/summary.js').RunSummary> {
-  const [{ openStoreAt }, { summarizeRun }, { PriceBook }, { InternalError, UserError }] = await Promise.all([
-    import('../experiment/store-location.js'),
+  const [{ openStore }, { summarizeRun }, { PriceBook }, { InternalError, UserError }] = await Promise.all([
+    import('../stores/open-store.js'),
     import('../experiment/summary.js'),
     import('../core/cost.js'),
     import('../core/errors.js'),
@@ -182,7 +182,7 @@ export async function runWithWorkers(
     runtime: { existingRunPolicy: options.existingRunPolicy, ...(options.store ? { store: options.store } : {}), ...(options.maxCost ? { maxCostUsd: options.maxCost } : {}) },
   });
   if (created.action === 'reused') return created;
-  const store = openStoreAt(created.store, { create: false });
+  const store = await openStore(created.store, { create: false });
   try {
     const run = (await store.getRun(created.runId))!;
     const doneByModel = await store.countPastStageByModel(run.runId, untilStage);
