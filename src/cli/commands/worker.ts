@@ -50,7 +50,7 @@ export function workerCommand(): Command {
       const given = options.config ? Experiment.fromConfig(options.config) : undefined;
       const named = reference !== undefined && existsSync(reference) && statSync(reference).isFile() ? Experiment.fromConfig(reference) : undefined;
       const models = given ?? named;
-      const location = options.store ?? (named ?? given)?.storePath() ?? defaultStorePath();
+      const location = options.store ?? process.env.ASSAY_FLEET_STORE ?? (named ?? given)?.storePath() ?? defaultStorePath();
       const store: Store = await openStore(location, { create: false });
       const stop = new AbortController();
       const cancel = new AbortController();

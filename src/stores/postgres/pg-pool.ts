@@ -17,13 +17,19 @@ export function poolSize(): number {
   return Number.isInteger(value) && value > 0 ? value : 4;
 }
 
+/** How long the server lets a session sit idle inside a transaction before ending it. */
+export const IDLE_IN_TRANSACTION_MS = 2_000;
+
 export function createPool(url: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize(),
     types,
-    // Every table is in the assay schema; unqualified names resolve there.
-    options: `-c search_path=${PG_NAMESPACE}`,
+    // Every table is in the assay schema; unqualified names resolve there. A session left idle inside a
+    // transaction (its process stopped with SIGSTOP, or hung) is ended by the server after a moment, so its
+    // row locks never hold the rest of the fleet back; our own transactions never sit idle that long (and
+    // one ended so is rolled back and run again, see inTransaction).
+    options: `-c search_path=${PG_NAMESPACE} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 30_000,
     application_name: 'assay',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStoreContract } from '../store-contract.test-suite.js';
 import { openStore } from '../open-store.js';
-import { PostgresServer, postgresBinaries } from '../../../test/support/postgres-server.js';
+import { PostgresServer, postgresBinaries } from '../../testing/postgres-server.js';
 
 const binaries = postgresBinaries();
 let server: PostgresServer | undefined;
