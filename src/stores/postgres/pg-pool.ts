@@ -32,7 +32,8 @@ export function createPool(url: string): pg.Pool {
     options: `-c search_path=${PG_NAMESPACE} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 30_000,
-    application_name: 'assay',
+    // Which process a connection belongs to, for pg_stat_activity (and for ending one process's sessions).
+    application_name: `assay/${process.pid}`,
   });
   // A pooled connection the server drops while idle (a restart, pg_terminate_backend) is discarded by the
   // pool and replaced on the next query; without a listener its error would end the process.
