@@ -179,4 +179,42 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
     const status = JSON.parse(await read(url, 'status', runId, '--json'));
     expect(status.runId ?? status.run?.runId).toBe(runId);
   });
+
+  it('assay store copy: SQLite -> PostgreSQL -> SQLite gives the same results, is idempotent, and refuses to overwrite a different run', async () => {
+    const { url } = await database();
+    experiment(10);
+    const ran = await runCli(['run', 'exp.yaml', '--store', 'a.db', '--json'], { cwd: workspace.dir });
+    expect(ran.code, ran.stderr).toBe(0);
+    const runId = JSON.parse(ran.stdout).runId as string;
+    const copy = async (from: string, to: string, ...runs: string[]) => {
+      const result = await runCli(['store', 'copy', from, to, ...runs, '--json'], { cwd: workspace.dir });
+      expect(result.stdout + result.stderr).not.toContain(PG_TEST_PASSWORD);
+      return result;
+    };
+    const toPg = await copy('a.db', url);
+    expect(toPg.code, toPg.stderr).toBe(0);
+    expect(JSON.parse(toPg.stdout).runs).toEqual([{ runId, outcome: 'copied' }]);
+    const back = await copy(url, 'b.db', runId.slice(0, 10));
+    expect(back.code, back.stderr).toBe(0);
+    expect(JSON.parse(back.stdout).runs).toEqual([{ runId, outcome: 'copied' }]);
+    const results = async (store: string) => {
+      const result = await runCli(['results', runId, '--store', store, '--format', 'jsonl'], { cwd: workspace.dir });
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout;
+    };
+    const original = await results('a.db');
+    expect(original.trim().split('\n')).toHaveLength(10);
+    expect(await results(url)).toBe(original);
+    expect(await results('b.db')).toBe(original);
+    const report = async (store: string) => JSON.parse((await runCli(['report', runId, '--store', store, '--json'], { cwd: workspace.dir })).stdout);
+    expect(comparable(await report('b.db'))).toEqual(comparable(await report('a.db')));
+    // Again: nothing to do.
+    const again = await copy('a.db', url);
+    expect(JSON.parse(again.stdout).runs).toEqual([{ runId, outcome: 'unchanged' }]);
+    // A store holding the run with other results is not overwritten.
+    const rewound = await runCli(['run', 'exp.yaml', '--store', 'c.db', '--until-stage', 'generate', '--quiet'], { cwd: workspace.dir });
+    expect(rewound.code, rewound.stderr).toBe(0);
+    const refused = await copy('a.db', 'c.db');
+    expect(oneLine(refused)).toMatch(/already holds run .* with other results .*not overwritten/);
+  });
 });
