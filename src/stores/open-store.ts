@@ -72,6 +72,21 @@ export async function openStore(location: string, options: { create: boolean }):
 }
 
 /**
+ * The store at a location when there is one, else null (no file; a database without assay's schema), with
+ * nothing written: for a command that checks its input against what a store holds before creating it.
+ */
+export async function openExistingStore(location: string): Promise<Store | null> {
+  if (!isStoreUrl(location)) return storeMayExist(location) ? openStore(location, { create: false }) : null;
+  const { NoStoreError } = await import('./postgres/pg-pool.js');
+  try {
+    return await openStore(location, { create: false });
+  } catch (error) {
+    if (error instanceof NoStoreError) return null;
+    throw error;
+  }
+}
+
+/**
  * Whether a location is a store that holds exactly one run (a progressive save, a finished job's results
  * JSON): such a reference names its run by itself. A results CSV is refused (it holds no run).
  */

@@ -217,4 +217,25 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
     const refused = await copy('a.db', 'c.db');
     expect(oneLine(refused)).toMatch(/already holds run .* with other results .*not overwritten/);
   });
+
+  it('export from PostgreSQL and import into a new PostgreSQL database (its schema created by the import), and compare across stores', async () => {
+    const { url } = await database();
+    const { name: target, url: targetUrl } = await database();
+    experiment(6);
+    const ran = await runCli(['run', 'exp.yaml', '--store', url, '--json'], { cwd: workspace.dir });
+    expect(ran.code, ran.stderr).toBe(0);
+    const runId = JSON.parse(ran.stdout).runId as string;
+    const exported = await runCli(['export', 'generation', runId, '--store', url, '-o', 'gen.jsonl'], { cwd: workspace.dir });
+    expect(exported.code, exported.stderr).toBe(0);
+    // A bundle that does not fit is refused before the schema is created.
+    workspace.write('bad.jsonl', 'not a bundle\n');
+    expect((await runCli(['import', 'bad.jsonl', '--store', targetUrl], { cwd: workspace.dir })).code).toBe(1);
+    expect(await hasAssaySchema(target)).toBe(false);
+    const imported = await runCli(['import', 'gen.jsonl', '--store', targetUrl, '--json'], { cwd: workspace.dir });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).not.toContain(PG_TEST_PASSWORD);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ runId, createdRun: true, imported: 6 });
+    const state = await runCli(['inspect', 'state', runId, '--store', targetUrl, '--json'], { cwd: workspace.dir });
+    expect(state.code, state.stderr).toBe(0);
+  });
 });

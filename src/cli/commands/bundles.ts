@@ -1,6 +1,6 @@
 import { Argument, Command } from 'commander';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../../core/records.js';
-import { defaultStorePath, openStore, storeMayExist } from '../../stores/open-store.js';
+import { defaultStorePath, openExistingStore, openStore } from '../../stores/open-store.js';
 import { printJson, printLine, shortId } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 import { STORE_HELP } from '../arguments.js';
@@ -39,7 +39,7 @@ export function importCommand(): Command {
       // Everything is checked before a store is created or written: a refused bundle leaves no trace.
       const bundle = await checkBundle(file);
       const location = options.store ?? defaultStorePath();
-      const existing = storeMayExist(location) ? await openStore(location, { create: false }) : null;
+      const existing = await openExistingStore(location);
       let store = existing;
       try {
         const plan = await planImport(existing, bundle, { replace: options.replace ?? false });

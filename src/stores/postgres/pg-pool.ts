@@ -41,6 +41,9 @@ export function createPool(url: string): pg.Pool {
   return pool;
 }
 
+/** The database holds no assay store (and the caller did not ask to create one). */
+export class NoStoreError extends StoreError {}
+
 /** A key of the advisory lock that serializes schema migrations across every process opening the database. */
 const MIGRATION_LOCK = 0x61737361; // "assa"
 
@@ -98,7 +101,7 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean):
     if (version === PG_SCHEMA_VERSION) return;
     if (version !== null && version > PG_SCHEMA_VERSION) throw newerSchema(location, version);
     if (version === null && !create) {
-      throw new StoreError(location, 'this database holds no assay store (no assay schema)', {
+      throw new NoStoreError(location, 'this database holds no assay store (no assay schema)', {
         hint: 'create one with `assay run CONFIG --store URL` (or `assay submit`), or check the database name in the URL',
       });
     }
