@@ -44,6 +44,8 @@ export function createPool(url: string): pg.Pool {
 /** The database holds no assay store (and the caller did not ask to create one). */
 export class NoStoreError extends StoreError {}
 
+const ignore = () => undefined;
+
 /** A key of the advisory lock that serializes schema migrations across every process opening the database. */
 const MIGRATION_LOCK = 0x61737361; // "assa"
 
@@ -58,14 +60,19 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     let committing = false;
     try {
       client = await pool.connect();
+      // A connection the server ends between two statements of ours would emit 'error' with nobody
+      // listening (and end the process): the next statement fails instead, and is handled below.
+      client.on('error', ignore);
       await client.query('BEGIN');
       const result = await work(client);
       committing = true;
       await client.query('COMMIT');
+      client.off('error', ignore);
       client.release();
       return result;
     } catch (error) {
       if (client) {
+        client.off('error', ignore);
         const broken = isConnectionError(error);
         if (!broken) await client.query('ROLLBACK').catch(() => undefined);
         client.release(broken ? (error as Error) : undefined);

@@ -323,12 +323,15 @@ export class PostgresStore implements Store {
 
   // Every time below is the server's clock (NOW_MS): processes on different machines share it.
 
+  // A registration retried after a lost connection (it may have been made) renews the same owner.
   async registerOwner(owner: NewOwner, leaseMs: number): Promise<OwnerRecord> {
     const { pk } = await this.handle(owner.runId);
     const { rows } = await this.query<{ now: number }>(
       `WITH clock AS (SELECT ${NOW_MS} AS now)
        INSERT INTO owners (owner, run_pk, host, pid, started_at, heartbeat_at, expires_at)
-       SELECT $1, $2::bigint, $3, $4::int, to_char(to_timestamp(now / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), now, now + $5::bigint FROM clock RETURNING heartbeat_at AS now`,
+       SELECT $1, $2::bigint, $3, $4::int, to_char(to_timestamp(now / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), now, now + $5::bigint FROM clock
+       ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
+       RETURNING heartbeat_at AS now`,
       [owner.owner, pk, owner.host, owner.pid, Math.round(leaseMs)],
     );
     const now = rows[0]!.now;
