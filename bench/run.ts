@@ -322,6 +322,7 @@ if (wanted('postgres')) {
   if (!postgresBinaries()) console.log('8. postgres: skipped, no PostgreSQL server binaries in /usr/lib/postgresql/*/bin');
   else {
     const size = quick ? 20_000 : Number(process.env.ASSAY_BENCH_PG_TASKS ?? 1_000_000);
+    const pgLoad = loadavg()[0]!;
     console.log(`8. one run of ${format(size)} mock tasks: one process on SQLite, 1, 2 and 4 workers on PostgreSQL`);
     const runs = [scenario('postgres-scenario.ts', 'fleet', size, 1, 'sqlite'), ...[1, 2, 4].map((workers) => scenario('postgres-scenario.ts', 'fleet', size, workers, 'postgres'))];
     for (const run of runs) {
@@ -352,6 +353,12 @@ The store alone (one process, no engine: claim 256 tasks, append their four even
 run is done, ${format(cost.tasks)} tasks): ${format(cost.sqliteMicros, 1)} us per task on SQLite, ${format(cost.postgresMicros, 1)} us on PostgreSQL
 (${format(cost.postgresMicros / cost.sqliteMicros, 1)}x). Each batch is a constant number of statements whatever its size (one
 multi-row insert of the events, one update of the task rows from arrays, one upsert per counter table).
+
+On one two-core machine the workers, the PostgreSQL server and the benchmark share the same two cores (the
+one-minute load average was ${format(pgLoad, 1)} when the runs began): a PostgreSQL worker spends about as much
+CPU in the server's backends as in itself, so past two processes more workers only add contention. A fleet
+gains from machines, each adding its cores, with the database on a machine of its own; what one database
+takes is in [scale-out](concepts/scale-out.md#what-limits-a-fleet).
 
 Coordination on PostgreSQL, one operation at a time from one process (each a transaction on a pooled
 connection):
