@@ -15,8 +15,7 @@ import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
 import { buildModels, enginePlugins, evaluatorsUsedFrom, planFromCompiled, planFromStore, priceBook, type ModelSource, type RunPlan } from './run-plan.js';
-import { defaultStorePath, isStoreUrl, openStore } from '../stores/open-store.js';
-import { FilesStore } from '../stores/files/files-store.js';
+import { defaultStorePath, isStoreUrl, openProgressiveSave, openStore, type ProgressiveStore } from '../stores/open-store.js';
 import { redactText } from '../core/redact.js';
 import { outputFormat, readState } from '../stores/files/progressive-save.js';
 import { writeResultsFile } from '../report/results-file.js';
@@ -126,7 +125,7 @@ export class Experiment {
     const storePath = this.storePath(options.runtime?.store);
     // A new store can only get a new run, which needs the rows: read (and check) them before anything is written.
     if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().validate();
-    const progressive = options.output?.progressive ? FilesStore.open(resolve(options.output.path), { job: this.progressiveJob() }) : null;
+    const progressive = options.output?.progressive ? openProgressiveSave(options.output.path, this.progressiveJob()) : null;
     const store = progressive ?? options.store ?? await openStore(storePath, { create: true });
     let failed = false;
     try {
@@ -173,7 +172,7 @@ export class Experiment {
   }
 
   /** A progressive save holds one job: resuming it with another config or other data is refused with the reason. */
-  private async checkProgressiveRun(store: FilesStore, runId: string): Promise<void> {
+  private async checkProgressiveRun(store: ProgressiveStore, runId: string): Promise<void> {
     const [held] = await store.listRuns();
     if (!held) return;
     const job = this.progressiveJob();
@@ -283,7 +282,7 @@ async function refuseIfNothingToReplay(store: Store, plan: RunPlan, stage: Repla
 }
 
 /** Writes the output file: now (a SQLite-backed run), or once complete for a progressive save, which then drops its sidecars. */
-async function writeOutput(store: Store, progressive: FilesStore | null, summary: RunSummary, path: string, format?: 'json' | 'csv' | 'karenina'): Promise<NonNullable<RunSummary['output']>> {
+async function writeOutput(store: Store, progressive: ProgressiveStore | null, summary: RunSummary, path: string, format?: 'json' | 'csv' | 'karenina'): Promise<NonNullable<RunSummary['output']>> {
   const target = resolve(path);
   if (!progressive) {
     await writeResultsFile(store, summary.runId, target, format ?? outputFormat(target));

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FilesStore } from './files/files-store.js';
+import { FilesStore, type FilesStoreOptions } from './files/files-store.js';
 import { ResultsFileStore, resultsCsvError, resultsFileKind } from './files/results-file-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from '../spec/store.js';
@@ -69,6 +69,14 @@ export async function openStore(location: string, options: { create: boolean }):
     throw new StoreError(resolve(location), 'no store here', { hint: `run an experiment first, or pass --store PATH (${STORE_RULE})` });
   }
   return openSqliteStore(location, { create: options.create });
+}
+
+/** A progressive save: the run kept in plain files beside its output (`.tmp` and `.state`), one job. */
+export type ProgressiveStore = FilesStore;
+
+/** Opens (or starts) the progressive save of an output file for a job. */
+export function openProgressiveSave(outputPath: string, job: FilesStoreOptions['job']): ProgressiveStore {
+  return FilesStore.open(resolve(outputPath), { job });
 }
 
 /**

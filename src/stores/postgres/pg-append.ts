@@ -167,7 +167,7 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
          reduce_seq = u.reduce_seq, parse_seq = u.parse_seq, score_seq = u.score_seq, judge_seq = u.judge_seq, lease_owner = u.lease_owner
        FROM unnest($2::int[], $3::smallint[], $4::boolean[], $5::json[], $6::json[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
          AS u(ord, next_stage, failed, failure, candidate_seqs, reduce_seq, parse_seq, score_seq, judge_seq, lease_owner)
-       WHERE t.run_pk = $1 AND t.ord = u.ord`,
+       WHERE t.run_pk = $1 AND t.ord = ANY($2::int[]) AND t.ord = u.ord`,
       [
         pk,
         updates.map((update) => update.ord),
@@ -188,7 +188,7 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
   if (checked && bare.length > 0) {
     const released = await client.query<{ ord: number }>(
       `UPDATE tasks t SET lease_owner = NULL FROM unnest($2::int[], $3::bigint[]) AS r(ord, token)
-       WHERE t.run_pk = $1 AND t.ord = r.ord AND t.lease_token IS NOT DISTINCT FROM r.token RETURNING t.ord`,
+       WHERE t.run_pk = $1 AND t.ord = ANY($2::int[]) AND t.ord = r.ord AND t.lease_token IS NOT DISTINCT FROM r.token RETURNING t.ord`,
       [pk, bare, bare.map((ord) => request.leases?.get(ord) ?? null)],
     );
     const done = new Set(released.rows.map((row) => row.ord));
@@ -198,36 +198,47 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
   return { appended: seqs.length, rejectedOrds: rejected };
 }
 
-/** Adds a transaction's counter deltas to one slot's rows, each table in one statement (keys in a fixed order). */
+/**
+ * Adds a transaction's counter deltas to one slot's rows: the three tables in one statement (each a
+ * multi-row upsert from arrays, keys in a fixed order so two writers sharing a slot never deadlock).
+ */
 export async function addCounters(client: pg.PoolClient, pk: number, slot: number, counters: RunCounters): Promise<void> {
   const histogram = [...counters.histogram].filter(([, delta]) => delta !== 0).sort(([left], [right]) => left - right);
-  if (histogram.length > 0) {
-    await client.query(
-      `INSERT INTO stage_histogram (run_pk, slot, next_stage, failed, count)
-       SELECT $1::bigint, $2::smallint, h.stage, h.failed, h.delta FROM unnest($3::smallint[], $4::boolean[], $5::bigint[]) AS h(stage, failed, delta)
-       ON CONFLICT (run_pk, slot, next_stage, failed) DO UPDATE SET count = stage_histogram.count + excluded.count`,
-      [pk, slot, histogram.map(([key]) => key >> 1), histogram.map(([key]) => (key & 1) === 1), histogram.map(([, delta]) => delta)],
-    );
-  }
   const scores = [...counters.scores.values()].filter((entry) => entry.count !== 0 || entry.sum !== 0);
   scores.sort((left, right) => left.model - right.model || left.prompt - right.prompt || (left.metric < right.metric ? -1 : left.metric > right.metric ? 1 : 0));
-  if (scores.length > 0) {
-    await client.query(
-      `INSERT INTO score_totals (run_pk, slot, model_index, prompt_index, metric, sum, sum_sq, count)
-       SELECT $1::bigint, $2::smallint, s.m, s.p, s.metric, s.sum, s.sq, s.n FROM unnest($3::int[], $4::int[], $5::text[], $6::float8[], $7::float8[], $8::bigint[]) AS s(m, p, metric, sum, sq, n)
-       ON CONFLICT (run_pk, slot, model_index, prompt_index, metric) DO UPDATE SET sum = score_totals.sum + excluded.sum,
-         sum_sq = score_totals.sum_sq + excluded.sum_sq, count = score_totals.count + excluded.count`,
-      [pk, slot, scores.map((entry) => entry.model), scores.map((entry) => entry.prompt), scores.map((entry) => entry.metric), scores.map((entry) => entry.sum), scores.map((entry) => entry.sumOfSquares), scores.map((entry) => entry.count)],
-    );
-  }
   const usage = [...counters.usage.values()].sort((left, right) => (left.model + '\u0000' + left.stage < right.model + '\u0000' + right.stage ? -1 : 1));
-  if (usage.length > 0) {
-    await client.query(
-      `INSERT INTO usage_totals (run_pk, slot, model, stage, calls, input_tokens, output_tokens)
-       SELECT $1::bigint, $2::smallint, u.model, u.stage, u.calls, u.i, u.o FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[]) AS u(model, stage, calls, i, o)
-       ON CONFLICT (run_pk, slot, model, stage) DO UPDATE SET calls = usage_totals.calls + excluded.calls,
-         input_tokens = usage_totals.input_tokens + excluded.input_tokens, output_tokens = usage_totals.output_tokens + excluded.output_tokens`,
-      [pk, slot, usage.map((entry) => entry.model), usage.map((entry) => entry.stage), usage.map((entry) => entry.calls), usage.map((entry) => entry.inputTokens), usage.map((entry) => entry.outputTokens)],
-    );
-  }
+  if (histogram.length === 0 && scores.length === 0 && usage.length === 0) return;
+  await client.query(
+    `WITH histogram AS (
+       INSERT INTO stage_histogram (run_pk, slot, next_stage, failed, count)
+       SELECT $1::bigint, $2::smallint, h.stage, h.failed, h.delta FROM unnest($3::smallint[], $4::boolean[], $5::bigint[]) AS h(stage, failed, delta)
+       ON CONFLICT (run_pk, slot, next_stage, failed) DO UPDATE SET count = stage_histogram.count + excluded.count),
+     scores AS (
+       INSERT INTO score_totals (run_pk, slot, model_index, prompt_index, metric, sum, sum_sq, count)
+       SELECT $1::bigint, $2::smallint, s.m, s.p, s.metric, s.sum, s.sq, s.n FROM unnest($6::int[], $7::int[], $8::text[], $9::float8[], $10::float8[], $11::bigint[]) AS s(m, p, metric, sum, sq, n)
+       ON CONFLICT (run_pk, slot, model_index, prompt_index, metric) DO UPDATE SET sum = score_totals.sum + excluded.sum,
+         sum_sq = score_totals.sum_sq + excluded.sum_sq, count = score_totals.count + excluded.count)
+     INSERT INTO usage_totals (run_pk, slot, model, stage, calls, input_tokens, output_tokens)
+     SELECT $1::bigint, $2::smallint, u.model, u.stage, u.calls, u.i, u.o FROM unnest($12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[]) AS u(model, stage, calls, i, o)
+     ON CONFLICT (run_pk, slot, model, stage) DO UPDATE SET calls = usage_totals.calls + excluded.calls,
+       input_tokens = usage_totals.input_tokens + excluded.input_tokens, output_tokens = usage_totals.output_tokens + excluded.output_tokens`,
+    [
+      pk,
+      slot,
+      histogram.map(([key]) => key >> 1),
+      histogram.map(([key]) => (key & 1) === 1),
+      histogram.map(([, delta]) => delta),
+      scores.map((entry) => entry.model),
+      scores.map((entry) => entry.prompt),
+      scores.map((entry) => entry.metric),
+      scores.map((entry) => entry.sum),
+      scores.map((entry) => entry.sumOfSquares),
+      scores.map((entry) => entry.count),
+      usage.map((entry) => entry.model),
+      usage.map((entry) => entry.stage),
+      usage.map((entry) => entry.calls),
+      usage.map((entry) => entry.inputTokens),
+      usage.map((entry) => entry.outputTokens),
+    ],
+  );
 }

@@ -154,10 +154,18 @@ export class PostgresStore implements Store {
     return handle;
   }
 
-  private async ownerPk(client: pg.PoolClient | pg.Pool, owner: string): Promise<number> {
-    const { rows } = await client.query<{ owner_pk: number }>('SELECT owner_pk FROM owners WHERE owner = $1', [owner]);
-    if (!rows[0]) throw new OwnerUnknownError(owner);
-    return rows[0].owner_pk;
+  /**
+   * In one statement: takes the run's advisory lock shared (see lockRun) and reads the owner's key, inside the
+   * caller's transaction, so an owner removed a moment ago is unknown.
+   */
+  private async lockRunForOwner(client: pg.PoolClient, runPk: number, owner: string | null): Promise<number | null> {
+    const { rows } = await client.query<{ owner_pk: number | null }>(
+      'SELECT pg_advisory_xact_lock_shared($1::int, $2::int), (SELECT owner_pk FROM owners WHERE owner = $3) AS owner_pk',
+      [RUN_LOCK_CLASS, runPk, owner],
+    );
+    if (owner === null) return null;
+    if (rows[0]!.owner_pk === null) throw new OwnerUnknownError(owner);
+    return rows[0]!.owner_pk;
   }
 
   private async refuseIfLeased(client: pg.PoolClient, runPk: number, runId: string): Promise<void> {
@@ -353,7 +361,7 @@ export class PostgresStore implements Store {
       // Still ours by its token: attached to this owner (it may have registered again after an eviction).
       await client.query(
         `UPDATE tasks t SET lease_owner = $2 FROM unnest($3::int[], $4::bigint[]) AS h(ord, token)
-         WHERE t.run_pk = $1 AND t.ord = h.ord AND t.lease_token = h.token AND t.lease_owner IS DISTINCT FROM $2`,
+         WHERE t.run_pk = $1 AND t.ord = ANY($3::int[]) AND t.ord = h.ord AND t.lease_token = h.token AND t.lease_owner IS DISTINCT FROM $2`,
         [row.run_pk, row.owner_pk, ords, tokens],
       );
       const lost = await client.query<{ ord: number }>(
@@ -436,8 +444,7 @@ export class PostgresStore implements Store {
     const handle = await this.handle(request.runId);
     const empty = new Array<number | null>(handle.pipeline.samples).fill(null);
     return this.transaction(async (client) => {
-      await this.lockRun(client, handle.pk, false);
-      const ownerPk = await this.ownerPk(client, request.owner);
+      const ownerPk = (await this.lockRunForOwner(client, handle.pk, request.owner))!;
       const from = request.fromStage ? stageIndex(request.fromStage) : 0;
       // Tasks already started (resumed, retried, or given up by a process whose lease expired) go first,
       // skipping rows another claimer has locked this moment; the token comes from one sequence.
@@ -457,15 +464,21 @@ export class PostgresStore implements Store {
       // ...then untouched ones, whose rows are created here, already leased (they are all at generate).
       const wanted = from === 0 ? request.limit - claimed.length : 0;
       if (wanted > 0) {
+        // One statement: the run's next range taken (the only moment a claim touches the run row) and its
+        // task rows created, already leased.
         const fresh = await client.query<{ first: number; last: number; token: number }>(
-          `UPDATE runs r SET fresh_from = least(r.task_count, r.fresh_from + $2)
-           FROM (SELECT fresh_from AS first FROM runs WHERE run_pk = $1 FOR UPDATE) old, (SELECT nextval('lease_tokens') AS token) token
-           WHERE r.run_pk = $1 AND r.fresh_from < r.task_count RETURNING old.first, r.fresh_from AS last, token.token`,
-          [handle.pk, wanted],
+          `WITH range AS (
+             UPDATE runs r SET fresh_from = least(r.task_count, r.fresh_from + $2)
+             FROM (SELECT fresh_from AS first FROM runs WHERE run_pk = $1 FOR UPDATE) old, (SELECT nextval('lease_tokens') AS token) token
+             WHERE r.run_pk = $1 AND r.fresh_from < r.task_count RETURNING old.first, r.fresh_from AS last, token.token),
+           created AS (
+             INSERT INTO tasks (run_pk, ord, lease_owner, lease_token)
+             SELECT $1::bigint, generate_series(range.first, range.last - 1), $3::bigint, range.token FROM range)
+           SELECT first, last, token FROM range`,
+          [handle.pk, wanted, ownerPk],
         );
         const range = fresh.rows[0];
         if (range && range.last > range.first) {
-          await client.query('INSERT INTO tasks (run_pk, ord, lease_owner, lease_token) SELECT $1::bigint, generate_series($2::int, $3::int - 1), $4::bigint, $5::bigint', [handle.pk, range.first, range.last, ownerPk, range.token]);
           for (let ord = range.first; ord < range.last; ord++) claimed.push({ ord, token: range.token, nextStage: 0, candidateSeqs: empty });
         }
       }
@@ -477,9 +490,8 @@ export class PostgresStore implements Store {
     if (request.events.length === 0 && request.release.length === 0) return { appended: 0, rejectedOrds: [] };
     const handle = await this.handle(request.runId);
     return this.transaction(async (client) => {
-      await this.lockRun(client, handle.pk, false);
       // An owner is checked inside the transaction: one evicted a moment ago writes nothing.
-      if (request.owner !== null) await this.ownerPk(client, request.owner);
+      await this.lockRunForOwner(client, handle.pk, request.owner);
       return appendInTransaction(client, handle, request, this.slot, this.location);
     });
   }
