@@ -352,11 +352,12 @@ ${rows}
 The store alone (one process, no engine: claim 256 tasks, append their four events, release them, until the
 run is done, ${format(cost.tasks)} tasks): ${format(cost.sqliteMicros, 1)} us per task on SQLite, ${format(cost.postgresMicros, 1)} us on PostgreSQL
 (${format(cost.postgresMicros / cost.sqliteMicros, 1)}x). Each batch is a constant number of statements whatever its size (one
-multi-row insert of the events, one update of the task rows from arrays, one upsert per counter table).
+multi-row insert of the events, one update of the task rows from arrays, one statement upserting the
+three counter tables).
 
 On one two-core machine the workers, the PostgreSQL server and the benchmark share the same two cores (the
-one-minute load average was ${format(pgLoad, 1)} when the runs began): a PostgreSQL worker spends about as much
-CPU in the server's backends as in itself, so past two processes more workers only add contention. A fleet
+one-minute load average was ${format(pgLoad, 1)} when the runs began): a PostgreSQL worker makes the server's backends
+spend at least as much CPU as it spends itself, so past two processes more workers only add contention. A fleet
 gains from machines, each adding its cores, with the database on a machine of its own; what one database
 takes is in [scale-out](concepts/scale-out.md#what-limits-a-fleet).
 

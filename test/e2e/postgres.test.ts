@@ -44,10 +44,10 @@ async function hasAssaySchema(database: string): Promise<boolean> {
   return (rowCount ?? 0) > 0;
 }
 
-function experiment(tasks: number, delayMs = 0): void {
+/** A dataset of `tasks` questions and a config for the model server, with no store named (each test passes one). */
+function experiment(tasks: number): void {
   workspace.arithmetic('questions.jsonl', tasks);
   workspace.write('exp.yaml', httpConfig(model.baseURL, { concurrency: 4 }).replace('  store: store.db\n', ''));
-  void delayMs;
 }
 
 suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
