@@ -59,6 +59,8 @@ export class PostgresServer {
     const settings = [`-p ${port}`, '-h 127.0.0.1', `-k ${folder}`, '-c max_connections=200'];
     if (options.fsync === false || options.fsync === undefined) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
     server.run(join(bin, 'pg_ctl'), ['-D', join(folder, 'data'), '-l', join(folder, 'log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
+    // A test process that ends without calling stop (a failed hook, a crash) leaves no server behind.
+    process.once('exit', () => server.stop());
     return server;
   }
 
@@ -94,7 +96,11 @@ export class PostgresServer {
     }
   }
 
+  private stopped = false;
+
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     try {
       this.run(join(this.bin, 'pg_ctl'), ['-D', join(this.folder, 'data'), '-m', 'immediate', '-w', 'stop']);
     } catch {

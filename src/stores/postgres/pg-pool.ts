@@ -103,6 +103,7 @@ export async function queryRetrying<Row extends pg.QueryResultRow = pg.QueryResu
  */
 export async function migrate(pool: pg.Pool, location: string, create: boolean): Promise<void> {
   const client = await pool.connect();
+  client.on('error', ignore);
   try {
     const version = await readVersion(client);
     if (version === PG_SCHEMA_VERSION) return;
@@ -136,13 +137,16 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean):
       throw error;
     }
   } finally {
+    client.off('error', ignore);
     client.release();
   }
 }
 
 async function readVersion(client: pg.PoolClient): Promise<number | null> {
-  const table = await client.query<{ present: string | null }>('SELECT to_regclass($1) AS present', [`${PG_NAMESPACE}.schema_version`]);
-  if (!table.rows[0]?.present) return null;
+  // A plain catalog query (a fresh snapshot per statement): it sees a schema another process created while
+  // this one waited for the migration lock.
+  const table = await client.query("SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'schema_version'", [PG_NAMESPACE]);
+  if (table.rowCount === 0) return null;
   const row = await client.query<{ version: number }>(`SELECT max(version) AS version FROM ${PG_NAMESPACE}.schema_version`);
   return row.rows[0]?.version ?? 0;
 }
