@@ -152,7 +152,7 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
   });
 
   it('the same run gives the same results on PostgreSQL as on SQLite, and runs, status, inspect, quickcheck, report and results read it', async () => {
-    const { url } = await database();
+    const { name, url } = await database();
     experiment(12);
     const onSqlite = await runCli(['run', 'exp.yaml', '--store', 'store.db', '--json'], { cwd: workspace.dir });
     const onPg = await runCli(['run', 'exp.yaml', '--store', url, '--json'], { cwd: workspace.dir });
@@ -161,6 +161,16 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
     const runId = JSON.parse(onPg.stdout).runId as string;
     expect(JSON.parse(onSqlite.stdout).runId).toBe(runId);
     expect(JSON.parse(onPg.stdout).store).not.toContain(PG_TEST_PASSWORD);
+    // The URL's password reached no record: not the run's provenance, not an event.
+    const leaked = await pg.sql(
+      name,
+      `SELECT (SELECT count(*)::int FROM assay.runs WHERE provenance::text LIKE '%' || $1 || '%' OR snapshot::text LIKE '%' || $1 || '%')
+            + (SELECT count(*)::int FROM assay.events WHERE payload::text LIKE '%' || $1 || '%') AS n`,
+      [PG_TEST_PASSWORD],
+    );
+    expect(leaked.rows[0].n).toBe(0);
+    const recorded = await pg.sql(name, 'SELECT provenance::text AS p FROM assay.runs');
+    expect(recorded.rows[0].p).toContain(`127.0.0.1:${pg.port}/${name}`);
     const read = async (store: string, ...args: string[]) => {
       const result = await runCli([...args, '--store', store], { cwd: workspace.dir });
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
