@@ -4,13 +4,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashValue } from '../src/core/canonical-json.js';
-import { openSqliteStore } from '../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../src/stores/open-store.js';
 import { testSnapshot } from '../src/testing/snapshot.js';
 
 const [workDirectory] = process.argv.slice(2);
 const path = join(workDirectory!, 'fleet.db');
 for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-const store = openSqliteStore(path);
+const store = await openStore(path, { create: true });
 const snapshot = testSnapshot({ datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: 4096, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }] });
 const runId = hashValue(snapshot);
 const provenance = { toolVersion: 'bench', nodeVersion: process.version, platform: 'bench', arch: 'bench', hostname: 'bench', gitCommit: null, configPath: null, experimentName: 'fleet', createdAt: new Date().toISOString(), runtime: {}, transport: {} };

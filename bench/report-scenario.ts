@@ -3,7 +3,7 @@
 // process, so the peak RSS measured is the report's own.
 import { existsSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Experiment, openStoreAt } from '../dist/index.js';
+import { Experiment, openStore } from '../dist/index.js';
 import { buildReport } from '../dist/report/build-report.js';
 
 const [workDirectory, step, itemsText, modelsText, replicatesText, ...rest] = process.argv.slice(2);
@@ -51,7 +51,7 @@ runtime: { concurrency: 256, store: ${JSON.stringify(store)} }
 } else {
   const by = rest[0] === '--by' ? [rest[1]!] : [];
   const cluster = rest[0] === '--cluster' ? rest[1]! : undefined;
-  const opened = openStoreAt(store, { create: false });
+  const opened = await openStore(store, { create: false });
   const [run] = await opened.listRuns();
   const started = performance.now();
   const report = await buildReport(opened, run!.runId, { by, ...(cluster ? { cluster } : {}) });

@@ -316,6 +316,64 @@ per grant: the block is every call waiting at that moment. The bound of a fleet 
 server, and the store's write transactions for results (one per group commit per worker).`);
 }
 
+// 8. One run on PostgreSQL: one process on SQLite against 1, 2 and 4 workers on PostgreSQL.
+if (wanted('postgres')) {
+  const { postgresBinaries } = await import('../src/testing/postgres-server.js');
+  if (!postgresBinaries()) console.log('8. postgres: skipped, no PostgreSQL server binaries in /usr/lib/postgresql/*/bin');
+  else {
+    const size = quick ? 20_000 : Number(process.env.ASSAY_BENCH_PG_TASKS ?? 1_000_000);
+    const pgLoad = loadavg()[0]!;
+    console.log(`8. one run of ${format(size)} mock tasks: one process on SQLite, 1, 2 and 4 workers on PostgreSQL`);
+    const runs = [scenario('postgres-scenario.ts', 'fleet', size, 1, 'sqlite'), ...[1, 2, 4].map((workers) => scenario('postgres-scenario.ts', 'fleet', size, workers, 'postgres'))];
+    for (const run of runs) {
+      console.log(`   ${run.backend} x ${run.workers}: ${format(run.tasksPerSecond)} tasks/s (${format(run.seconds, 1)} s; submit ${format(run.submitSeconds, 1)} s), peak RSS ${run.peakRssMB.map((mb: number) => format(mb)).join(', ')} MB`);
+    }
+    const cost = scenario('postgres-scenario.ts', 'store-cost', quick ? 20_000 : 100_000);
+    console.log(`   store alone, per task: SQLite ${format(cost.sqliteMicros, 1)} us, PostgreSQL ${format(cost.postgresMicros, 1)} us`);
+    const coordination = scenario('postgres-scenario.ts', 'coordination');
+    const perSecond = (micros: number) => format(1e6 / micros);
+    console.log(`   grant ${format(coordination.grantMicros, 1)} us, heartbeat ${format(coordination.heartbeatMicros, 1)} us`);
+    const rows = runs
+      .map((run) => `| ${run.backend === 'sqlite' ? 'SQLite, one process' : `PostgreSQL, ${run.workers} worker${run.workers > 1 ? 's' : ''}`} | ${format(run.tasksPerSecond)} | ${format(run.seconds, 1)} s | ${format(run.submitSeconds, 1)} s | ${run.peakRssMB.map((mb: number) => format(mb)).join(', ')} MB | ${run.callsPerWorker.map((calls: number) => format(calls)).join(', ')} |`)
+      .join('\n');
+    sections.push(`## 8. One run on PostgreSQL
+
+A run of ${format(size)} tasks on the in-process mock model (generate, parse, score), created with
+\`assay submit\` ("submit": reading the dataset and writing the run and its item rows) and then worked to the
+end by \`assay worker\` processes started together ("wall time": from their start to the last one's exit;
+tasks/s is tasks over that). The PostgreSQL ${'15'} server is started by the benchmark on the same machine
+(fsync on, \`synchronous_commit = off\`: like SQLite's default, a commit survives a killed process, the last
+ones may be lost on power loss); it shares the two cores with the workers.
+
+| store, processes | tasks/s | wall time | submit | peak RSS per worker | tasks per worker |
+|---|---:|---:|---:|---:|---:|
+${rows}
+
+The store alone (one process, no engine: claim 256 tasks, append their four events, release them, until the
+run is done, ${format(cost.tasks)} tasks): ${format(cost.sqliteMicros, 1)} us per task on SQLite, ${format(cost.postgresMicros, 1)} us on PostgreSQL
+(${format(cost.postgresMicros / cost.sqliteMicros, 1)}x). Each batch is a constant number of statements whatever its size (one
+multi-row insert of the events, one update of the task rows from arrays, one statement upserting the
+three counter tables).
+
+On one two-core machine the workers, the PostgreSQL server and the benchmark share the same two cores (the
+one-minute load average was ${format(pgLoad, 1)} when the runs began): a PostgreSQL worker makes the server's backends
+spend at least as much CPU as it spends itself, so past two processes more workers only add contention. A fleet
+gains from machines, each adding its cores, with the database on a machine of its own; what one database
+takes is in [scale-out](concepts/scale-out.md#what-limits-a-fleet).
+
+Coordination on PostgreSQL, one operation at a time from one process (each a transaction on a pooled
+connection):
+
+| operation | time | most per second, one connection |
+|---|---:|---:|
+| \`reserveCalls\`, a block of ${coordination.grantBlock} calls | ${format(coordination.grantMicros, 1)} us | ${perSecond(coordination.grantMicros)} |
+| \`reserveCalls\` with 0 requests (the pause read) | ${format(coordination.pauseReadMicros, 1)} us | ${perSecond(coordination.pauseReadMicros)} |
+| \`heartbeat\` renewing ${coordination.heldPerHeartbeat} leases | ${format(coordination.heartbeatMicros, 1)} us | ${perSecond(coordination.heartbeatMicros)} |
+| \`listOwners\` of 16 owners | ${format(coordination.listOwnersMicros, 1)} us | ${perSecond(coordination.listOwnersMicros)} |
+| \`getStageHistogram\` (summed over the counter slots) | ${format(coordination.histogramMicros, 1)} us | ${perSecond(coordination.histogramMicros)} |`);
+  }
+}
+
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${format(totalmem() / 2 ** 30, 0)} GiB RAM, ${platform()} ${release()}, Node ${process.version}`;
 const document = `# Benchmarks
 

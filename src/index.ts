@@ -3,7 +3,7 @@ export { Experiment, defineExperiment, replayStoredRun, type ExistingRunPolicy, 
 export { compileExperiment, type CompiledRun } from './experiment/compile.js';
 export { getExecutionState, getScoreSummary, type RunSummary, type ScoreSummary } from './experiment/summary.js';
 export { getRunSnapshot } from './experiment/inspect.js';
-export { openStoreAt, defaultStorePath } from './experiment/store-location.js';
+export { openStore, defaultStorePath } from './stores/open-store.js';
 export { openSqliteStore, SqliteStore } from './stores/sqlite/sqlite-store.js';
 export { FilesStore } from './stores/files/files-store.js';
 export { ResultsFileStore } from './stores/files/results-file-store.js';

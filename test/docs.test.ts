@@ -70,6 +70,7 @@ describe('--help and the command pages', () => {
     [['replay'], 'replay.md'],
     [['runs'], 'runs.md'],
     [['runs', 'rm'], 'runs.md'],
+    [['store', 'copy'], 'store.md'],
     [['export'], 'bundles.md'],
     [['import'], 'bundles.md'],
     [['status'], 'status.md'],

@@ -11,6 +11,7 @@ import { resultsCommand } from './commands/results.js';
 import { compareCommand, reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
+import { storeCommand } from './commands/store.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand, workerCommand } from './commands/worker.js';
 import { oneLine, printErrorLine, printJson } from './output.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     .addCommand(compareCommand())
     .addCommand(inspectCommand())
     .addCommand(runsCommand())
+    .addCommand(storeCommand())
     .addCommand(statusCommand())
     .addCommand(exportCommand())
     .addCommand(importCommand())

@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { RunNotFoundError, UserError } from '../core/errors.js';
-import { defaultStorePath, openStoreAt } from '../experiment/store-location.js';
-import { resultsCsvError, resultsFileKind } from '../stores/files/results-file-store.js';
+import { defaultStorePath, holdsOneRun, openStore } from '../stores/open-store.js';
 import type { Experiment } from '../experiment/experiment.js';
 import type { Store } from '../spec/store.js';
 
@@ -20,30 +19,22 @@ export interface ResolvedRun {
  */
 export async function resolveRun(reference: string, storeOption: string | undefined): Promise<ResolvedRun> {
   // A progressive save (results file with its .state beside it) holds exactly one run.
-  const output = reference.endsWith('.state') ? reference.slice(0, -'.state'.length) : reference;
-  if (existsSync(`${output}.state`)) {
-    const store = openStoreAt(output, { create: false });
+  // So does a finished job's results JSON; a results CSV holds none (refused).
+  if (holdsOneRun(reference)) {
+    const store = await openStore(reference, { create: false });
     const [run] = await store.listRuns();
     if (!run) {
       await store.close();
-      throw new UserError('run_not_found', `${output}.state holds no run yet`, { hint: 'start the job again with --progressive-save' });
+      throw new UserError('run_not_found', `${store.location} holds no run yet`, { hint: 'start the job again with --progressive-save' });
     }
     return { store, runId: run.runId, experiment: undefined };
-  }
-  // A finished job's results JSON holds its one run; a results CSV holds none.
-  const results = resultsFileKind(reference);
-  if (results === 'csv') throw resultsCsvError(reference);
-  if (results === 'json') {
-    const store = openStoreAt(reference, { create: false });
-    const [run] = await store.listRuns();
-    return { store, runId: run!.runId, experiment: undefined };
   }
   if (existsSync(reference) && statSync(reference).isFile()) {
     // Loaded only for config references: reading a run by id needs neither YAML nor the schemas.
     const { Experiment } = await import('../experiment/experiment.js');
     const experiment = Experiment.fromConfig(reference);
     const { runId } = experiment.compile();
-    const store = openStoreAt(experiment.storePath(storeOption), { create: false });
+    const store = await openStore(experiment.storePath(storeOption), { create: false });
     if (!(await store.getRun(runId))) {
       await store.close();
       throw new UserError('run_not_found', `${reference} compiles to run ${runId.slice(0, 12)}, which is not in store ${store.location}`, {
@@ -55,7 +46,7 @@ export async function resolveRun(reference: string, storeOption: string | undefi
   if (!/^[0-9a-f]{4,64}$/.test(reference)) {
     throw new UserError('bad_reference', `'${reference}' is neither a config file nor a run id`, { hint: 'pass a config path or a run id (at least 4 hex digits)' });
   }
-  const store = openStoreAt(storeOption ?? defaultStorePath(), { create: false });
+  const store = await openStore(storeOption ?? defaultStorePath(), { create: false });
   const matches = await store.findRuns(reference, 2);
   if (matches.length === 0) {
     const location = store.location;

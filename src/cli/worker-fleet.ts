@@ -78,13 +78,17 @@ export interface FleetChild {
  * their reports into `tracker` (their progress in one display). Each worker has its own process group, so a
  * Ctrl+C at the terminal reaches them only as the parent forwards it: once to stop, twice to cancel.
  */
-export function startWorkers(count: number, args: readonly string[], tracker: ProgressTracker, display: ProgressDisplay): FleetChild[] {
+/** How `assay run --workers` hands its workers the store (a URL may carry a password, never put in argv). */
+export const FLEET_STORE_ENV = 'ASSAY_FLEET_STORE';
+
+export function startWorkers(count: number, args: readonly string[], tracker: ProgressTracker, display: ProgressDisplay, store: string): FleetChild[] {
   const children: FleetChild[] = [];
   for (let index = 0; index < count; index++) {
     const child = spawn(process.execPath, [process.argv[1]!, 'worker', ...args, '--json', '--report-lines'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      env: process.env,
+      // The store reaches the workers through the environment: a URL's password never shows in `ps`.
+      env: { ...process.env, [FLEET_STORE_ENV]: store },
     });
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -166,8 +170,8 @@ export async function runWithWorkers(
   options: FleetRunOptions,
   display: ProgressDisplay,
 ): Promise<import('../experiment/summary.js').RunSummary> {
-  const [{ openStoreAt }, { summarizeRun }, { PriceBook }, { InternalError, UserError }] = await Promise.all([
-    import('../experiment/store-location.js'),
+  const [{ openStore }, { summarizeRun }, { PriceBook }, { InternalError, UserError }] = await Promise.all([
+    import('../stores/open-store.js'),
     import('../experiment/summary.js'),
     import('../core/cost.js'),
     import('../core/errors.js'),
@@ -182,7 +186,9 @@ export async function runWithWorkers(
     runtime: { existingRunPolicy: options.existingRunPolicy, ...(options.store ? { store: options.store } : {}), ...(options.maxCost ? { maxCostUsd: options.maxCost } : {}) },
   });
   if (created.action === 'reused') return created;
-  const store = openStoreAt(created.store, { create: false });
+  // The store's real location (a URL with its password): created.store is the redacted one, for messages.
+  const location = experiment.storePath(options.store);
+  const store = await openStore(location, { create: false });
   try {
     const run = (await store.getRun(created.runId))!;
     const doneByModel = await store.countPastStageByModel(run.runId, untilStage);
@@ -197,8 +203,6 @@ export async function runWithWorkers(
     display.attach(tracker);
     const args = [
       run.runId,
-      '--store',
-      created.store,
       '--config',
       experiment.source.path,
       '--until-stage',
@@ -206,7 +210,7 @@ export async function runWithWorkers(
       ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : []),
       ...(options.maxCost ? ['--max-cost', String(options.maxCost)] : []),
     ];
-    const children = startWorkers(options.workers, args, tracker, display);
+    const children = startWorkers(options.workers, args, tracker, display, location);
     const onStop = () => {
       tracker.stopping = true;
       signalWorkers(children, 'SIGINT');

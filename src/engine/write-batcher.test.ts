@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testSnapshot } from '../testing/snapshot.js';
 import type { AppendRequest, AppendResult, Store } from '../spec/store.js';
-import { openSqliteStore } from '../stores/sqlite/sqlite-store.js';
+import { openStore } from '../stores/open-store.js';
 import { WriteBatcher, type BatchWriter, type TaskOutcome } from './write-batcher.js';
 
 /** The real SQLite store, with its appendEvents calls counted. */
@@ -30,7 +30,7 @@ describe('WriteBatcher', () => {
 
   beforeEach(async () => {
     directory = mkdtempSync(join(tmpdir(), 'assay-batcher-'));
-    store = openSqliteStore(join(directory, 'store.db'));
+    store = await openStore(join(directory, 'store.db'), { create: true });
     await store.createRun({
       runId,
       name: 'batcher',

@@ -1,5 +1,4 @@
 import { renderPrompt } from '../core/prompt-render.js';
-import { existsSync } from 'node:fs';
 import { hashValue } from '../core/canonical-json.js';
 import { reachesStage, stageCountsFromHistogram } from '../core/execution-state.js';
 import { sameCallsMapper } from '../core/generation-groups.js';
@@ -10,7 +9,7 @@ import type { Stage } from '../spec/stage.js';
 import type { Store } from '../spec/store.js';
 import type { Experiment } from './experiment.js';
 import { priceBook, planFromCompiled } from './run-plan.js';
-import { openStoreAt } from './store-location.js';
+import { openExistingStore } from '../stores/open-store.js';
 
 /** Where an output-token figure comes from: seen in earlier runs of the model, its maxTokens cap, or a guess. */
 export type OutputBasis = 'observed' | 'maxTokens' | 'assumed';
@@ -55,7 +54,7 @@ export async function estimateExperiment(experiment: Experiment, storePath: stri
   const { countTokens } = await import('gpt-tokenizer');
   const plan = planFromCompiled(compiled, experiment.config.models, experiment.config.evaluators);
   const prices = await priceBook(plan);
-  const store = existsSync(storePath) ? openStoreAt(storePath, { create: false }) : null;
+  const store = await openExistingStore(storePath);
   try {
     const observed = store ? await observedOutputs(store) : new Map<string, number>();
     const notes: string[] = ['input tokens are counted with an OpenAI tokenizer (o200k): exact for OpenAI models, an approximation for others'];

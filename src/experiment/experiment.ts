@@ -15,8 +15,7 @@ import type { Store, StoredItem } from '../spec/store.js';
 import { compileExperiment, type CompiledRun } from './compile.js';
 import { provenanceFor } from './provenance.js';
 import { buildModels, enginePlugins, evaluatorsUsedFrom, planFromCompiled, planFromStore, priceBook, type ModelSource, type RunPlan } from './run-plan.js';
-import { defaultStorePath, openStoreAt } from './store-location.js';
-import { FilesStore } from '../stores/files/files-store.js';
+import { defaultStorePath, isStoreUrl, openProgressiveSave, openStore, type ProgressiveStore } from '../stores/open-store.js';
 import { redactText } from '../core/redact.js';
 import { outputFormat, readState } from '../stores/files/progressive-save.js';
 import { writeResultsFile } from '../report/results-file.js';
@@ -105,8 +104,8 @@ export class Experiment {
    * `$ASSAY_STORE`, else `.assay/assay.db` beside the config file (in the current directory for a config given in code).
    */
   storePath(override?: string): string {
-    // A URL (postgres://...) is a location, not a path: kept as it is for openStoreAt to judge.
-    const url = (location: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
+    // A URL (postgres://...) is a location, not a path: kept as it is for openStore to judge.
+    const url = isStoreUrl;
     if (override) return url(override) ? override : resolve(override);
     if (this.config.runtime.store) return url(this.config.runtime.store) ? this.config.runtime.store : resolve(this.source.directory, this.config.runtime.store);
     return defaultStorePath(this.source.path !== null ? this.source.directory : '.');
@@ -126,8 +125,8 @@ export class Experiment {
     const storePath = this.storePath(options.runtime?.store);
     // A new store can only get a new run, which needs the rows: read (and check) them before anything is written.
     if (!options.store && (options.output?.progressive || !existsSync(storePath))) this.compile().validate();
-    const progressive = options.output?.progressive ? FilesStore.open(resolve(options.output.path), { job: this.progressiveJob() }) : null;
-    const store = progressive ?? options.store ?? openStoreAt(storePath, { create: true });
+    const progressive = options.output?.progressive ? openProgressiveSave(options.output.path, this.progressiveJob()) : null;
+    const store = progressive ?? options.store ?? await openStore(storePath, { create: true });
     let failed = false;
     try {
       if (progressive) await this.checkProgressiveRun(progressive, plan.runId);
@@ -173,7 +172,7 @@ export class Experiment {
   }
 
   /** A progressive save holds one job: resuming it with another config or other data is refused with the reason. */
-  private async checkProgressiveRun(store: FilesStore, runId: string): Promise<void> {
+  private async checkProgressiveRun(store: ProgressiveStore, runId: string): Promise<void> {
     const [held] = await store.listRuns();
     if (!held) return;
     const job = this.progressiveJob();
@@ -202,7 +201,7 @@ export class Experiment {
   async replay(options: ReplayOptions): Promise<RunSummary> {
     const plan = this.plan();
     const built = buildModels(plan, options.env ?? process.env);
-    const store = options.store ?? openStoreAt(this.storePath(options.runtime?.store), { create: false });
+    const store = options.store ?? await openStore(this.storePath(options.runtime?.store), { create: false });
     let failed = false;
     try {
       if (!(await store.getRun(plan.runId))) {
@@ -283,7 +282,7 @@ async function refuseIfNothingToReplay(store: Store, plan: RunPlan, stage: Repla
 }
 
 /** Writes the output file: now (a SQLite-backed run), or once complete for a progressive save, which then drops its sidecars. */
-async function writeOutput(store: Store, progressive: FilesStore | null, summary: RunSummary, path: string, format?: 'json' | 'csv' | 'karenina'): Promise<NonNullable<RunSummary['output']>> {
+async function writeOutput(store: Store, progressive: ProgressiveStore | null, summary: RunSummary, path: string, format?: 'json' | 'csv' | 'karenina'): Promise<NonNullable<RunSummary['output']>> {
   const target = resolve(path);
   if (!progressive) {
     await writeResultsFile(store, summary.runId, target, format ?? outputFormat(target));

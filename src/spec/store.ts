@@ -297,7 +297,7 @@ export interface TaskArtifacts {
 /**
  * Where runs live. Every method is one atomic, indexed operation; nothing here folds over a run's history.
  * A write the store cannot make (disk full, read-only, an I/O error, a lost connection) throws
- * `StoreUnavailableError` and changes nothing. Implementations: stores/sqlite (embedded default) and
+ * `StoreUnavailableError` and changes nothing. Implementations: stores/sqlite (embedded default), stores/postgres and
  * stores/files; all pass stores/store-contract.test-suite.ts.
  */
 export interface Store {

@@ -17,7 +17,7 @@ import { sealBundleHeader } from '../../src/bundles/bundle-file.js';
 import { exportBundle } from '../../src/bundles/export-bundle.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../../src/core/records.js';
 import { Experiment } from '../../src/experiment/experiment.js';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { runCli } from '../support/cli.js';
 import { Random } from './random.js';
 
@@ -335,7 +335,7 @@ async function prepare(directory: string): Promise<{ bundles: SourceBundle[]; ba
   const experiment = Experiment.fromConfig(join(directory, 'experiment.yaml'));
   await experiment.run({ runtime: { store: source } });
   await Experiment.fromConfig(join(directory, 'experiment.yaml')).run({ untilStage: 'reduce', runtime: { store: join(directory, 'baseline', 'store.db') } });
-  const store = openSqliteStore(source, { create: false });
+  const store = await openStore(source, { create: false });
   const bundles: SourceBundle[] = [];
   try {
     const { runId } = experiment.compile();

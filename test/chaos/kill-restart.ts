@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { runCli, startCli, waitFor } from '../support/cli.js';
 import { judgeBehaviour } from '../support/judge-behaviour.js';
 import { FakeOpenAIServer, type Behaviour, type RecordedRequest } from '../support/openai-server.js';
@@ -110,7 +110,7 @@ function writeRows(workspace: Workspace, items: number): void {
 
 /** The results that must not depend on interruptions: per task, the answers, the reduction, the parse, scores and judgments. */
 async function finalResults(path: string): Promise<Map<string, string>> {
-  const store = openSqliteStore(path, { create: false });
+  const store = await openStore(path, { create: false });
   try {
     const [run] = await store.listRuns();
     const results = new Map<string, string>();

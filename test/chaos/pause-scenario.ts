@@ -1,4 +1,4 @@
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { startCli, waitFor, type CliResult } from '../support/cli.js';
 import { FakeOpenAIServer, solve } from '../support/openai-server.js';
 import { httpConfig, Workspace } from '../support/workspace.js';
@@ -47,7 +47,7 @@ export async function pauseScenario(options: PauseOptions): Promise<PauseFigures
     const [first, other] = await Promise.all([paused.done, second.done]);
     const calls = (result: CliResult) => (result.code === 0 ? (JSON.parse(result.stdout) as { modelCalls: number }).modelCalls : -1);
     const counts = [...server.countsByPrompt().values()];
-    const store = openSqliteStore(workspace.path('store.db'), { create: false });
+    const store = await openStore(workspace.path('store.db'), { create: false });
     let maxAnswersPerTask = 0;
     let finalStatus = '';
     try {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { FakeOpenAIServer, solve } from '../support/openai-server.js';
 import { httpConfig, Workspace } from '../support/workspace.js';
@@ -43,7 +43,7 @@ function loggedAnswers(tmpPath: string): Set<number> {
 
 /** The tasks whose answer a store holds. */
 async function storedAnswers(path: string, tasks: number): Promise<Set<number>> {
-  const store = openSqliteStore(path, { create: false });
+  const store = await openStore(path, { create: false });
   try {
     const [run] = await store.listRuns();
     if (!run) return new Set();

@@ -120,10 +120,11 @@ describe('bad input', () => {
     workspace.write('experiment.yaml', config('  - id: m\n    provider: mock\n'));
     workspace.write('rows.jsonl', GOOD_ROWS);
     for (const args of [['run', 'experiment.yaml'], ['quickcheck', 'abcdef12'], ['report', 'experiment.yaml']]) {
-      const result = await runCli([...args, '--store', 'postgres://alice:hunter2secret@db.example/evals'], { cwd: workspace.dir });
+      // Nothing listens on port 1: the PostgreSQL store cannot be reached.
+      const result = await runCli([...args, '--store', 'postgres://alice:hunter2secret@127.0.0.1:1/evals'], { cwd: workspace.dir });
       expect(result.code, args.join(' ')).toBe(1);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toMatch(/postgres:\/\/ stores are not supported by this version of assay/);
+      expect(result.stderr).toMatch(/127\.0\.0\.1:1\/evals: cannot reach the PostgreSQL server/);
       expect(result.stderr).not.toContain('hunter2secret');
     }
     expect(workspace.files().sort()).toEqual(['experiment.yaml', 'rows.jsonl']);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sealBundleHeader } from '../../src/bundles/bundle-file.js';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { runCli, startCli } from '../support/cli.js';
 import { judgeBehaviour } from '../support/judge-behaviour.js';
 import { FakeOpenAIServer } from '../support/openai-server.js';
@@ -116,7 +116,7 @@ describe('a bundle is data, not instructions', () => {
 async function logicalDigest(path: string): Promise<string> {
   let store;
   try {
-    store = openSqliteStore(path, { create: false });
+    store = await openStore(path, { create: false });
   } catch {
     return 'no store';
   }

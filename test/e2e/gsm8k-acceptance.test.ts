@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Experiment } from '../../src/experiment/experiment.js';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { runCli } from '../support/cli.js';
 import { Workspace } from '../support/workspace.js';
 
@@ -47,7 +47,7 @@ describe('GSM8K graded from four real models recorded answers', () => {
     const { labels } = originalLabels();
     const compiled = Experiment.fromConfig(CONFIG).compile();
     expect(compiled.runId).toBe(firstRun.runId);
-    const opened = openSqliteStore(store, { create: false });
+    const opened = await openStore(store, { create: false });
     try {
       const artifacts = await opened.loadArtifacts(compiled.runId, [...compiled.tasks()].map((task) => task.ord));
       let compared = 0;
@@ -88,7 +88,7 @@ describe('GSM8K graded from four real models recorded answers', () => {
     const summary = JSON.parse(result.stdout);
     expect(summary.runId).not.toBe(firstRun.runId);
     expect(summary).toMatchObject({ status: 'completed', action: 'created', modelCalls: 0, reusedGenerations: 5276, done: 5276 });
-    const opened = openSqliteStore(store, { create: false });
+    const opened = await openStore(store, { create: false });
     try {
       const [event] = await opened.readTaskEvents(summary.runId, 0);
       expect(event).toMatchObject({ type: 'generate-completed', payload: { candidate: { reusedFrom: firstRun.runId } } });
@@ -105,7 +105,7 @@ describe('GSM8K graded from four real models recorded answers', () => {
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ action: 'replayed', status: 'completed', modelCalls: 0, done: 5276 });
     expect(summary.scores.find((score: { model: string }) => score.model === '175b_verification').mean).toBe(originalLabels().accuracy['175b_verification']);
-    const opened = openSqliteStore(store, { create: false });
+    const opened = await openStore(store, { create: false });
     try {
       for (const ord of [0, 1, 2500, 5275]) {
         const types = (await opened.readTaskEvents(firstRun.runId, ord)).map((event) => event.type);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { FakeOpenAIServer, type Reply } from '../support/openai-server.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { httpConfig, Workspace } from '../support/workspace.js';
@@ -84,7 +84,7 @@ describe('hostile model output: stored intact, displayed safely', () => {
 
   it('keeps every answer exactly in the store, with invalid UTF-8 read as U+FFFD', async () => {
     expect(ANSWERS.q8).toContain('\ufffd');
-    const store = openSqliteStore(workspace.path('store.db'), { create: false });
+    const store = await openStore(workspace.path('store.db'), { create: false });
     try {
       for (const [itemId, text] of Object.entries(ANSWERS)) {
         const task = (await store.getTask(runId, key(itemId)))!;

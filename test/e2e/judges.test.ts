@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import type { CallRecord } from '../../src/spec/event.js';
 import { judgeBehaviour } from '../support/judge-behaviour.js';
 import { FakeOpenAIServer } from '../support/openai-server.js';
@@ -152,7 +152,7 @@ describe('judges against a local server that plays the judge', () => {
     expect(score(summary, 'solver', 'check.correct')).toBe(1);
     expect(score(summary, 'rival', 'check.correct')).toBe(0);
 
-    const store = openSqliteStore(workspace.path('store.db'), { create: false });
+    const store = await openStore(workspace.path('store.db'), { create: false });
     try {
       for (let ord = 0; ord < 12; ord++) {
         const judged = (await store.readTaskEvents(summary.runId, ord)).find((event) => event.type === 'judge-completed')!;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import type { StoredCandidate, StoredEvent } from '../../src/spec/event.js';
 import { answerEverything, FakeOpenAIServer, solve, type RecordedRequest, type Reply } from '../support/openai-server.js';
 import { runCli } from '../support/cli.js';
@@ -47,7 +47,7 @@ ${runtime}${more}`;
 
 /** Every stored generate event of a run, read through the library. */
 async function generateEvents(workspace: Workspace, runId: string, tasks: number): Promise<StoredEvent[]> {
-  const store = openSqliteStore(workspace.path('store.db'), { create: false });
+  const store = await openStore(workspace.path('store.db'), { create: false });
   try {
     const events: StoredEvent[] = [];
     for (let ord = 0; ord < tasks; ord++) events.push(...(await store.readTaskEvents(runId, ord)).filter((event) => event.type.startsWith('generate-')));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { judgeBehaviour } from '../support/judge-behaviour.js';
 import { FakeOpenAIServer, type Reply } from '../support/openai-server.js';
 import { runCli } from '../support/cli.js';
@@ -64,7 +64,7 @@ describe('assay report over a run with replicates, splits and clusters', () => {
     const result = await runCli(['report', 'topics.yaml', '--by', 'subject', '--cluster', 'passage', '--json'], { cwd: workspace.dir });
     expect(result.code, result.stderr).toBe(0);
     report = JSON.parse(result.stdout);
-    const store = openSqliteStore(workspace.path('store.db'), { create: false });
+    const store = await openStore(workspace.path('store.db'), { create: false });
     try {
       const artifacts = await store.loadArtifacts(runId, Array.from({ length: 36 }, (_, ord) => ord));
       // Tasks are item-major: item, then model, then replicate (one prompt).

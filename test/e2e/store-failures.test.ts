@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Experiment } from '../../src/experiment/experiment.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { AppendRequest, Store } from '../../src/spec/store.js';
-import { openSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { canMount, diskFullScenario, errorLines, garbageStoreScenario, readOnlyScenario } from '../chaos/store-faults.js';
 import { FakeOpenAIServer } from '../support/openai-server.js';
 import { httpConfig, Workspace } from '../support/workspace.js';
@@ -96,7 +96,7 @@ describe('a store failure in the library', () => {
     workspace.arithmetic('questions.jsonl', 200);
     workspace.write('exp.yaml', httpConfig(server.baseURL, { concurrency: 16 }));
     const experiment = Experiment.fromConfig(workspace.path('exp.yaml'));
-    const store = openSqliteStore(workspace.path('store.db'));
+    const store = await openStore(workspace.path('store.db'), { create: true });
     try {
       const failure = await experiment.run({ store: failingAfter(store, 3) }).then(
         () => null,

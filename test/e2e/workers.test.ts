@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStoreAt } from '../../src/experiment/store-location.js';
+import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/spec/store.js';
 import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
 import { FakeOpenAIServer, solve } from '../support/openai-server.js';
@@ -60,7 +60,7 @@ function modelCalls(result: CliResult): number {
 }
 
 async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStoreAt(location, { create: false });
+  const store = await openStore(location, { create: false });
   try {
     return await use(store);
   } finally {

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { Argument, Command } from 'commander';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../../core/records.js';
-import { defaultStorePath, openStoreAt } from '../../experiment/store-location.js';
+import { defaultStorePath, openExistingStore, openStore } from '../../stores/open-store.js';
 import { printJson, printLine, shortId } from '../output.js';
 import { resolveRun } from '../resolve-run.js';
 import { STORE_HELP } from '../arguments.js';
@@ -40,11 +39,11 @@ export function importCommand(): Command {
       // Everything is checked before a store is created or written: a refused bundle leaves no trace.
       const bundle = await checkBundle(file);
       const location = options.store ?? defaultStorePath();
-      const existing = existsSync(location) ? openStoreAt(location, { create: false }) : null;
+      const existing = await openExistingStore(location);
       let store = existing;
       try {
         const plan = await planImport(existing, bundle, { replace: options.replace ?? false });
-        store ??= openStoreAt(location, { create: true });
+        store ??= await openStore(location, { create: true });
         const result = await applyImport(store, plan);
         if (options.json) printJson({ ...result, store: store.location });
         else {

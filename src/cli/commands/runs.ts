@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
-import { defaultStorePath, openStoreAt } from '../../experiment/store-location.js';
+import { defaultStorePath, openStore } from '../../stores/open-store.js';
 import type { RunRecord } from '../../spec/store.js';
 import { pipelineOf, shownThroughStage } from '../../core/execution-state.js';
 import { activeOwners, describeOwners } from '../../stores/active-owners.js';
@@ -36,7 +36,7 @@ export function runsCommand(): Command {
     .option('--store <path>', STORE_HELP.here)
     .option('--json', 'print JSON')
     .action(async (options: { store?: string; json?: boolean }) => {
-      const store = openStoreAt(options.store ?? defaultStorePath(), { create: false });
+      const store = await openStore(options.store ?? defaultStorePath(), { create: false });
       try {
         const runs = await store.listRuns();
         const rows = [];

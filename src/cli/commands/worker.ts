@@ -41,17 +41,17 @@ export function workerCommand(): Command {
     .option('--quiet', 'no progress display')
     .addOption(new Option('--report-lines', 'report progress as JSON lines on stderr (what assay run --workers reads)').hideHelp())
     .action(async (reference: string | undefined, options: WorkerOptions) => {
-      const [{ Experiment }, { workRun, isWorkable }, { createProgressDisplay }, { defaultStorePath, openStoreAt }] = await Promise.all([
+      const [{ Experiment }, { workRun, isWorkable }, { createProgressDisplay }, { defaultStorePath, openStore }] = await Promise.all([
         import('../../experiment/experiment.js'),
         import('../../experiment/work-run.js'),
         import('../progress-display.js'),
-        import('../../experiment/store-location.js'),
+        import('../../stores/open-store.js'),
       ]);
       const given = options.config ? Experiment.fromConfig(options.config) : undefined;
       const named = reference !== undefined && existsSync(reference) && statSync(reference).isFile() ? Experiment.fromConfig(reference) : undefined;
       const models = given ?? named;
-      const location = options.store ?? (named ?? given)?.storePath() ?? defaultStorePath();
-      const store: Store = openStoreAt(location, { create: false });
+      const location = options.store ?? process.env.ASSAY_FLEET_STORE ?? (named ?? given)?.storePath() ?? defaultStorePath();
+      const store: Store = await openStore(location, { create: false });
       const stop = new AbortController();
       const cancel = new AbortController();
       const display = options.reportLines

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../core/errors.js';
 import { Experiment } from '../../experiment/experiment.js';
-import { openStoreAt } from '../../experiment/store-location.js';
+import { openStore } from '../open-store.js';
 import { writeResultsFile } from '../../report/results-file.js';
 import type { Store, TaskProgress } from '../../spec/store.js';
 import { openSqliteStore } from '../sqlite/sqlite-store.js';
@@ -183,13 +183,13 @@ describe('the results-file store', () => {
     }
   });
 
-  it('is opened by openStoreAt from its first bytes; a damaged or cut file is refused with the reason', async () => {
+  it('is opened by openStore from its first bytes; a damaged or cut file is refused with the reason', async () => {
     const path = join(folder, 'results.json');
     expect(resultsFileKind(path)).toBe('json');
     expect(resultsFileKind(join(folder, 'store.db'))).toBeNull();
     expect(resultsFileKind(join(folder, 'missing.json'))).toBeNull();
     expect(resultsFileKind(folder)).toBeNull();
-    const opened = openStoreAt(path, { create: false });
+    const opened = await openStore(path, { create: false });
     try {
       expect(opened.kind).toBe('results-file');
       expect((await opened.listRuns()).map((run) => run.runId)).toEqual([runId]);
@@ -200,7 +200,7 @@ describe('the results-file store', () => {
     expect(resultsFileKind(join(folder, 'results.csv'))).toBe('csv');
     let refusal: unknown;
     try {
-      openStoreAt(join(folder, 'results.csv'), { create: false });
+      await openStore(join(folder, 'results.csv'), { create: false });
     } catch (error) {
       refusal = error;
     }

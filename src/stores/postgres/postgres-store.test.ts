@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashValue } from '../../core/canonical-json.js';
+import type { TaskEvent } from '../../spec/event.js';
+import type { Provenance } from '../../spec/snapshot.js';
+import { testSnapshot } from '../../testing/snapshot.js';
+import { describeStoreContract } from '../store-contract.test-suite.js';
+import { openStore } from '../open-store.js';
+import { PostgresServer, postgresBinaries } from '../../testing/postgres-server.js';
+
+const binaries = postgresBinaries();
+const PROVENANCE: Provenance = {
+  toolVersion: 'test',
+  nodeVersion: process.version,
+  platform: 'test',
+  arch: 'test',
+  hostname: 'test',
+  gitCommit: null,
+  configPath: null,
+  experimentName: 'concurrent',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  runtime: {},
+  transport: {},
+};
+let server: PostgresServer | undefined;
+let databases = 0;
+
+const suite = binaries ? describe : describe.skip;
+
+suite(`postgres store (a PostgreSQL server from ${binaries ?? 'nowhere: no binaries in /usr/lib/postgresql/*/bin'})`, () => {
+  beforeAll(async () => {
+    server = await PostgresServer.start();
+  }, 120_000);
+  afterAll(() => server?.stop());
+
+  describeStoreContract('postgres', {
+    async create() {
+      const url = await server!.createDatabase(`contract_${++databases}`);
+      return openStore(url, { create: true });
+    },
+  });
+
+  it('redacts the password in its location', async () => {
+    const url = await server!.createDatabase('redaction');
+    const store = await openStore(url, { create: true });
+    try {
+      expect(store.kind).toBe('postgres');
+      expect(store.location).not.toContain('pg-test-secret');
+      expect(store.location).toContain('127.0.0.1');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.skipIf(!binaries)('postgres store, many processes at once', () => {
+  let shared: PostgresServer | undefined;
+  beforeAll(async () => {
+    shared = await PostgresServer.start();
+  }, 120_000);
+  afterAll(() => shared?.stop());
+
+  it('three stores claiming and writing one run at once: every task claimed once, counters summed over their slots', async () => {
+    const url = await shared!.createDatabase('concurrent');
+    // Opened at once on a new database: the schema is created once, under the migration lock.
+    const opened = await Promise.allSettled([0, 1, 2].map(() => openStore(url, { create: true })));
+    const stores = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    try {
+      expect(opened.filter((result) => result.status === 'rejected')).toEqual([]);
+      const tasks = 1500;
+      const snapshot = testSnapshot({
+        datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: tasks, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }],
+        models: [{ id: 'm', provider: 'mock', model: 'mock', params: {}, options: {} }],
+      });
+      const runId = hashValue(snapshot);
+      const items = Array.from({ length: tasks }, (_, ord) => ({ ord, datasetId: 'ds', itemId: `i${ord}`, input: 'q', target: 'a', fields: { id: `i${ord}`, q: 'q', a: 'a' } }));
+      await stores[0]!.createRun({ runId, name: 'concurrent', snapshot, provenance: PROVENANCE, items, taskCount: tasks });
+      const claimedBy = new Map<number, number>();
+      await Promise.all(
+        stores.map(async (store, index) => {
+          const owner = `owner-${index}`;
+          await store.registerOwner({ owner, runId, host: 'test', pid: index }, 60_000);
+          for (;;) {
+            const claimed = await store.claimTasks({ runId, owner, untilStage: 'judge', limit: 37 });
+            if (claimed.length === 0) return;
+            for (const task of claimed) {
+              expect(claimedBy.has(task.ord), `task ${task.ord} claimed twice`).toBe(false);
+              claimedBy.set(task.ord, index);
+            }
+            const events = claimed.flatMap((task) => [
+              { taskOrd: task.ord, type: 'generate-completed', payload: { sample: 0, candidate: { text: 'x 1', finishReason: { unified: 'stop', raw: 'stop' }, usage: { inputTokens: 2, outputTokens: 3 }, latencyMs: 1 } } },
+              { taskOrd: task.ord, type: 'reduce-completed', payload: { reduced: { sources: [0] } } },
+              { taskOrd: task.ord, type: 'parse-completed', payload: { outcome: { ok: true, value: 1 } } },
+              { taskOrd: task.ord, type: 'score-completed', payload: { scores: { accuracy: { value: task.ord % 2 } } } },
+            ]) as TaskEvent[];
+            const result = await store.appendEvents({ runId, owner, events, release: claimed.map((task) => task.ord), leases: new Map(claimed.map((task) => [task.ord, task.token])) });
+            expect(result.rejectedOrds).toEqual([]);
+          }
+        }),
+      );
+      expect(claimedBy.size).toBe(tasks);
+      expect(new Set(claimedBy.values()).size).toBeGreaterThan(1);
+      expect(await stores[1]!.getStageHistogram(runId)).toEqual([{ nextStage: 5, failed: false, count: tasks }]);
+      const [score] = await stores[2]!.getScoreTotals(runId);
+      expect(score).toMatchObject({ metric: 'accuracy', sum: tasks / 2, count: tasks });
+      expect(await stores[0]!.getUsageTotals(runId)).toEqual([{ model: 'm', stage: 'generate', calls: tasks, inputTokens: 2 * tasks, outputTokens: 3 * tasks }]);
+      // The counters were written by three processes: spread over more than one slot, summed when read.
+      const slots = await shared!.sql('concurrent', 'SELECT count(DISTINCT slot)::int AS n FROM assay.stage_histogram');
+      expect(slots.rows[0].n).toBeGreaterThan(1);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
