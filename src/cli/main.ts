@@ -13,6 +13,7 @@ import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand, workerCommand } from './commands/worker.js';
+import { viewCommand } from './commands/view.js';
 import { oneLine, printErrorLine, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(exportCommand())
     .addCommand(importCommand())
+    .addCommand(viewCommand())
     .addHelpText(
       'after',
       `

@@ -24,9 +24,9 @@ export const STORE_RULE = 'a run started from a config is kept beside it, in <co
 /**
  * Opens the store at a location: a progressive save when the location is a results file with a `.state`
  * beside it (or the `.state` itself); a finished job's results JSON (read-only, told by its first bytes); else
- * an SQLite file. A results CSV holds no run and is refused. The location string is where other backends plug in.
+ * an SQLite file (with `readonly`, opened so that nothing is ever written). A results CSV holds no run and is refused. The location string is where other backends plug in.
  */
-export function openStoreAt(location: string, options: { create: boolean }): Store {
+export function openStoreAt(location: string, options: { create: boolean; readonly?: boolean }): Store {
   // A URL is never a file name: refused, not created as a folder called "postgres:".
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
   if (scheme) {
@@ -42,5 +42,5 @@ export function openStoreAt(location: string, options: { create: boolean }): Sto
   if (!options.create && !existsSync(location)) {
     throw new StoreError(resolve(location), 'no store here', { hint: `run an experiment first, or pass --store PATH (${STORE_RULE})` });
   }
-  return openSqliteStore(location, { create: options.create });
+  return openSqliteStore(location, { create: options.create, readonly: options.readonly ?? false });
 }
