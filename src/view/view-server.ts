@@ -26,7 +26,7 @@ export interface ViewAppOptions {
 export const APP_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** The report page has its own inline stylesheet and SVG charts, and never a script. */
-const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 const COOKIE = 'assay_view_token';
 
@@ -41,7 +41,7 @@ const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.ch
 
 /** A small page with no script: the 404 (and other refusals) a browser shows. */
 export function messagePage(title: string, message: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)} · assay view</title></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="/favicon.svg" type="image/svg+xml"><title>${escape(title)} · assay view</title></head>
 <body><main class="message"><h1>${escape(title)}</h1><p>${escape(message)}</p><p><a href="/">All runs</a></p></main></body></html>`;
 }
 

@@ -123,7 +123,7 @@ export function RunPage(props: { runId: string }) {
           {data.judges.length ? `; judges ${data.judges.join(', ')}` : ''}; {fmt(data.taskCount)} tasks. The report as <code>assay report --format html</code> writes it:
         </p>
         {/* The report's own HTML, in a frame that may run nothing. Reloaded when the counts change. */}
-        <iframe class="report" title="report" sandbox="" src={`${base}/report.html?at=${running ? "live" : encodeURIComponent(progress.updatedAt)}`} />
+        <iframe class="report" title="report" sandbox="allow-same-origin" src={`${base}/report.html?at=${running ? "live" : encodeURIComponent(progress.updatedAt)}`} />
       </Section>
     </main>
   );
