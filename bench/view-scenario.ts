@@ -1,0 +1,87 @@
+// `assay view` on a 1M-task store: the time of each task query (in the store and through the HTTP API) and of
+// each page in chromium. Run with the store report-scenario.ts `build` made: `STORE_PATH`.
+import { existsSync } from 'node:fs';
+import { openStoreAt } from '../dist/index.js';
+import { startView } from '../dist/view/start-view.js';
+
+const [, storePath] = process.argv.slice(2);
+const CHROMIUM = '/usr/bin/chromium';
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Median and best of `times` runs of `work`, in ms. */
+async function time(work: () => Promise<unknown>, times = 5): Promise<{ median: number; best: number }> {
+  const samples: number[] = [];
+  for (let index = 0; index < times; index++) {
+    const started = performance.now();
+    await work();
+    samples.push(performance.now() - started);
+  }
+  return { median: median(samples), best: Math.min(...samples) };
+}
+
+const store = openStoreAt(storePath!, { create: false, readonly: true });
+const [run] = await store.listRuns();
+const runId = run!.runId;
+const models = run!.snapshot.models.map((model) => model.id);
+
+// Each filter of the task table, as its URL parameters (the API's) and as the store query it becomes.
+const queries: [string, string][] = [
+  ['first page (no filter)', ''],
+  ['model', `model=${models[1]}`],
+  ['dataset', 'dataset=d'],
+  ['stage reached (done)', 'stage=done'],
+  ['failed', 'failed=yes'],
+  ['failed, one category', 'category=server_error'],
+  ['score: fail', 'score=accuracy&pass=no'],
+  ['score: range 0.5..1', 'score=accuracy&min=0.5&max=1'],
+  ['model + score: pass', `model=${models[0]}&score=accuracy&pass=yes`],
+  ['sorted by score, descending', 'sort=accuracy&desc=yes'],
+  ['page 10,000 (offset 500,000)', 'offset=500000'],
+  ['text: common ("What is 5")', 'q=What+is+5'],
+  ['text: rare (one item)', 'q=What+is+998+%2B+988'],
+  ['text: absent (full scan)', 'q=no+such+text+anywhere'],
+];
+
+const view = await startView({ store: storePath!, host: '127.0.0.1', port: 0, token: false });
+const rows: { name: string; params: string; api: { median: number; best: number }; rows: number }[] = [];
+for (const [name, params] of queries) {
+  let count = 0;
+  const api = await time(async () => {
+    const response = await fetch(`http://127.0.0.1:${view.port}/api/runs/${runId}/tasks?${params}`);
+    if (!response.ok) throw new Error(`${params}: ${response.status} ${await response.text()}`);
+    count = ((await response.json()) as { rows: unknown[] }).rows.length;
+  }, name.startsWith('text') ? 3 : 5);
+  rows.push({ name, params, api, rows: count });
+  process.stderr.write(`   ${name}: ${api.median.toFixed(1)} ms (${count} rows)\n`);
+}
+
+const pages: { name: string; ms: number }[] = [];
+if (existsSync(CHROMIUM)) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const base = `http://127.0.0.1:${view.port}`;
+  const visit = async (name: string, path: string, selector: string) => {
+    const samples: number[] = [];
+    for (let index = 0; index < 3; index++) {
+      const started = performance.now();
+      await page.goto(`${base}${path}`, { waitUntil: 'commit' });
+      await page.locator(selector).first().waitFor({ timeout: 60_000 });
+      samples.push(performance.now() - started);
+    }
+    pages.push({ name, ms: median(samples) });
+    process.stderr.write(`   page ${name}: ${median(samples).toFixed(0)} ms\n`);
+  };
+  await visit('runs', '/', '#runs tbody tr');
+  await visit('run (counts shown)', `/runs/${runId}`, '#count-done');
+  await visit('run (report in its frame)', `/runs/${runId}`, 'iframe.report >> internal:control=enter-frame >> figure.chart svg');
+  await visit('tasks, first page', `/runs/${runId}/tasks`, '#tasks tbody tr');
+  await visit('tasks, score filter', `/runs/${runId}/tasks?score=accuracy&pass=no&model=${models[1]}`, '#tasks tbody tr');
+  await visit('task', `/runs/${runId}/tasks/123456`, 'pre.answer');
+  await visit('side by side', `/runs/${runId}/items/123456`, '#side-by-side .column');
+  await browser.close();
+}
+await view.close();
+await store.close();
+process.stdout.write(JSON.stringify({ tasks: run!.taskCount, queries: rows, pages }));
