@@ -307,10 +307,13 @@ export interface TaskFilter {
   readonly text?: string;
 }
 
-/** How `Store.queryTasks` orders its matches; ties are broken by `ord` ascending. */
+/**
+ * How `Store.queryTasks` orders its matches. By a score (as in TaskFilter.score): by its value, ties by `ord`
+ * in the same direction (so `descending` reverses the whole order, and an index on (value, ord) serves both);
+ * the tasks without that score come after all that have it, by `ord` in the same direction.
+ */
 export type TaskSort =
   | { readonly by: 'ord'; readonly descending?: boolean }
-  /** By the value of a score (as in TaskFilter.score); tasks without that score come last in either direction. */
   | { readonly by: 'score'; readonly name: string; readonly descending?: boolean };
 
 export interface TaskQuery {

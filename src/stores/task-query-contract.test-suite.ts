@@ -98,11 +98,18 @@ export function describeTaskQueryContract(current: () => Store): void {
       expect(await ords({ filter: { text: 'What is', failed: true } })).toEqual([2, 4]);
     });
 
-    it('sorts by position or by a score (tasks without it last), ties by position', async () => {
+    it('sorts by position or by a score (tasks without it last), ties by position in the same direction', async () => {
       expect(await ords({ sort: { by: 'ord', descending: true }, limit: 3 })).toEqual([11, 10, 9]);
       expect(await ords({ sort: { by: 'ord', descending: true }, offset: 9 })).toEqual([2, 1, 0]);
-      expect(await ords({ sort: { by: 'score', name: 'accuracy', descending: true }, limit: 5 })).toEqual([0, 3, 1, 2, 4]);
+      expect(await ords({ sort: { by: 'score', name: 'accuracy', descending: true }, limit: 5 })).toEqual([0, 3, 1, 11, 10]);
+      expect(await ords({ sort: { by: 'score', name: 'accuracy', descending: true }, offset: 9 })).toEqual([5, 4, 2]);
       expect(await ords({ sort: { by: 'score', name: 'accuracy' }, limit: 4 })).toEqual([1, 3, 0, 2]);
+      // A tie (two tasks scored 1) is ordered by position, reversed with the sort.
+      await store.appendEvents({ runId, owner: null, events: [candidate(6), ...downstream(6, 1)], release: [] });
+      expect(await ords({ sort: { by: 'score', name: 'accuracy', descending: true }, limit: 3 })).toEqual([6, 0, 3]);
+      expect(await ords({ sort: { by: 'score', name: 'accuracy' }, limit: 4 })).toEqual([1, 3, 0, 6]);
+      expect(await ords({ sort: { by: 'score', name: 'accuracy' }, offset: 4, limit: 3 })).toEqual([2, 4, 5]);
+      expect(await ords({ sort: { by: 'score', name: 'accuracy', descending: true }, offset: 4, limit: 3 })).toEqual([11, 10, 9]);
       expect(await ords({ sort: { by: 'score', name: 'accuracy' }, filter: { modelIndex: 1 } })).toEqual([1, 3, 5, 7, 9, 11]);
       expect(await ords({ sort: { by: 'score', name: 'accuracy' }, offset: 10 })).toEqual([10, 11]);
     });

@@ -77,7 +77,7 @@ export function checkQuery(location: string, query: TaskQuery): { offset: number
   return { offset, limit: query.limit, needle: text ? asciiLower(text) : null };
 }
 
-/** Orders rows as TaskSort says (ties by ord; rows without the sorted score last). */
+/** Orders rows as TaskSort says (ties by ord in the sort's direction; rows without the sorted score last). */
 export function sortRows(rows: TaskResultRow[], query: TaskQuery): TaskResultRow[] {
   const sort = query.sort ?? { by: 'ord' };
   const sign = sort.descending ? -1 : 1;
@@ -85,8 +85,8 @@ export function sortRows(rows: TaskResultRow[], query: TaskQuery): TaskResultRow
   return rows.sort((left, right) => {
     const a = scoreOf(left, sort.name);
     const b = scoreOf(right, sort.name);
-    if (a === undefined || b === undefined) return a === b ? left.ord - right.ord : a === undefined ? 1 : -1;
-    return a !== b ? sign * (a - b) : left.ord - right.ord;
+    if (a === undefined || b === undefined) return a === b ? sign * (left.ord - right.ord) : a === undefined ? 1 : -1;
+    return sign * (a !== b ? a - b : left.ord - right.ord);
   });
 }
 

@@ -28,7 +28,7 @@ export interface QueriedRun {
 }
 
 /** A part of the matches in order: `skip` of them are passed over, then up to `want` returned. */
-type Part = (skip: number, want: number) => { rows: TaskResultRow[]; skipped: number };
+type Part = (skip: number, want: number) => { ords: number[]; skipped: number };
 
 /** Characters that JSON.stringify writes escaped: a needle with one cannot be found in the JSON text as it is. */
 const ESCAPED_IN_JSON = /["\\\u0000-\u001f]/;
@@ -114,15 +114,23 @@ export function queryTasksSql(db: Database.Database, run: QueriedRun, query: Tas
     params.needle = needle;
   }
   const direction = sort.descending ? 'DESC' : 'ASC';
-  let order: string;
+  const filterJoins = joins.join(' ');
+  /** One ordered slice of the task rows: the filter's joins and conditions plus its own. */
+  const select = (from: string, extra: readonly string[], order: string) => ({
+    sql: `SELECT t.ord FROM ${from} ${filterJoins} WHERE ${[...where, ...extra].join(' AND ')} ORDER BY ${order}`,
+    count: `SELECT count(*) FROM ${from} ${filterJoins} WHERE ${[...where, ...extra].join(' AND ')}`,
+  });
+  let sqlParts: { sql: string; count: string }[];
   if (sort.by === 'score') {
-    joins.push('LEFT JOIN task_scores o ON o.run_pk = t.run_pk AND o.ord = t.ord AND o.name = @sortName');
     params.sortName = sort.name;
-    order = `o.value IS NULL, o.value ${direction}, t.ord ASC`;
+    // Scored tasks by value (walking task_scores_by_value), then the tasks without that score by position.
+    sqlParts = [
+      select('task_scores o JOIN tasks t ON t.run_pk = o.run_pk AND t.ord = o.ord', ['o.run_pk = @pk', 'o.name = @sortName'], `o.value ${direction}, o.ord ${direction}`),
+      select('tasks t', ['NOT EXISTS (SELECT 1 FROM task_scores o WHERE o.run_pk = t.run_pk AND o.ord = t.ord AND o.name = @sortName)'], `t.ord ${direction}`),
+    ];
   } else {
-    order = `t.ord ${direction}`;
+    sqlParts = [select('tasks t', [], `t.ord ${direction}`)];
   }
-  const sql = `SELECT ${resultColumns(run.pipeline.hasJudges)} FROM tasks t ${joins.join(' ')} WHERE ${where.join(' AND ')} ORDER BY ${order}`;
 
   const itemStatement = db.prepare<[number, number], { dataset_id: string; fields: string }>('SELECT dataset_id, fields FROM items WHERE run_pk = ? AND ord = ?');
   const inputAt = (itemOrd: number): string => {
@@ -146,60 +154,74 @@ export function queryTasksSql(db: Database.Database, run: QueriedRun, query: Tas
     return containsText(texts, needle!);
   };
 
-  const rowsPart: Part = (skip, want) => {
-    if (needle === null) {
-      const rows = (db.prepare(`${sql} LIMIT @want OFFSET @skip`).raw(true).all({ ...params, want, skip }) as unknown[][]).map(toResultRow);
-      if (rows.length > 0 || skip === 0) return { rows, skipped: skip };
-      const count = (db.prepare(`SELECT count(*) FROM (SELECT t.ord FROM tasks t ${joins.filter((join) => !join.startsWith('LEFT')).join(' ')} WHERE ${where.join(' AND ')})`).pluck().get(params) as number);
-      return { rows, skipped: Math.min(skip, count) };
-    }
-    const rows: TaskResultRow[] = [];
-    let skipped = 0;
-    for (const raw of db.prepare(sql).raw(true).iterate(params) as IterableIterator<unknown[]>) {
-      if (!textMatches(raw[0] as number, true)) continue;
-      if (skipped < skip) skipped++;
-      else if (rows.length < want) rows.push(toResultRow(raw));
-      if (rows.length >= want) break;
-    }
-    return { rows, skipped };
-  };
+  const rowsPart =
+    (part: { sql: string; count: string }): Part =>
+    (skip, want) => {
+      if (needle === null) {
+        const ords = db.prepare(`${part.sql} LIMIT @want OFFSET @skip`).pluck().all({ ...params, want, skip }) as number[];
+        if (ords.length > 0 || skip === 0) return { ords, skipped: skip };
+        return { ords, skipped: Math.min(skip, db.prepare(part.count).pluck().get(params) as number) };
+      }
+      const ords: number[] = [];
+      let skipped = 0;
+      for (const ord of db.prepare(part.sql).pluck().iterate(params) as IterableIterator<number>) {
+        if (!textMatches(ord, true)) continue;
+        if (skipped < skip) skipped++;
+        else ords.push(ord);
+        if (ords.length >= want) break;
+      }
+      return { ords, skipped };
+    };
 
+  const pending = new Set<number>();
   const pendingPart: Part = (skip, want) => {
-    const rows: TaskResultRow[] = [];
+    const ords: number[] = [];
     let skipped = 0;
-    if (!pendingCanMatch(filter)) return { rows, skipped };
+    if (!pendingCanMatch(filter)) return { ords, skipped };
     const datasetOf = (itemOrd: number) => {
       if (filter.datasetId === undefined) return undefined;
       if (dataset?.range) return itemOrd * shape.perItem >= dataset.range[0] && itemOrd * shape.perItem < dataset.range[1] ? filter.datasetId : '';
       return itemStatement.get(run.pk, itemOrd)?.dataset_id;
     };
-    const descending = sort.by === 'ord' && sort.descending === true;
+    const descending = sort.descending === true;
     let from = run.freshFrom;
     let to = run.taskCount;
     if (dataset?.range) {
       from = Math.max(from, dataset.range[0]);
       to = Math.min(to, dataset.range[1]);
     }
-    for (let index = 0; index < to - from && rows.length < want; index++) {
+    for (let index = 0; index < to - from && ords.length < want; index++) {
       const ord = descending ? to - 1 - index : from + index;
       if (!coordinatesMatch(shape, ord, filter, datasetOf)) continue;
       if (needle !== null && !textMatches(ord, false)) continue;
       if (skipped < skip) skipped++;
-      else rows.push(pendingRow(ord));
+      else {
+        ords.push(ord);
+        pending.add(ord);
+      }
     }
-    return { rows, skipped };
+    return { ords, skipped };
   };
 
-  // Tasks without a row have no score and the highest positions: last, except in descending position order.
-  const parts = sort.by === 'ord' && sort.descending ? [pendingPart, rowsPart] : [rowsPart, pendingPart];
-  const rows: TaskResultRow[] = [];
+  // Tasks without a row have no score and the highest positions: in ascending order they come last; in
+  // descending order first, or (by a score) first among the tasks without it.
+  const [first, second] = sqlParts.map(rowsPart);
+  const parts = !sort.descending ? [first!, ...(second ? [second] : []), pendingPart] : second ? [first!, pendingPart, second] : [pendingPart, first!];
+  const ords: number[] = [];
   let skip = offset;
   for (const part of parts) {
-    const want = limit + 1 - rows.length;
+    const want = limit + 1 - ords.length;
     if (want <= 0) break;
     const result = part(skip, want);
     skip -= result.skipped;
-    rows.push(...result.rows);
+    ords.push(...result.ords);
   }
-  return { rows: rows.slice(0, limit), more: rows.length > limit };
+  // The page's result columns (events read per row) only for the rows shown.
+  const stored = ords.filter((ord) => !pending.has(ord)).slice(0, limit);
+  const found = new Map<number, TaskResultRow>();
+  if (stored.length > 0) {
+    const rows = db.prepare(`SELECT ${resultColumns(run.pipeline.hasJudges)} FROM tasks t WHERE t.run_pk = ? AND t.ord IN (SELECT value FROM json_each(?))`).raw(true).all(run.pk, JSON.stringify(stored)) as unknown[][];
+    for (const raw of rows) found.set(raw[0] as number, toResultRow(raw));
+  }
+  return { rows: ords.slice(0, limit).map((ord) => found.get(ord) ?? pendingRow(ord)), more: ords.length > limit };
 }
