@@ -92,6 +92,9 @@ export function describeTaskQueryContract(current: () => Store): void {
       expect(await ords({ filter: { text: 'The answer is 3.' } })).toEqual([3]);
       expect(await ords({ filter: { text: 'needle', modelIndex: 0 } })).toEqual([]);
       expect(await ords({ filter: { text: 'nowhere at all' } })).toEqual([]);
+      // LIKE's wildcards are plain characters here: 'is_1' is not 'is 1'.
+      expect(await ords({ filter: { text: 'is_1' } })).toEqual([]);
+      expect(await ords({ filter: { text: 'is%1' } })).toEqual([]);
       // A needle with characters JSON escapes is still found exactly.
       await store.appendEvents({ runId, owner: null, events: [candidate(5, 0, 'say "hi" \\ there')], release: [] });
       expect(await ords({ filter: { text: '"hi" \\' } })).toEqual([5]);

@@ -48,6 +48,7 @@ export function messagePage(title: string, message: string): string {
 export function viewApp(options: ViewAppOptions): Hono {
   const { store, assets, token } = options;
   const app = new Hono();
+  const reports = new Map<string, string>();
 
   app.use('*', async (c, next) => {
     c.header('Content-Security-Policy', APP_CSP);
@@ -139,9 +140,17 @@ export function viewApp(options: ViewAppOptions): Hono {
     c.header('X-Frame-Options', 'SAMEORIGIN');
     const runId = c.req.param('run');
     try {
-      await runOf(store, runId);
-      const [{ buildReport }, { renderReportHtml }] = await Promise.all([import('../report/build-report.js'), import('../report/format-html.js')]);
-      return c.html(await renderReportHtml(await buildReport(store, runId)));
+      const record = await runOf(store, runId);
+      // Built once per state of the run (a report of a million tasks takes seconds, and holds the server meanwhile).
+      const key = `${runId}@${record.updatedAt}`;
+      let html = reports.get(key);
+      if (html === undefined) {
+        const [{ buildReport }, { renderReportHtml }] = await Promise.all([import('../report/build-report.js'), import('../report/format-html.js')]);
+        html = await renderReportHtml(await buildReport(store, runId));
+        reports.set(key, html);
+        if (reports.size > 8) reports.delete(reports.keys().next().value!);
+      }
+      return c.html(html);
     } catch (error) {
       if (error instanceof NotFound) return notFound(c, error.message);
       if (UserError.isInstance(error)) return c.html(messagePage('No report yet', redactText(error.line())), 200);

@@ -13,7 +13,7 @@ import { resultColumns, toResultRow } from './result-sql.js';
  * prompt by arithmetic on the position, a dataset by its range of positions, stage and failure through
  * tasks_claimable and tasks_by_failure, a score through task_scores_by_value. Tasks without a row (never
  * claimed: pending at generate) follow from the run's `fresh_from` and are added in memory. The text search
- * is a scan: a substring test in SQL over the JSON of the item and of the answer's events narrows it, and
+ * is a scan: a LIKE over the JSON of the items and of the answer events narrows it (two sequential scans), and
  * every candidate is then checked exactly (input and answer texts) in memory.
  */
 
@@ -107,11 +107,12 @@ export function queryTasksSql(db: Database.Database, run: QueriedRun, query: Tas
     }
   }
   if (needle !== null && !ESCAPED_IN_JSON.test(needle)) {
-    // A superset of the matches (the JSON holds more than the texts): each is checked exactly below.
-    where.push(`(instr(lower((SELECT i.fields FROM items i WHERE i.run_pk = t.run_pk AND i.ord = t.ord / ${perItem})), @needle) > 0
-      OR instr(lower((SELECT e.payload FROM events e WHERE e.seq = t.reduce_seq)), @needle) > 0
-      OR EXISTS (SELECT 1 FROM json_each(t.candidate_seqs) c JOIN events e ON e.seq = c.value WHERE instr(lower(e.payload), @needle) > 0))`);
-    params.needle = needle;
+    // A superset of the matches, each checked exactly below: items whose row (as JSON) has the text, and tasks
+    // with an answer event that has it (any, current or not). SQLite's LIKE folds ASCII case only, as the
+    // search does; each set is one sequential scan, built once per query.
+    where.push(`((t.ord / ${perItem}) IN (SELECT i.ord FROM items i WHERE i.run_pk = @pk AND i.fields LIKE @pattern ESCAPE '\\')
+      OR t.ord IN (SELECT e.task_ord FROM events e NOT INDEXED WHERE e.run_pk = @pk AND e.type IN ('generate-completed', 'reduce-completed') AND e.payload LIKE @pattern ESCAPE '\\'))`);
+    params.pattern = `%${needle.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
   }
   const direction = sort.descending ? 'DESC' : 'ASC';
   const filterJoins = joins.join(' ');
