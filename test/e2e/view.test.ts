@@ -240,6 +240,11 @@ describe.skipIf(!existsSync(CHROMIUM))(TITLE, () => {
     }
     const api = await fetch(new URL('/api/runs/no-such-run', view.url));
     expect([api.status, await api.json()]).toEqual([404, { error: 'no run no-such-run in this store' }]);
+    // A bad filter is a 400 naming the parameter, not a stack.
+    const bad = await fetch(new URL(`/api/runs/${runIds['two-models']}/tasks?model=nobody&limit=5`, view.url));
+    expect([bad.status, ((await bad.json()) as { error: string }).error]).toEqual([400, "model 'nobody' is not one of this run's: model-a, model-b"]);
+    const limit = await fetch(new URL(`/api/runs/${runIds['two-models']}/tasks?limit=0`, view.url));
+    expect(limit.status).toBe(400);
   });
 
   it('sends a CSP that forbids inline script with every page', async () => {
