@@ -38,7 +38,7 @@ export function viewCommand(): Command {
       if (options.json) printJson({ url: view.url, host: view.host, port: view.port, store: view.store.location, token: view.token !== null });
       else {
         printLine(`assay view: ${view.url}`);
-        printLine(`store ${view.store.location} (read-only)${view.token ? '; the URL carries the access token: share it only with whom may see these runs' : ''}; Ctrl+C to stop`);
+        printLine(`store ${view.store.location} (${view.store.kind === 'files' ? 'a progressive save: its job is locked while it is viewed' : 'read-only'})${view.token ? '; the URL carries the access token: share it only with whom may see these runs' : ''}; Ctrl+C to stop`);
       }
       if (options.open) openBrowser(view.url);
       await new Promise<void>((resolve) => {
