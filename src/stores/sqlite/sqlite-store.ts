@@ -774,7 +774,8 @@ export class SqliteStore implements Store {
           if (previous !== null) addScores(ord, this.scoresAt(previous), -1);
           addScores(ord, event.payload.scores, 1);
           const kind = event.type === 'judge-completed' ? 1 : 0;
-          statements.taskScoresClear.run(pk, ord, kind);
+          // A task's first scores of a kind have nothing to replace (a rewind already cleared the old ones).
+          if (previous !== null) statements.taskScoresClear.run(pk, ord, kind);
           for (const [name, score] of Object.entries(event.payload.scores)) {
             if (typeof score?.value === 'number' && Number.isFinite(score.value)) statements.taskScoreInsert.run(pk, ord, kind, name, score.value);
           }
