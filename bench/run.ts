@@ -341,6 +341,8 @@ Target: the first page and any filter <= 1 s.
 |---|---|---:|---:|---|
 ${queryRows.join('\n')}
 
+The mock models never fail, so the two failure queries find nothing (an index range that is empty); sorted
+by a score walks \`task_scores_by_value\`, so it is as fast as the first page.
 The text search is two sequential scans (the items' rows and the answer events, by SQLite's LIKE) that narrow
 the tasks to check, then an exact check of each candidate (ADR 0017): about the same time whether the text is
 common, rare or absent, because both scans run to the end before the first row.
