@@ -354,9 +354,8 @@ Pages in headless Chromium (Debian's), from navigation until the page's content 
 ${pageRows.join('\n')}
 
 The run page's report is the report's own HTML (\`buildReport\` over every task, several seconds on a million,
-section 6); the viewer builds it once per state of the run and serves it from memory after that. While it is
-being built the viewer answers nothing else (it runs in the same thread): the first visit's counts are in the
-page at once, but the next poll waits for the report.
+section 6); the viewer builds it once per state of the run, in a worker thread with its own read-only
+connection (so the counts and their polling are answered meanwhile), and serves it from memory after that.
 
 What the query tables cost the writes: the same ${format(writes.tasks)} tasks (generate, reduce, parse and score events,
 ${writes.scoresPerTask} scores each, batches of 256 tasks per transaction) appended to a fresh store as it is, and to one whose

@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { UserError } from '../core/errors.js';
@@ -45,10 +47,41 @@ export function messagePage(title: string, message: string): string {
 <body><main class="message"><h1>${escape(title)}</h1><p>${escape(message)}</p><p><a href="/">All runs</a></p></main></body></html>`;
 }
 
+/** A report that could not be built for a reason the user can act on (nothing scored yet, say). */
+class ReportRefused extends Error {}
+
+/**
+ * The run's HTML report by the report's own code. For an SQLite store it is built in a worker thread with its
+ * own read-only connection (seconds on a million tasks, during which the server keeps answering); for the
+ * files stores, which hold their run in this process, here.
+ */
+async function buildReportHtml(store: Store, runId: string): Promise<string> {
+  const worker = new URL('./report-worker.js', import.meta.url);
+  if (store.kind === 'sqlite' && worker.pathname.endsWith('.js') && existsSync(worker)) {
+    const result = await new Promise<{ html?: string; error?: { message: string; line: string | null; user: boolean } }>((resolve, reject) => {
+      const thread = new Worker(worker, { workerData: { location: store.location, runId } });
+      thread.once('message', resolve);
+      thread.once('error', reject);
+      thread.once('exit', (code) => (code !== 0 ? reject(new Error(`the report worker exited with code ${code}`)) : undefined));
+    });
+    if (result.html !== undefined) return result.html;
+    if (result.error?.user) throw new ReportRefused(result.error.line ?? result.error.message);
+    throw new Error(result.error?.message ?? 'the report worker failed');
+  }
+  const [{ buildReport }, { renderReportHtml }] = await Promise.all([import('../report/build-report.js'), import('../report/format-html.js')]);
+  try {
+    return await renderReportHtml(await buildReport(store, runId));
+  } catch (error) {
+    if (UserError.isInstance(error)) throw new ReportRefused(error.line());
+    throw error;
+  }
+}
+
 export function viewApp(options: ViewAppOptions): Hono {
   const { store, assets, token } = options;
   const app = new Hono();
   const reports = new Map<string, string>();
+  const building = new Map<string, Promise<string>>();
 
   app.use('*', async (c, next) => {
     c.header('Content-Security-Policy', APP_CSP);
@@ -145,15 +178,20 @@ export function viewApp(options: ViewAppOptions): Hono {
       const key = `${runId}@${record.updatedAt}`;
       let html = reports.get(key);
       if (html === undefined) {
-        const [{ buildReport }, { renderReportHtml }] = await Promise.all([import('../report/build-report.js'), import('../report/format-html.js')]);
-        html = await renderReportHtml(await buildReport(store, runId));
+        const pending = building.get(key) ?? buildReportHtml(store, runId);
+        building.set(key, pending);
+        try {
+          html = await pending;
+        } finally {
+          building.delete(key);
+        }
         reports.set(key, html);
         if (reports.size > 8) reports.delete(reports.keys().next().value!);
       }
       return c.html(html);
     } catch (error) {
       if (error instanceof NotFound) return notFound(c, error.message);
-      if (UserError.isInstance(error)) return c.html(messagePage('No report yet', redactText(error.line())), 200);
+      if (error instanceof ReportRefused) return c.html(messagePage('No report yet', redactText(error.message)), 200);
       throw error;
     }
   });
