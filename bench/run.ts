@@ -355,7 +355,9 @@ ${pageRows.join('\n')}
 
 The run page's report is the report's own HTML (\`buildReport\` over every task, several seconds on a million,
 section 6); the viewer builds it once per state of the run, in a worker thread with its own read-only
-connection (so the counts and their polling are answered meanwhile), and serves it from memory after that.
+connection, and serves it from memory after that. Meanwhile the counts are answered as usual: the run's
+progress read while a fresh viewer builds the report took ${format(view.progressDuringReport.median, 1)} ms (median of three, the last
+${format(view.progressDuringReport.reportLeftMs)} ms before the report was done).
 
 What the query tables cost the writes: the same ${format(writes.tasks)} tasks (generate, reduce, parse and score events,
 ${writes.scoresPerTask} scores each, batches of 256 tasks per transaction) appended to a fresh store as it is, and to one whose

@@ -96,6 +96,22 @@ if (existsSync(CHROMIUM)) {
   await visit('side by side', `/runs/${runId}/items/123456`, '#side-by-side .column');
   await browser.close();
 }
+// The counts while a report is being built (in its worker thread): a fresh viewer, the report asked for, then
+// the run's progress read three times before the report is back.
+const fresh = await startView({ store: storePath!, host: '127.0.0.1', port: 0, token: false });
 await view.close();
+const building = fetch(`http://127.0.0.1:${fresh.port}/runs/${runId}/report.html`).then((response) => response.text());
+const during: number[] = [];
+for (let index = 0; index < 3; index++) {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const started = performance.now();
+  await (await fetch(`http://127.0.0.1:${fresh.port}/api/runs/${runId}/progress`)).json();
+  during.push(performance.now() - started);
+}
+const reportStarted = performance.now();
+await building;
+const progressDuringReport = { median: median(during), reportLeftMs: performance.now() - reportStarted };
+process.stderr.write(`   progress while the report builds: ${progressDuringReport.median.toFixed(1)} ms (report still ${progressDuringReport.reportLeftMs.toFixed(0)} ms from done)\n`);
+await fresh.close();
 await store.close();
-process.stdout.write(JSON.stringify({ tasks: run!.taskCount, queries: rows, pages }));
+process.stdout.write(JSON.stringify({ tasks: run!.taskCount, queries: rows, pages, progressDuringReport }));
