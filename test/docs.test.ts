@@ -77,6 +77,7 @@ describe('--help and the command pages', () => {
     [['worker'], 'worker.md'],
     [['submit'], 'worker.md'],
     [['estimate'], 'estimate.md'],
+    [['view'], 'view.md'],
   ];
   for (const [command, page] of commands) {
     it(`documents every option of assay ${command.join(' ')}, and --help lists every option documented`, async () => {

@@ -14,6 +14,7 @@ import { runsCommand } from './commands/runs.js';
 import { storeCommand } from './commands/store.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand, workerCommand } from './commands/worker.js';
+import { viewCommand } from './commands/view.js';
 import { oneLine, printErrorLine, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(exportCommand())
     .addCommand(importCommand())
+    .addCommand(viewCommand())
     .addHelpText(
       'after',
       `

@@ -276,6 +276,63 @@ export interface TaskResultRow {
   readonly latencyMs: number | null;
 }
 
+/**
+ * What `Store.queryTasks` selects. Every condition given must hold (AND); an absent one does not filter.
+ * Tasks nobody has claimed yet count as pending at generate: not failed, no scores, no answer.
+ */
+export interface TaskFilter {
+  /** The answering model, by index in the snapshot's `models`. */
+  readonly modelIndex?: number;
+  /** The prompt, by index in the snapshot's `prompts`. */
+  readonly promptIndex?: number;
+  /** The item's dataset id. */
+  readonly datasetId?: string;
+  /** The stage the task is at: its `nextStage` exactly (5 = done). */
+  readonly nextStage?: StageIndex;
+  /** Failed (stuck on a failure at `nextStage`) or not. */
+  readonly failed?: boolean;
+  /** Only failed tasks whose failure has this category (implies failed). */
+  readonly failureCategory?: string;
+  /**
+   * A score of the task's current results: a metric name or `judge.trait`. A task without it never matches.
+   * `pass: true` keeps tasks with value >= 1, `pass: false` those with value < 1; `min` / `max` bound the
+   * value, both inclusive.
+   */
+  readonly score?: { readonly name: string; readonly pass?: boolean; readonly min?: number; readonly max?: number };
+  /**
+   * Text search: tasks whose item input, or whose answer (the text of any current candidate, or the reduced
+   * text), contains this string, with ASCII letters compared case-insensitively (other characters exactly).
+   * Never an empty string (an empty one does not filter).
+   */
+  readonly text?: string;
+}
+
+/**
+ * How `Store.queryTasks` orders its matches. By a score (as in TaskFilter.score): by its value, ties by `ord`
+ * in the same direction (so `descending` reverses the whole order, and an index on (value, ord) serves both);
+ * the tasks without that score come after all that have it, by `ord` in the same direction.
+ */
+export type TaskSort =
+  | { readonly by: 'ord'; readonly descending?: boolean }
+  | { readonly by: 'score'; readonly name: string; readonly descending?: boolean };
+
+export interface TaskQuery {
+  readonly filter?: TaskFilter;
+  /** Default `{ by: 'ord' }`. */
+  readonly sort?: TaskSort;
+  /** Matches to skip, in sort order (default 0). */
+  readonly offset?: number;
+  /** Most rows returned (1 or more). */
+  readonly limit: number;
+}
+
+export interface TaskQueryPage {
+  /** The matches from `offset` on, at most `limit`, in sort order; tasks nobody claimed have the pending row. */
+  readonly rows: readonly TaskResultRow[];
+  /** Whether more matches follow this page. */
+  readonly more: boolean;
+}
+
 /** An evaluator reply found by what was asked: the stored `call-completed` and the run it was paid for in. */
 export interface StoredCallReply {
   readonly runId: string;
@@ -398,6 +455,11 @@ export interface Store {
    */
   readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]>;
   readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]>;
+  /**
+   * One page of a run's tasks that match a filter, in a given order (see TaskFilter, TaskSort): what a viewer's
+   * task table shows. Indexed where the backend can (stage, failure, score); the text search may scan.
+   */
+  queryTasks(runId: string, query: TaskQuery): Promise<TaskQueryPage>;
   /**
    * The first accepted reply stored for each of these request keys (core/call-key.ts), in any run of the
    * store: one indexed lookup per key. Keys with no reply are absent.

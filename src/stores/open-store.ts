@@ -46,13 +46,15 @@ export function storeMayExist(location: string): boolean {
  * (PostgreSQL); a progressive save when the location is a results file with a `.state` beside it (or the
  * `.state` itself); a finished job's results JSON (read-only, told by its first bytes); else an SQLite file.
  * A results CSV holds no run and is refused, as is any other URL scheme. With `create: false` a store that
- * does not exist (no file, no assay schema in the database) is refused, and nothing is written.
+ * does not exist (no file, no assay schema in the database) is refused, and nothing is written. With
+ * `readonly`, a reader's store (assay view): SQLite opened read-only, PostgreSQL sessions that refuse writes.
  */
-export async function openStore(location: string, options: { create: boolean }): Promise<Store> {
+export async function openStore(location: string, options: { create: boolean; readonly?: boolean }): Promise<Store> {
   const scheme = SCHEME.exec(location)?.[1]?.toLowerCase();
+  const readonly = options.readonly ?? false;
   if (scheme === 'postgres' || scheme === 'postgresql') {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
-    return openPostgresStore(location, { create: options.create });
+    return openPostgresStore(location, { create: options.create && !readonly, readonly });
   }
   // Any other URL is never a file name: refused, not created as a folder called "mysql:".
   if (scheme) {
@@ -68,7 +70,7 @@ export async function openStore(location: string, options: { create: boolean }):
   if (!options.create && !existsSync(location)) {
     throw new StoreError(resolve(location), 'no store here', { hint: `run an experiment first, or pass --store PATH (${STORE_RULE})` });
   }
-  return openSqliteStore(location, { create: options.create });
+  return openSqliteStore(location, { create: options.create && !readonly, readonly });
 }
 
 /** A progressive save: the run kept in plain files beside its output (`.tmp` and `.state`), one job. */

@@ -5,6 +5,7 @@ import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
 import { testSnapshot } from '../testing/snapshot.js';
 import { OwnerUnknownError } from '../core/errors.js';
 import type { ClaimRequest, ClaimedTask, NewRun, Store, StoredItem } from '../spec/store.js';
+import { describeTaskQueryContract } from './task-query-contract.test-suite.js';
 
 /** Creates an empty store; `dispose` removes whatever it left behind. */
 export interface StoreFactory {
@@ -38,7 +39,7 @@ function snapshotFor(options: { items: number; models?: string[]; samples?: numb
   });
 }
 
-function newRun(options: { items: number; models?: string[]; samples?: number; seed?: number }): NewRun & { items: StoredItem[] } {
+export function newRun(options: { items: number; models?: string[]; samples?: number; seed?: number }): NewRun & { items: StoredItem[] } {
   const snapshot = snapshotFor(options);
   const items: StoredItem[] = Array.from({ length: options.items }, (_, ord) => ({
     ord,
@@ -51,7 +52,7 @@ function newRun(options: { items: number; models?: string[]; samples?: number; s
   return { runId: hashValue(snapshot), name: 'contract', snapshot, provenance: PROVENANCE, items, taskCount: options.items * snapshot.models.length };
 }
 
-function candidate(ord: number, sample = 0, text = `The answer is ${ord}.`): TaskEvent {
+export function candidate(ord: number, sample = 0, text = `The answer is ${ord}.`): TaskEvent {
   return {
     taskOrd: ord,
     type: 'generate-completed',
@@ -59,7 +60,7 @@ function candidate(ord: number, sample = 0, text = `The answer is ${ord}.`): Tas
   };
 }
 
-function downstream(ord: number, value: number): TaskEvent[] {
+export function downstream(ord: number, value: number): TaskEvent[] {
   return [
     { taskOrd: ord, type: 'reduce-completed', payload: { reduced: { sources: [0] } } },
     { taskOrd: ord, type: 'parse-completed', payload: { outcome: { ok: true, value } } },
@@ -67,7 +68,7 @@ function downstream(ord: number, value: number): TaskEvent[] {
   ];
 }
 
-const failure = (category: 'server_error' | 'timeout' = 'server_error') => ({
+export const failure = (category: 'server_error' | 'timeout' = 'server_error') => ({
   category,
   message: 'scripted',
   attempts: [{ attempt: 1, category, message: 'scripted', at: '2026-01-01T00:00:00.000Z' }],
@@ -631,6 +632,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.getScoreTotals(run.runId)).toEqual([{ modelIndex: 0, promptIndex: 0, metric: 'accuracy', sum: 1, sumOfSquares: 1, count: 1 }]);
       });
     });
+
+    describeTaskQueryContract(() => store);
   });
 }
 

@@ -49,6 +49,8 @@ import type { ItemFieldsRow,
 import { completedThroughStage, pipelineOf } from '../../core/execution-state.js';
 import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
 import { processAlive } from '../../core/process-alive.js';
+import { scanTaskQuery } from '../task-query.js';
+import type { TaskQuery, TaskQueryPage } from '../../spec/store.js';
 
 /** What a lock file of the files store says it is. */
 const LOCK_FORMAT = 'assay.lock';
@@ -713,6 +715,11 @@ export class FilesStore implements Store {
       if (seq !== undefined) found.set(key, { runId: this.run.runId, call: this.events[seq]!.payload as CallCompleted });
     }
     return found;
+  }
+
+  /** Answered from the run held in memory (stores/task-query.ts). */
+  async queryTasks(runId: string, query: TaskQuery): Promise<TaskQueryPage> {
+    return scanTaskQuery(this, runId, query);
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {

@@ -34,6 +34,8 @@ import type { ItemFieldsRow, StoredCallReply,
   UsageRow,
 } from '../../spec/store.js';
 import { judgeResult, scoreValues } from '../result-rows.js';
+import { scanTaskQuery } from '../task-query.js';
+import type { TaskQuery, TaskQueryPage } from '../../spec/store.js';
 
 /** How every results JSON assay writes begins (report/results-file.ts): enough to tell one from a store file. */
 const JSON_PREFIX = '{"format":"assay.results"';
@@ -536,6 +538,11 @@ export class ResultsFileStore implements Store {
   /** A results file keeps no evaluator call events: nothing to serve from it. */
   async findCallReplies(_keys: readonly string[]): Promise<Map<string, StoredCallReply>> {
     return new Map();
+  }
+
+  /** Answered from the run held in memory (stores/task-query.ts). */
+  async queryTasks(runId: string, query: TaskQuery): Promise<TaskQueryPage> {
+    return scanTaskQuery(this, runId, query);
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {

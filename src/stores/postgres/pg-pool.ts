@@ -20,7 +20,7 @@ export function poolSize(): number {
 /** How long the server lets a session sit idle inside a transaction before ending it. */
 export const IDLE_IN_TRANSACTION_MS = 2_000;
 
-export function createPool(url: string): pg.Pool {
+export function createPool(url: string, options: { readonly?: boolean } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize(),
@@ -29,7 +29,8 @@ export function createPool(url: string): pg.Pool {
     // transaction (its process stopped with SIGSTOP, or hung) is ended by the server after a moment, so its
     // row locks never hold the rest of the fleet back; our own transactions never sit idle that long (and
     // one ended so is rolled back and run again, see inTransaction).
-    options: `-c search_path=${PG_NAMESPACE} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+    // A reader (assay view) gets sessions the server itself keeps from writing.
+    options: `-c search_path=${PG_NAMESPACE} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}${options.readonly ? ' -c default_transaction_read_only=on' : ''}`,
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 30_000,
     // Which process a connection belongs to, for pg_stat_activity (and for ending one process's sessions).

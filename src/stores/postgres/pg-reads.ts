@@ -15,9 +15,12 @@ import type {
   StoredCallReply,
   StoredItem,
   TaskArtifacts,
+  TaskQuery,
+  TaskQueryPage,
   TaskResultRow,
   UsageRow,
 } from '../../spec/store.js';
+import { scanTaskQuery } from '../task-query.js';
 import { TASK_COLUMNS, toProgress, type PgRunHandle, type PgTaskRow } from './pg-append.js';
 
 /**
@@ -148,6 +151,11 @@ export abstract class PostgresReads {
       });
     }
     return artifacts;
+  }
+
+  /** The viewer's task table: a scan of the run's result pages for now (not yet indexed on PostgreSQL). */
+  async queryTasks(runId: string, query: TaskQuery): Promise<TaskQueryPage> {
+    return scanTaskQuery(this as unknown as Parameters<typeof scanTaskQuery>[0], runId, query);
   }
 
   async readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]> {

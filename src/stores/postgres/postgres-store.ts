@@ -83,9 +83,9 @@ const RUN_COLUMNS = 'run_pk, run_id, name, snapshot, provenance, status, complet
  * creating it when `create`), and returns the store. An unreachable server, a refused login, a database
  * without assay's schema (without `create`) or with a newer one: a `StoreError` naming the redacted URL.
  */
-export async function openPostgresStore(url: string, options: { create: boolean }): Promise<Store> {
+export async function openPostgresStore(url: string, options: { create: boolean; readonly?: boolean }): Promise<Store> {
   const location = redactStoreUrl(url);
-  const pool = createPool(url);
+  const pool = createPool(url, { readonly: options.readonly ?? false });
   try {
     await migrate(pool, location, options.create);
   } catch (error) {

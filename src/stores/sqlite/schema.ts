@@ -21,8 +21,37 @@ CREATE TABLE IF NOT EXISTS call_grants (
 CREATE INDEX IF NOT EXISTS call_grants_by_time ON call_grants (run_pk, model, granted_at);
 `;
 
+/**
+ * The viewer's task queries (Store.queryTasks, docs/adr/0017-the-viewer.md): each task's current score values,
+ * one row per (task, score), indexed by value; and failed tasks by failure category. Kept in the same
+ * transaction as the events that change them.
+ */
+const TASK_QUERY_SQL = `
+CREATE TABLE IF NOT EXISTS task_scores (
+  run_pk INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  -- 0: a metric's score (score stage), 1: a judge's (judge.trait)
+  kind INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (run_pk, ord, kind, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_scores_by_value ON task_scores (run_pk, name, value, ord);
+CREATE INDEX IF NOT EXISTS tasks_by_failure ON tasks (run_pk, json_extract(failure, '$.category'), ord) WHERE failed = 1;
+`;
+
+/** Fills task_scores from the current score and judge results of the tasks (of one run, or of all: @run null). */
+export const TASK_SCORES_FILL_SQL = `
+INSERT OR REPLACE INTO task_scores (run_pk, ord, kind, name, value)
+  SELECT t.run_pk, t.ord, 0, j.key, json_extract(j.value, '$.value') FROM tasks t JOIN events e ON e.seq = t.score_seq, json_each(e.payload, '$.scores') j
+  WHERE (@run IS NULL OR t.run_pk = @run) AND t.score_seq IS NOT NULL AND json_type(j.value, '$.value') IN ('integer', 'real')
+  UNION ALL
+  SELECT t.run_pk, t.ord, 1, j.key, json_extract(j.value, '$.value') FROM tasks t JOIN events e ON e.seq = t.judge_seq, json_each(e.payload, '$.scores') j
+  WHERE (@run IS NULL OR t.run_pk = @run) AND t.judge_seq IS NOT NULL AND json_type(j.value, '$.value') IN ('integer', 'real')
+`;
+
 /** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -159,7 +188,7 @@ CREATE TABLE IF NOT EXISTS owners (
   held_tasks INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS owners_by_run ON owners (run_pk);
-${FLEET_SQL}`;
+${FLEET_SQL}${TASK_QUERY_SQL}`;
 
 /** Steps from each older schema version to the next, applied in order inside one transaction. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -186,4 +215,6 @@ INSERT OR IGNORE INTO call_replies (call_key, run_pk, seq)
   5: `
 ALTER TABLE owners ADD COLUMN held_tasks INTEGER NOT NULL DEFAULT 0;
 ${FLEET_SQL}`,
+  // 5 -> 6: the viewer's task queries: score values by task, failures by category (filled in one pass).
+  6: `${TASK_QUERY_SQL}${TASK_SCORES_FILL_SQL.replace(/@run/g, 'NULL')};`,
 };

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeStoreContract } from '../store-contract.test-suite.js';
+import { candidate, describeStoreContract, downstream, newRun } from '../store-contract.test-suite.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
@@ -56,5 +56,54 @@ describe('sqlite schema migrations', () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sqlite schema 6: task queries and read-only opening', () => {
+  const withStore = async (test: (path: string) => Promise<void>) => {
+    const folder = mkdtempSync(join(tmpdir(), 'assay-sqlite-'));
+    try {
+      const path = join(folder, 'store.db');
+      const store = openSqliteStore(path);
+      const run = newRun({ items: 3 });
+      await store.createRun(run);
+      await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0), ...downstream(0, 1), candidate(1), ...downstream(1, 0)], release: [] });
+      await store.close();
+      await test(path);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  };
+
+  it('upgrades a schema-5 store: the scores already stored become queryable', async () => {
+    await withStore(async (path) => {
+      const Database = (await import('better-sqlite3')).default;
+      const db = new Database(path);
+      db.exec("DROP TABLE task_scores; DROP INDEX tasks_by_failure; UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+      db.close();
+      const store = openSqliteStore(path, { create: false });
+      const [run] = await store.listRuns();
+      const page = await store.queryTasks(run!.runId, { filter: { score: { name: 'accuracy', pass: true } }, limit: 10 });
+      expect(page.rows.map((row) => row.ord)).toEqual([0]);
+      await store.close();
+    });
+  });
+
+  it('opened read-only, it reads, refuses every write, and an older schema is refused, not upgraded', async () => {
+    await withStore(async (path) => {
+      const before = readFileSync(path);
+      const store = openSqliteStore(path, { readonly: true });
+      const [run] = await store.listRuns();
+      expect((await store.queryTasks(run!.runId, { limit: 2 })).rows.map((row) => row.ord)).toEqual([0, 1]);
+      await expect(store.setRunStatus(run!.runId, 'partial', null)).rejects.toThrow();
+      await store.close();
+      expect(readFileSync(path).equals(before)).toBe(true);
+      const Database = (await import('better-sqlite3')).default;
+      const db = new Database(path);
+      db.exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+      db.close();
+      expect(() => openSqliteStore(path, { readonly: true })).toThrow(/schema 5 and is opened read-only/);
+      expect(() => openSqliteStore(join(path, '..', 'absent.db'), { readonly: true })).toThrow(/no store here/);
+    });
   });
 });

@@ -44,9 +44,13 @@ import type {
   ItemFieldsRow,
   StoredCallReply,
   TaskRecord,
+  TaskQuery,
+  TaskQueryPage,
   UsageRow,
 } from '../../spec/store.js';
-import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, TASK_SCORES_FILL_SQL } from './schema.js';
+import { queryTasksSql } from './task-query-sql.js';
+import { resultColumns, toResultRow } from './result-sql.js';
 import { sqliteFailure } from './sqlite-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { retryWhenBusy } from './busy-retry.js';
@@ -102,6 +106,11 @@ export interface SqliteStoreOptions {
   readonly create?: boolean;
   /** `normal` (default) survives a killed process; `full` also survives power loss, at some cost per commit. */
   readonly synchronous?: 'normal' | 'full';
+  /**
+   * Open for reading only (the viewer): the file must exist and have this assay's schema, nothing is ever
+   * written to it (no migration, no pragma that writes), and every write method fails.
+   */
+  readonly readonly?: boolean;
 }
 
 function toRunRecord(row: RunRow): RunRecord {
@@ -119,21 +128,10 @@ function toRunRecord(row: RunRow): RunRecord {
   };
 }
 
-/** ord, next_stage, failed, failure, scores, latency, and with judges: judge scores, judgments. */
-type ResultSqlRow = [number, number, number, string | null, string | null, number | null, (string | null)?, (string | null)?];
-
 function resultsSql(judged: boolean): string {
-  const judge = judged
-    ? `,
-       (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.judge_seq),
-       (SELECT CASE WHEN json_array_length(e.payload, '$.judgments') > 0 THEN json_extract(e.payload, '$.judgments') END
-          FROM events e WHERE e.seq = t.judge_seq)`
-    : '';
-  return `SELECT t.ord, t.next_stage, t.failed, t.failure,
-       (SELECT json_extract(e.payload, '$.scores') FROM events e WHERE e.seq = t.score_seq),
-       (SELECT json_extract(e.payload, '$.candidate.latencyMs') FROM events e WHERE e.seq = json_extract(t.candidate_seqs, '$[0]'))${judge}
-     FROM tasks t WHERE t.run_pk = ? AND t.ord > ? ORDER BY t.ord LIMIT ?`;
+  return `SELECT ${resultColumns(judged)} FROM tasks t WHERE t.run_pk = ? AND t.ord > ? ORDER BY t.ord LIMIT ?`;
 }
+
 
 function toProgress(row: TaskRow, samples: number): TaskProgress {
   return {
@@ -176,10 +174,11 @@ export class SqliteStore implements Store {
 
   constructor(path: string, options: SqliteStoreOptions) {
     this.location = path;
-    const create = options.create ?? true;
+    const readonly = options.readonly ?? false;
+    const create = !readonly && (options.create ?? true);
     if (create) mkdirSync(dirname(path), { recursive: true });
     try {
-      this.db = new Database(path, { fileMustExist: !create });
+      this.db = new Database(path, { fileMustExist: !create, readonly });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'SQLITE_CANTOPEN') {
@@ -188,13 +187,19 @@ export class SqliteStore implements Store {
       throw new StoreError(path, `cannot open the store (${(error as Error).message})`, { cause: error });
     }
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      this.db.pragma('busy_timeout = 15000');
-      this.db.pragma('cache_size = -32768');
-      // Checkpoint the WAL every 32 MB instead of every 4 MB: fewer, larger copies back into the database.
-      this.db.pragma('wal_autocheckpoint = 8192');
-      this.migrate();
+      if (readonly) {
+        this.db.pragma('busy_timeout = 15000');
+        this.db.pragma('cache_size = -32768');
+        this.checkReadable();
+      } else {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        this.db.pragma('busy_timeout = 15000');
+        this.db.pragma('cache_size = -32768');
+        // Checkpoint the WAL every 32 MB instead of every 4 MB: fewer, larger copies back into the database.
+        this.db.pragma('wal_autocheckpoint = 8192');
+        this.migrate();
+      }
       // From here a busy file does not block the thread: a method that finds another process writing gives
       // the event loop back and tries again (see retryWhenBusy), as long as SQLite's own wait would have.
       this.db.pragma('busy_timeout = 0');
@@ -208,6 +213,22 @@ export class SqliteStore implements Store {
       throw error;
     }
     this.statements = this.prepareStatements();
+  }
+
+  /** A store opened read-only must already be an assay store of this schema: it cannot be made one. */
+  private checkReadable(): void {
+    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    if (!hasMeta) throw new StoreError(this.location, 'this SQLite file is not an assay store', { hint: 'pass --store with a different path' });
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    const version = row ? Number(row.value) : 0;
+    if (version > SCHEMA_VERSION) {
+      throw new StoreError(this.location, `this store was written by a newer assay (schema ${version}; this one reads up to ${SCHEMA_VERSION})`, { hint: 'upgrade assay' });
+    }
+    if (version < SCHEMA_VERSION) {
+      throw new StoreError(this.location, `this store has schema ${version} and is opened read-only here, so it cannot be upgraded to ${SCHEMA_VERSION}`, {
+        hint: `upgrade it once with a command that writes, e.g. \`assay runs --store ${this.location}\``,
+      });
+    }
   }
 
   private migrate(): void {
@@ -277,6 +298,8 @@ export class SqliteStore implements Store {
       setStatus: db.prepare('UPDATE runs SET status = ?, completed_through = ?, status_reason = ?, updated_at = ? WHERE run_pk = ?'),
       nextToken: db.prepare<[number], { lease_epoch: number }>('UPDATE runs SET lease_epoch = lease_epoch + 1 WHERE run_pk = ? RETURNING lease_epoch'),
       insertEvent: db.prepare('INSERT INTO events (run_pk, task_ord, type, payload, created_at) VALUES (?, ?, ?, ?, ?)'),
+      taskScoresClear: db.prepare('DELETE FROM task_scores WHERE run_pk = ? AND ord = ? AND kind = ?'),
+      taskScoreInsert: db.prepare('INSERT INTO task_scores (run_pk, ord, kind, name, value) VALUES (?, ?, ?, ?, ?)'),
       insertCallReply: db.prepare('INSERT OR IGNORE INTO call_replies (call_key, run_pk, seq) VALUES (?, ?, ?)'),
       callReply: db.prepare<[string], { payload: string; run_id: string }>(
         `SELECT e.payload AS payload, r.run_id AS run_id FROM call_replies c JOIN events e ON e.seq = c.seq JOIN runs r ON r.run_pk = c.run_pk
@@ -484,7 +507,7 @@ export class SqliteStore implements Store {
   }
 
   private deleteInTransaction(pk: number, runId: string): void {
-    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'model_windows', 'call_grants', 'runs']) {
+    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'model_windows', 'call_grants', 'task_scores', 'runs']) {
       this.db.prepare(`DELETE FROM ${table} WHERE run_pk = ?`).run(pk);
     }
     this.handles.delete(runId);
@@ -750,6 +773,12 @@ export class SqliteStore implements Store {
         if (result.applied && (event.type === 'score-completed' || event.type === 'judge-completed')) {
           if (previous !== null) addScores(ord, this.scoresAt(previous), -1);
           addScores(ord, event.payload.scores, 1);
+          const kind = event.type === 'judge-completed' ? 1 : 0;
+          // A task's first scores of a kind have nothing to replace (a rewind already cleared the old ones).
+          if (previous !== null) statements.taskScoresClear.run(pk, ord, kind);
+          for (const [name, score] of Object.entries(event.payload.scores)) {
+            if (typeof score?.value === 'number' && Number.isFinite(score.value)) statements.taskScoreInsert.run(pk, ord, kind, name, score.value);
+          }
         }
         progress = result.progress;
       }
@@ -877,6 +906,8 @@ export class SqliteStore implements Store {
     }
     this.db.prepare('DELETE FROM score_totals WHERE run_pk = ?').run(handle.pk);
     for (const entry of counters.scores.values()) this.statements.scoreAdd.run(handle.pk, entry.model, entry.prompt, entry.metric, entry.sum, entry.sumOfSquares, entry.count);
+    this.db.prepare('DELETE FROM task_scores WHERE run_pk = ?').run(handle.pk);
+    this.db.prepare(TASK_SCORES_FILL_SQL).run({ run: handle.pk });
   }
 
   async findRunsSharingGenerations(runId: string): Promise<string[]> {
@@ -957,19 +988,12 @@ export class SqliteStore implements Store {
   async readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]> {
     const handle = this.handle(runId);
     const statement = handle.pipeline.hasJudges ? this.statements.resultsJudged : this.statements.results;
-    return (statement.all(handle.pk, afterOrd, limit) as unknown as ResultSqlRow[]).map((row) => {
-      const failure = row[3] ? (JSON.parse(row[3]) as { stage: Stage; category: string }) : null;
-      return {
-        ord: row[0],
-        nextStage: row[1] as StageIndex,
-        failed: row[2] === 1,
-        failure: failure ? { stage: failure.stage, category: failure.category } : null,
-        scores: row[4] ? scoreValues(JSON.parse(row[4])) : null,
-        latencyMs: typeof row[5] === 'number' ? row[5] : null,
-        judgeScores: row[6] ? scoreValues(JSON.parse(row[6])) : null,
-        ratings: row[7] ? panelRatings(JSON.parse(row[7])) : null,
-      };
-    });
+    return (statement.all(handle.pk, afterOrd, limit) as unknown as unknown[][]).map(toResultRow);
+  }
+
+  async queryTasks(runId: string, query: TaskQuery): Promise<TaskQueryPage> {
+    const handle = this.handle(runId);
+    return queryTasksSql(this.db, { ...handle, location: this.location, freshFrom: this.statements.freshFrom.get(handle.pk)!.fresh_from }, query);
   }
 
   async findCallReplies(keys: readonly string[]): Promise<Map<string, StoredCallReply>> {
