@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { FilesStore, type FilesStoreOptions } from './files/files-store.js';
 import { ResultsFileStore, resultsCsvError, resultsFileKind } from './files/results-file-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
+import { ProgressiveReader } from './files/progressive-reader.js';
+import { readOnlyStore } from './read-only-store.js';
 import type { Store } from '../spec/store.js';
 import { StoreError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
@@ -47,14 +49,20 @@ export function storeMayExist(location: string): boolean {
  * `.state` itself); a finished job's results JSON (read-only, told by its first bytes); else an SQLite file.
  * A results CSV holds no run and is refused, as is any other URL scheme. With `create: false` a store that
  * does not exist (no file, no assay schema in the database) is refused, and nothing is written. With
- * `readonly`, a reader's store (assay view): SQLite opened read-only, PostgreSQL sessions that refuse writes.
+ * `readonly`, a reader's store (assay view) that refuses every write (read-only-store.ts) over a backend opened
+ * read-only too: SQLite's read-only connection, PostgreSQL sessions that refuse writes, a progressive save
+ * read without its job's lock and followed as its job writes.
  */
 export async function openStore(location: string, options: { create: boolean; readonly?: boolean }): Promise<Store> {
+  if (!options.readonly) return openBackend(location, options.create, false);
+  return readOnlyStore(await openBackend(location, false, true));
+}
+
+async function openBackend(location: string, create: boolean, readonly: boolean): Promise<Store> {
   const scheme = SCHEME.exec(location)?.[1]?.toLowerCase();
-  const readonly = options.readonly ?? false;
   if (scheme === 'postgres' || scheme === 'postgresql') {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
-    return openPostgresStore(location, { create: options.create && !readonly, readonly });
+    return openPostgresStore(location, { create, readonly });
   }
   // Any other URL is never a file name: refused, not created as a folder called "mysql:".
   if (scheme) {
@@ -63,14 +71,18 @@ export async function openStore(location: string, options: { create: boolean; re
     });
   }
   const output = location.endsWith('.state') ? location.slice(0, -'.state'.length) : location;
-  if (existsSync(`${output}.state`)) return FilesStore.open(resolve(output), { job: { config: null, datasetPaths: {} } });
+  if (existsSync(`${output}.state`)) {
+    // A reader beside a job that may be running: no lock, nothing written, the job's progress as it comes.
+    if (readonly) return ProgressiveReader.open(resolve(output));
+    return FilesStore.open(resolve(output), { job: { config: null, datasetPaths: {} } });
+  }
   const results = resultsFileKind(location);
   if (results === 'json') return ResultsFileStore.open(location);
   if (results === 'csv') throw resultsCsvError(location);
-  if (!options.create && !existsSync(location)) {
+  if (!create && !existsSync(location)) {
     throw new StoreError(resolve(location), 'no store here', { hint: `run an experiment first, or pass --store PATH (${STORE_RULE})` });
   }
-  return openSqliteStore(location, { create: options.create && !readonly, readonly });
+  return openSqliteStore(location, { create, readonly });
 }
 
 /** A progressive save: the run kept in plain files beside its output (`.tmp` and `.state`), one job. */

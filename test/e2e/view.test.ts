@@ -293,6 +293,42 @@ describe('assay view: read-only, access token and bad input', () => {
     expect(readFileSync(workspace.path('store.db')).equals(before)).toBe(true);
   });
 
+  it('views a progressive save while its job runs: no lock taken, progress as the job writes it, then the finished results', async () => {
+    // The job's first two answers come at once, the rest when the test lets them.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const slow = await new FakeOpenAIServer((request, self) => ({ kind: 'answer', text: solve(request.prompt), ...(self.requests.length > 2 ? { after: held } : {}) })).start();
+    try {
+      workspace.arithmetic('job.jsonl', 6);
+      workspace.write('job.yaml', config('job', 'job.jsonl').replace(/BASE/g, slow.baseURL).replace('  store: store.db\n', ''));
+      const job = startCli(['run', 'job.yaml', '--output', 'out.json', '--progressive-save', '--quiet'], { cwd: workspace.dir });
+      await waitFor(() => slow.requests.length >= 3, 30_000, 'the job to answer twice');
+      const cliView = startCli(['view', '--store', 'out.json', '--port', '0', '--json'], { cwd: workspace.dir });
+      await waitFor(() => cliView.output().stdout.includes('}') || cliView.child.exitCode !== null, 30_000, 'assay view to listen');
+      expect(cliView.child.exitCode, cliView.output().stderr).toBeNull();
+      const { url } = JSON.parse(cliView.output().stdout) as { url: string };
+      const runs = async () => (await (await fetch(new URL('/api/runs', url))).json()) as { runId: string; name: string; tasks: number; done: number; status: string }[];
+      try {
+        const first = await runs();
+        expect(first).toHaveLength(1);
+        expect(first[0]).toMatchObject({ name: 'job', tasks: 12 });
+        expect(first[0]!.done).toBeLessThan(12);
+        letGo();
+        // The job is not held back by the viewer (it never took the job's lock) and finishes.
+        const finished = await job.done;
+        expect(finished.code, finished.stderr).toBe(0);
+        expect(existsSync(workspace.path('out.json'))).toBe(true);
+        // ... and the viewer, still running, now shows the finished job from its results file.
+        await expect.poll(async () => (await runs())[0]?.done, { timeout: 10_000, interval: 200 }).toBe(12);
+      } finally {
+        await stop(cliView);
+      }
+    } finally {
+      letGo();
+      await slow.stop();
+    }
+  });
+
   it('beyond loopback requires the random token printed with the URL: once in the query, then a cookie', async () => {
     const view = await startView(workspace, '--host', '0.0.0.0');
     try {

@@ -58,6 +58,11 @@ const LOCK_FORMAT = 'assay.lock';
 export interface FilesStoreOptions {
   /** Job settings written into the `.state` (config and dataset paths, for resume checks). */
   readonly job: Omit<ProgressiveSaveOptions, 'outputPath'>;
+  /**
+   * A reader's store (assay view): the job's lock is not taken (its job may be running), nothing is written,
+   * not even the `.state` on close; the files are read as they were at the open.
+   */
+  readonly readonly?: boolean;
 }
 
 interface LoggedEvent {
@@ -133,8 +138,10 @@ export class FilesStore implements Store {
     const store = new FilesStore(location, options);
     try {
       // Like the SQLite store, a results file may name a folder that does not exist yet.
-      mkdirSync(dirname(location), { recursive: true });
-      store.lock();
+      if (!options.readonly) {
+        mkdirSync(dirname(location), { recursive: true });
+        store.lock();
+      }
     } catch (error) {
       throw translate(error) ?? error;
     }
@@ -229,7 +236,7 @@ export class FilesStore implements Store {
   }
 
   private reload(): void {
-    const { save, records } = ProgressiveSave.loadForResume(this.save.statePath);
+    const { save, records } = ProgressiveSave.loadForResume(this.save.statePath, { readonly: this.options.readonly ?? false });
     this.save = save;
     const extra = save.extra as unknown as RunState;
     this.run = { ...extra };
@@ -737,6 +744,7 @@ export class FilesStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.options.readonly) return;
     try {
       if (this.run && !this.finalized) {
         this.save.extra = this.extra();

@@ -387,7 +387,11 @@ export class ProgressiveSave {
    * Reopens a job from its `.state`. The `.tmp` is the source of truth: it is read back (a half-written last
    * line is cut off and the file repaired) and its records returned, for the caller to rebuild the outcomes.
    */
-  static loadForResume(statePath: string): { save: ProgressiveSave; records: LogRecord[]; repaired: boolean } {
+  /**
+   * With `readonly` (a reader beside a job that may be running: assay view), a torn last line is left as it
+   * is (its writer may be finishing it) and the log is not opened for appending.
+   */
+  static loadForResume(statePath: string, options: { readonly?: boolean } = {}): { save: ProgressiveSave; records: LogRecord[]; repaired: boolean } {
     const state = readState(statePath);
     const save = new ProgressiveSave({ outputPath: state.outputPath, config: state.config, configPath: state.configPath, datasetPaths: state.datasetPaths });
     if (!existsSync(save.tmpPath)) throw new UserError('progressive_tmp_missing', `${save.tmpPath} is missing, so the results of this job cannot be recovered`, { hint: 'start the job again' });
@@ -397,6 +401,11 @@ export class ProgressiveSave {
     save.startedAt = state.startedAt;
     save.extra = { ...state.extra };
     const { records, validBytes, repaired } = readLog(save.tmpPath);
+    if (options.readonly) {
+      save.records = records.length;
+      save.bytes = validBytes;
+      return { save, records, repaired: false };
+    }
     if (repaired) {
       const descriptor = openSync(save.tmpPath, 'r+');
       ftruncateSync(descriptor, validBytes);
