@@ -382,7 +382,7 @@ if (wanted('view')) {
   console.log(`   built ${format(built.tasks)} tasks in ${format(built.buildSeconds, 1)} s (${format(built.storeMB)} MB)`);
   const view = scenario('view-scenario.ts', join(work, `report-${items}x2x1.db`));
   const { postgresBinaries } = await import('../src/testing/postgres-server.js');
-  const onPostgres = postgresBinaries() ? scenario('view-postgres-scenario.ts', join(work, `report-${items}x2x1.db`)) : null;
+  const onPostgres = postgresBinaries() ? scenario('view-postgres-scenario.ts', items) : null;
   if (!onPostgres) console.log('   postgres: skipped, no PostgreSQL server binaries in /usr/lib/postgresql/*/bin');
   const writes = scenario('task-scores-scenario.ts', quick ? 20_000 : 100_000);
   console.log(`   appending ${format(writes.tasks)} tasks: ${format(writes.withSeconds, 2)} s with task_scores, ${format(writes.withoutSeconds, 2)} s without`);
@@ -399,7 +399,7 @@ if (wanted('view')) {
     ? `
 
 The same queries on PostgreSQL 15 (a local server started by the bench, as section 8; synchronous_commit off):
-the store above copied in by \`assay store copy\` (${format(onPostgres.copySeconds, 1)} s, ${format(onPostgres.databaseMB)} MB database), then
+the same experiment (${format(onPostgres.tasks)} tasks) run into it in ${format(onPostgres.buildSeconds, 1)} s (${format(onPostgres.databaseMB)} MB database), then
 VACUUM ANALYZE; the viewer opened on its URL (read-only sessions), same requests, same medians:
 
 | query | SQLite | PostgreSQL | rows | target (PostgreSQL) |
