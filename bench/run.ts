@@ -381,11 +381,36 @@ if (wanted('view')) {
   const built = scenario('report-scenario.ts', 'build', items, 2, 1);
   console.log(`   built ${format(built.tasks)} tasks in ${format(built.buildSeconds, 1)} s (${format(built.storeMB)} MB)`);
   const view = scenario('view-scenario.ts', join(work, `report-${items}x2x1.db`));
+  const { postgresBinaries } = await import('../src/testing/postgres-server.js');
+  const onPostgres = postgresBinaries() ? scenario('view-postgres-scenario.ts', items) : null;
+  if (!onPostgres) console.log('   postgres: skipped, no PostgreSQL server binaries in /usr/lib/postgresql/*/bin');
   const writes = scenario('task-scores-scenario.ts', quick ? 20_000 : 100_000);
   console.log(`   appending ${format(writes.tasks)} tasks: ${format(writes.withSeconds, 2)} s with task_scores, ${format(writes.withoutSeconds, 2)} s without`);
   const queryRows = (view.queries as { name: string; params: string; api: { median: number; best: number }; rows: number }[]).map(
     (row) => `| ${row.name} | \`${row.params || '(none)'}\` | ${format(row.api.median, 1)} ms (best ${format(row.api.best, 1)}) | ${row.rows} | ${verdict(row.api.median <= 1000)} |`,
   );
+  type QueryRow = { name: string; params: string; api: { median: number; best: number }; rows: number };
+  const pgQueries = new Map(((onPostgres?.queries ?? []) as QueryRow[]).map((row) => [row.name, row]));
+  const bothRows = (view.queries as QueryRow[]).map((row) => {
+    const pgRow = pgQueries.get(row.name);
+    return `| ${row.name} | ${format(row.api.median, 1)} ms | ${pgRow ? `${format(pgRow.api.median, 1)} ms (best ${format(pgRow.api.best, 1)})` : '-'} | ${pgRow ? pgRow.rows : '-'} | ${pgRow ? verdict(pgRow.api.median <= 1000) : '-'} |`;
+  });
+  const postgresText = onPostgres
+    ? `
+
+The same queries on PostgreSQL 15 (a local server started by the bench, as section 8; synchronous_commit off):
+the same experiment (${format(onPostgres.tasks)} tasks) run into it in ${format(onPostgres.buildSeconds, 1)} s (${format(onPostgres.databaseMB)} MB database), then
+VACUUM ANALYZE; the viewer opened on its URL (read-only sessions), same requests, same medians:
+
+| query | SQLite | PostgreSQL | rows | target (PostgreSQL) |
+|---|---:|---:|---:|---|
+${bothRows.join('\n')}
+
+On PostgreSQL the filters are the same SQL shape (schema 2's \`task_scores\`, \`tasks_by_stage\`,
+\`tasks_by_failure\`, ADR 0017); the text search is an ILIKE over the JSON text of the items and of the answer
+events (sequential scans, no trigram index), then the exact check. While a fresh viewer built the report in its
+worker thread (its own read-only connection), the progress read took ${format(onPostgres.progressDuringReport.median, 1)} ms.`
+    : '';
   const pageRows = (view.pages as { name: string; ms: number }[]).map((row) => `| ${row.name} | ${format(row.ms)} ms |`);
   sections.push(`## 9. assay view on a large store
 
@@ -421,7 +446,7 @@ What the query tables cost the writes: the same ${format(writes.tasks)} tasks (g
 ${writes.scoresPerTask} scores each, batches of 256 tasks per transaction) appended to a fresh store as it is, and to one whose
 \`task_scores\` statements do nothing (the table replaced by a view with empty triggers), median of three:
 ${format(writes.withSeconds, 2)} s against ${format(writes.withoutSeconds, 2)} s, ${percent(writes.withSeconds / writes.withoutSeconds - 1)} more time in the store's append (one index
-entry and one row per score; the engine's own work per task, section 1, is not in either figure).`);
+entry and one row per score; the engine's own work per task, section 1, is not in either figure).${postgresText}`);
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${format(totalmem() / 2 ** 30, 0)} GiB RAM, ${platform()} ${release()}, Node ${process.version}`;

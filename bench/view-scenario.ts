@@ -1,10 +1,11 @@
 // `assay view` on a 1M-task store: the time of each task query (in the store and through the HTTP API) and of
-// each page in chromium. Run with the store report-scenario.ts `build` made: `STORE_PATH`.
+// each page in chromium. Run with the store report-scenario.ts `build` made: `STORE_PATH` (or a copy of it in
+// PostgreSQL: its URL), and `api` after it to skip the pages in chromium.
 import { existsSync } from 'node:fs';
 import { openStore } from '../dist/index.js';
 import { startView } from '../dist/view/start-view.js';
 
-const [, storePath] = process.argv.slice(2);
+const [, storePath, onlyApi] = process.argv.slice(2);
 const CHROMIUM = '/usr/bin/chromium';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -57,7 +58,7 @@ for (const [name, params] of queries) {
 }
 
 const pages: { name: string; ms: number }[] = [];
-if (existsSync(CHROMIUM)) {
+if (existsSync(CHROMIUM) && onlyApi !== 'api') {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

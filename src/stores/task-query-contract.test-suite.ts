@@ -101,6 +101,21 @@ export function describeTaskQueryContract(current: () => Store): void {
       expect(await ords({ filter: { text: 'What is', failed: true } })).toEqual([2, 4]);
     });
 
+    it('pages through text matches across stored and untouched tasks, in either direction; only current answers count', async () => {
+      // Every input has 'What is': stored rows (0-4) then untouched ones (5-11).
+      const page = await store.queryTasks(runId, { filter: { text: 'what IS' }, offset: 3, limit: 4 });
+      expect([page.rows.map((row) => row.ord), page.more]).toEqual([[3, 4, 5, 6], true]);
+      expect(await ords({ filter: { text: 'what IS' }, offset: 10 })).toEqual([10, 11]);
+      expect(await ords({ filter: { text: 'what IS' }, sort: { by: 'ord', descending: true }, offset: 5, limit: 4 })).toEqual([6, 5, 4, 3]);
+      expect(await ords({ filter: { text: 'what IS' }, sort: { by: 'score', name: 'accuracy' }, limit: 4 })).toEqual([1, 3, 0, 2]);
+      expect(await ords({ filter: { text: 'what IS', modelIndex: 1 }, offset: 1, limit: 2 })).toEqual([3, 5]);
+      // A rewound answer is no longer searched, though its event is still stored.
+      await store.rewind(runId, 'generate', [1]);
+      await store.appendEvents({ runId, owner: null, events: [candidate(1, 0, 'a plain answer')], release: [] });
+      expect(await ords({ filter: { text: 'needle' } })).toEqual([]);
+      expect(await ords({ filter: { text: 'PLAIN' } })).toEqual([1]);
+    });
+
     it('sorts by position or by a score (tasks without it last), ties by position in the same direction', async () => {
       expect(await ords({ sort: { by: 'ord', descending: true }, limit: 3 })).toEqual([11, 10, 9]);
       expect(await ords({ sort: { by: 'ord', descending: true }, offset: 9 })).toEqual([2, 1, 0]);

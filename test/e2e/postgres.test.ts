@@ -108,7 +108,7 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
       await pg.sql(name, 'UPDATE assay.schema_version SET version = 99');
       const before = (await pg.sql(name, 'SELECT count(*)::int AS n FROM assay.events')).rows[0].n;
       for (const args of [['runs', '--store', url], ['run', 'exp.yaml', '--store', url]]) {
-        expect(oneLine(await runCli(args, { cwd: workspace.dir }))).toMatch(/written by a newer assay \(schema 99; this one reads up to 1\).*upgrade assay/);
+        expect(oneLine(await runCli(args, { cwd: workspace.dir }))).toMatch(/written by a newer assay \(schema 99; this one reads up to 2\).*upgrade assay/);
       }
       expect((await pg.sql(name, 'SELECT count(*)::int AS n FROM assay.events')).rows[0].n).toBe(before);
     });

@@ -118,6 +118,8 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
 
   const counters = new RunCounters();
   const batchScores = new Map<number, Readonly<Record<string, MetricScore>>>();
+  /** Each task's current scores of a kind after the batch (the last applied event of that kind wins): task_scores' new rows. */
+  const taskScores = new Map<string, { ord: number; kind: number; scores: Readonly<Record<string, MetricScore>> }>();
   const replyKeys: string[] = [];
   const replySeqs: number[] = [];
   const updates: { ord: number; progress: TaskProgress; owner: number | null }[] = [];
@@ -148,6 +150,8 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
         if (previous !== null) counters.addScores(modelIndex, promptIndex, storedScores(previous), -1);
         counters.addScores(modelIndex, promptIndex, event.payload.scores, 1);
         batchScores.set(seq, event.payload.scores);
+        const kind = event.type === 'judge-completed' ? 1 : 0;
+        taskScores.set(`${ord}:${kind}`, { ord, kind, scores: event.payload.scores });
       }
       progress = result.progress;
     }
@@ -183,6 +187,7 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
       ],
     );
   }
+  if (taskScores.size > 0) await replaceTaskScores(client, pk, [...taskScores.values()]);
   // Tasks finished without a new event in this batch (their events went out earlier): released if still ours.
   const bare = [...releases].filter((ord) => !byTask.has(ord));
   if (checked && bare.length > 0) {
@@ -196,6 +201,36 @@ export async function appendInTransaction(client: pg.PoolClient, handle: PgRunHa
   }
   await addCounters(client, pk, slot, counters);
   return { appended: seqs.length, rejectedOrds: rejected };
+}
+
+/**
+ * Replaces the task_scores rows of these (task, kind) pairs with the given scores (finite numbers only): two
+ * statements from arrays, whatever the number of tasks.
+ */
+async function replaceTaskScores(client: pg.PoolClient, pk: number, entries: readonly { ord: number; kind: number; scores: Readonly<Record<string, MetricScore>> }[]): Promise<void> {
+  await client.query('DELETE FROM task_scores s USING unnest($2::int[], $3::smallint[]) AS c(ord, kind) WHERE s.run_pk = $1 AND s.ord = c.ord AND s.kind = c.kind', [
+    pk,
+    entries.map((entry) => entry.ord),
+    entries.map((entry) => entry.kind),
+  ]);
+  const ords: number[] = [];
+  const kinds: number[] = [];
+  const names: string[] = [];
+  const values: number[] = [];
+  for (const entry of entries) {
+    for (const [name, score] of Object.entries(entry.scores)) {
+      if (typeof score?.value !== 'number' || !Number.isFinite(score.value)) continue;
+      ords.push(entry.ord);
+      kinds.push(entry.kind);
+      names.push(name);
+      values.push(score.value);
+    }
+  }
+  if (ords.length === 0) return;
+  await client.query(
+    'INSERT INTO task_scores (run_pk, ord, kind, name, value) SELECT $1::bigint, s.ord, s.kind, s.name, s.value FROM unnest($2::int[], $3::smallint[], $4::text[], $5::float8[]) AS s(ord, kind, name, value) ON CONFLICT DO NOTHING',
+    [pk, ords, kinds, names, values],
+  );
 }
 
 /**

@@ -102,7 +102,7 @@ export async function queryRetrying<Row extends pg.QueryResultRow = pg.QueryResu
  * an advisory lock, so two processes opening a new database at once create it once. Without `create`, a
  * database without assay's tables is refused and nothing is written.
  */
-export async function migrate(pool: pg.Pool, location: string, create: boolean): Promise<void> {
+export async function migrate(pool: pg.Pool, location: string, create: boolean, readonly = false): Promise<void> {
   const client = await pool.connect();
   client.on('error', ignore);
   try {
@@ -112,6 +112,12 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean):
     if (version === null && !create) {
       throw new NoStoreError(location, 'this database holds no assay store (no assay schema)', {
         hint: 'create one with `assay run CONFIG --store URL` (or `assay submit`), or check the database name in the URL',
+      });
+    }
+    if (version !== null && readonly) {
+      // A read-only session cannot run the upgrade: said plainly rather than as the server's refusal.
+      throw new StoreError(location, `this store has schema ${version} and is opened read-only here, so it cannot be upgraded to ${PG_SCHEMA_VERSION}`, {
+        hint: `upgrade it once with a command that writes, e.g. \`assay runs --store ${location}\``,
       });
     }
     await client.query('BEGIN');

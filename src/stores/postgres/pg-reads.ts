@@ -20,7 +20,7 @@ import type {
   TaskResultRow,
   UsageRow,
 } from '../../spec/store.js';
-import { scanTaskQuery } from '../task-query.js';
+import { queryTasksPg } from './pg-task-query.js';
 import { TASK_COLUMNS, toProgress, type PgRunHandle, type PgTaskRow } from './pg-append.js';
 
 /**
@@ -29,6 +29,7 @@ import { TASK_COLUMNS, toProgress, type PgRunHandle, type PgTaskRow } from './pg
  * history. PostgresStore extends this with the writes and the coordination.
  */
 export abstract class PostgresReads {
+  abstract readonly location: string;
   protected abstract query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
   protected abstract handle(runId: string): Promise<PgRunHandle & { snapshot: RunSnapshot }>;
 
@@ -153,15 +154,30 @@ export abstract class PostgresReads {
     return artifacts;
   }
 
-  /** The viewer's task table: a scan of the run's result pages for now (not yet indexed on PostgreSQL). */
+  /** The viewer's task table: filtered and sorted in SQL over the indexes of schema 2 (pg-task-query.ts). */
   async queryTasks(runId: string, query: TaskQuery): Promise<TaskQueryPage> {
-    return scanTaskQuery(this as unknown as Parameters<typeof scanTaskQuery>[0], runId, query);
+    const handle = await this.handle(runId);
+    return queryTasksPg(
+      {
+        query: (text, values) => this.query(text, values),
+        itemsAt: (itemOrds) => this.loadItemsAt(runId, itemOrds),
+        artifactsAt: (ords) => this.loadArtifacts(runId, ords),
+        resultRowsAt: (ords) => (ords.length === 0 ? Promise.resolve([]) : this.resultRows(handle, 't.ord = ANY($2::int[])', [[...ords]])),
+      },
+      { pk: handle.pk, location: this.location, shape: handle.shape, hasJudges: handle.pipeline.hasJudges },
+      query,
+    );
   }
 
   async readResults(runId: string, afterOrd: number, limit: number): Promise<TaskResultRow[]> {
     const handle = await this.handle(runId);
-    // One page of the report's scan: the numbers of each task pulled out of its current events by the server,
-    // so answer texts never travel. Every lookup is by primary key.
+    return this.resultRows(handle, 't.ord > $2 ORDER BY t.ord LIMIT $3', [afterOrd, limit]);
+  }
+
+  /** Result rows of the tasks this condition (on `t`, after the run's, parameters from $2) keeps. */
+  private async resultRows(handle: PgRunHandle, condition: string, values: unknown[]): Promise<TaskResultRow[]> {
+    // The numbers of each task pulled out of its current events by the server, so answer texts never travel.
+    // Every lookup is by primary key.
     const judge = handle.pipeline.hasJudges
       ? `, (SELECT e.payload -> 'scores' FROM events e WHERE e.seq = t.judge_seq) AS judge_scores,
          (SELECT CASE WHEN json_array_length(e.payload -> 'judgments') > 0 THEN e.payload -> 'judgments' END FROM events e WHERE e.seq = t.judge_seq) AS judgments`
@@ -170,8 +186,8 @@ export abstract class PostgresReads {
       `SELECT t.ord, t.next_stage, t.failed, t.failure,
          (SELECT e.payload -> 'scores' FROM events e WHERE e.seq = t.score_seq) AS scores,
          (SELECT (e.payload -> 'candidate' ->> 'latencyMs')::float8 FROM events e WHERE e.seq = (t.candidate_seqs ->> 0)::bigint) AS latency${judge}
-       FROM tasks t WHERE t.run_pk = $1 AND t.ord > $2 ORDER BY t.ord LIMIT $3`,
-      [handle.pk, afterOrd, limit],
+       FROM tasks t WHERE t.run_pk = $1 AND ${condition}`,
+      [handle.pk, ...values],
     );
     return rows.map((row) => {
       const failure = row.failure as { stage: Stage; category: string } | null;

@@ -3,7 +3,7 @@ import { hashValue } from '../../core/canonical-json.js';
 import type { TaskEvent } from '../../spec/event.js';
 import type { Provenance } from '../../spec/snapshot.js';
 import { testSnapshot } from '../../testing/snapshot.js';
-import { describeStoreContract } from '../store-contract.test-suite.js';
+import { candidate, describeStoreContract, downstream, failure, newRun } from '../store-contract.test-suite.js';
 import { openStore } from '../open-store.js';
 import { PostgresServer, postgresBinaries } from '../../testing/postgres-server.js';
 
@@ -37,6 +37,59 @@ suite(`postgres store (a PostgreSQL server from ${binaries ?? 'nowhere: no binar
       const url = await server!.createDatabase(`contract_${++databases}`);
       return openStore(url, { create: true });
     },
+  });
+
+  it('upgrades a schema-1 store: the scores already stored become queryable, the new indexes exist', async () => {
+    const url = await server!.createDatabase('upgrade');
+    const run = newRun({ items: 3 });
+    const writer = await openStore(url, { create: true });
+    await writer.createRun(run);
+    const events = [candidate(0), ...downstream(0, 1), candidate(1), ...downstream(1, 0), { taskOrd: 2, type: 'generate-failed', payload: { sample: 0, failure: failure('timeout') } }] as TaskEvent[];
+    await writer.appendEvents({ runId: run.runId, owner: null, events, release: [] });
+    await writer.close();
+    await server!.sql('upgrade', 'DROP TABLE assay.task_scores; DROP INDEX assay.tasks_by_failure; DROP INDEX assay.tasks_by_stage; UPDATE assay.schema_version SET version = 1');
+    // Read-only, an older schema is refused with what to do, and nothing is changed.
+    await expect(openStore(url, { create: false, readonly: true })).rejects.toThrow(/schema 1 and is opened read-only here/);
+    expect((await server!.sql('upgrade', 'SELECT version FROM assay.schema_version')).rows[0].version).toBe(1);
+    const store = await openStore(url, { create: false });
+    try {
+      const ords = async (query: Parameters<typeof store.queryTasks>[1]) => (await store.queryTasks(run.runId, query)).rows.map((row) => row.ord);
+      expect(await ords({ filter: { score: { name: 'accuracy', pass: true } }, limit: 10 })).toEqual([0]);
+      expect(await ords({ sort: { by: 'score', name: 'accuracy', descending: true }, limit: 3 })).toEqual([0, 1, 5]);
+      expect(await ords({ filter: { failureCategory: 'timeout' }, limit: 10 })).toEqual([2]);
+      const indexes = await server!.sql('upgrade', "SELECT indexname FROM pg_indexes WHERE schemaname = 'assay' AND indexname IN ('task_scores_by_value', 'tasks_by_failure', 'tasks_by_stage') ORDER BY 1");
+      expect(indexes.rows.map((row) => row.indexname)).toEqual(['task_scores_by_value', 'tasks_by_failure', 'tasks_by_stage']);
+      expect((await server!.sql('upgrade', 'SELECT version FROM assay.schema_version')).rows[0].version).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps task_scores with the current scores: a later score replaces, a rewind clears, a delete removes', async () => {
+    const url = await server!.createDatabase('task_scores');
+    const run = newRun({ items: 2 });
+    const store = await openStore(url, { create: true });
+    try {
+      await store.createRun(run);
+      await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0), ...downstream(0, 0.25), candidate(1), ...downstream(1, 1)] as TaskEvent[], release: [] });
+      const rows = async () => (await server!.sql('task_scores', 'SELECT ord, kind, name, value FROM assay.task_scores ORDER BY ord, kind, name')).rows;
+      expect(await rows()).toEqual([
+        { ord: 0, kind: 0, name: 'accuracy', value: 0.25 },
+        { ord: 1, kind: 0, name: 'accuracy', value: 1 },
+      ]);
+      await store.rewind(run.runId, 'score', [0]);
+      expect(await rows()).toEqual([{ ord: 1, kind: 0, name: 'accuracy', value: 1 }]);
+      await store.appendEvents({ runId: run.runId, owner: null, events: [{ taskOrd: 0, type: 'score-completed', payload: { scores: { accuracy: { value: 0.75 }, f1: { value: 0.5 } } } }] as TaskEvent[], release: [] });
+      expect(await rows()).toEqual([
+        { ord: 0, kind: 0, name: 'accuracy', value: 0.75 },
+        { ord: 0, kind: 0, name: 'f1', value: 0.5 },
+        { ord: 1, kind: 0, name: 'accuracy', value: 1 },
+      ]);
+      await store.deleteRun(run.runId);
+      expect(await rows()).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('redacts the password in its location', async () => {

@@ -37,7 +37,7 @@ import { PostgresReads } from './pg-reads.js';
 import { openFailure, pgFailure } from './pg-failure.js';
 import { createPool, inTransaction, migrate, queryRetrying } from './pg-pool.js';
 import { redactStoreUrl } from './pg-url.js';
-import { COUNTER_SLOTS, NOW_MS } from './schema.js';
+import { COUNTER_SLOTS, NOW_MS, PG_TASK_SCORES_FILL_SQL } from './schema.js';
 
 /** Runs' advisory locks use this first key (the second is the run's key): appends share it, rewinds take it alone. */
 const RUN_LOCK_CLASS = 0x6173;
@@ -87,7 +87,7 @@ export async function openPostgresStore(url: string, options: { create: boolean;
   const location = redactStoreUrl(url);
   const pool = createPool(url, { readonly: options.readonly ?? false });
   try {
-    await migrate(pool, location, options.create);
+    await migrate(pool, location, options.create, options.readonly ?? false);
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw openFailure(location, error) ?? error;
@@ -252,7 +252,7 @@ export class PostgresStore extends PostgresReads implements Store {
   }
 
   private async deleteInTransaction(client: pg.PoolClient, pk: number, runId: string): Promise<void> {
-    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'model_windows', 'call_grants', 'runs']) {
+    for (const table of ['events', 'tasks', 'items', 'stage_histogram', 'score_totals', 'owners', 'generation_groups', 'usage_totals', 'call_replies', 'model_windows', 'call_grants', 'task_scores', 'runs']) {
       await client.query(`DELETE FROM ${table} WHERE run_pk = $1`, [pk]);
     }
     this.handles.delete(runId);
@@ -569,6 +569,8 @@ export class PostgresStore extends PostgresReads implements Store {
     const only = new RunCounters();
     for (const [key, entry] of counters.scores) only.scores.set(key, entry);
     await addCounters(client, handle.pk, 0, only);
+    await client.query('DELETE FROM task_scores WHERE run_pk = $1', [handle.pk]);
+    await client.query(PG_TASK_SCORES_FILL_SQL, [handle.pk]);
   }
 
   async findRunsSharingGenerations(runId: string): Promise<string[]> {

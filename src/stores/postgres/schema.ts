@@ -6,7 +6,7 @@
  */
 
 /** Bumped whenever the tables change shape; a store written by a newer assay is refused, not misread. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** The schema (namespace) every table lives in. */
 export const PG_NAMESPACE = 'assay';
@@ -16,6 +16,24 @@ export const COUNTER_SLOTS = 64;
 
 /** Now, by the server's clock, in milliseconds since the epoch: what every lease and window is judged by. */
 export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+/**
+ * Fills task_scores from the current score and judge results of one run's tasks ($1), or of every run ($1 NULL).
+ * Only finite numbers are kept, as the append does.
+ */
+export const PG_TASK_SCORES_FILL_SQL = `
+INSERT INTO task_scores (run_pk, ord, kind, name, value)
+  SELECT s.run_pk, s.ord, s.kind, s.name, s.value FROM (
+    SELECT t.run_pk, t.ord, 0::smallint AS kind, j.key AS name, (j.value ->> 'value')::float8 AS value
+    FROM tasks t JOIN events e ON e.seq = t.score_seq, json_each(e.payload -> 'scores') j
+    WHERE ($1::bigint IS NULL OR t.run_pk = $1::bigint) AND json_typeof(j.value) = 'object' AND json_typeof(j.value -> 'value') = 'number'
+    UNION ALL
+    SELECT t.run_pk, t.ord, 1::smallint, j.key, (j.value ->> 'value')::float8
+    FROM tasks t JOIN events e ON e.seq = t.judge_seq, json_each(e.payload -> 'scores') j
+    WHERE ($1::bigint IS NULL OR t.run_pk = $1::bigint) AND json_typeof(j.value) = 'object' AND json_typeof(j.value -> 'value') = 'number'
+  ) s
+  ON CONFLICT DO NOTHING
+`;
 
 /** Steps from each schema version to the next (1 creates everything), applied in order under an advisory lock. */
 export const PG_MIGRATIONS: Readonly<Record<number, string>> = {
@@ -154,5 +172,23 @@ CREATE TABLE call_grants (
   tokens bigint NOT NULL
 );
 CREATE INDEX call_grants_by_time ON call_grants (run_pk, model, granted_at);
+`,
+  // 1 -> 2: the viewer's task queries (Store.queryTasks, docs/adr/0017-the-viewer.md): each task's current
+  // score values, one row per (task, kind, score), indexed by value; failed tasks by category; tasks by stage.
+  // Kept in the same transaction as the events that change them. The fill runs in the migration's transaction.
+  2: `
+CREATE TABLE task_scores (
+  run_pk bigint NOT NULL,
+  ord integer NOT NULL,
+  -- 0: a metric's score (score stage), 1: a judge's (judge.trait)
+  kind smallint NOT NULL,
+  name text NOT NULL,
+  value double precision NOT NULL,
+  PRIMARY KEY (run_pk, ord, kind, name)
+);
+CREATE INDEX task_scores_by_value ON task_scores (run_pk, name, value, ord);
+CREATE INDEX tasks_by_failure ON tasks (run_pk, (failure ->> 'category'), ord) WHERE failed;
+CREATE INDEX tasks_by_stage ON tasks (run_pk, next_stage, ord);
+${PG_TASK_SCORES_FILL_SQL.replace(/\$1::bigint/g, 'NULL::bigint')};
 `,
 };
