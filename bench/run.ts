@@ -129,7 +129,7 @@ Target: at least 90% of concurrency / latency: ${verdict(assay.fraction >= 0.9)}
 Target for \`assay run --workers 2\` (two worker processes sharing the run through the SQLite store, 128 calls
 in flight each, the same 256 in all): at least 0.9 of the bare client: ${verdict(fleetShare >= 0.9)} (${format(fleetShare, 3)}; calls by worker
 ${fleet.callsByWorker.join(' / ')}; its wall time includes starting the run and the two workers, ${format(fleet.startupSeconds, 2)} s until the first request).
-Two workers can only beat one process when the second core is free: the machine's one-minute load average
+${fleet.requestsPerSecond < assay.requestsPerSecond ? `Here two workers were slower than one process (${format(fleet.requestsPerSecond)} against ${format(assay.requestsPerSecond)} requests/s): the model server, the two workers and their parent share the two cores, so the second worker gains no core of its own. ` : ''}Two workers can only beat one process when the second core is free: the machine's one-minute load average
 was ${format(loadBefore, 1)} before and ${format(loadAfter, 1)} after the \`--workers 2\` run (other processes on the machine count;
 on two cores, above 2 means the processes here shared their cores with others and the figures of all three
 rows are lower than on a quiet machine).
