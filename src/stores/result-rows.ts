@@ -1,6 +1,25 @@
+import { loadReduction } from '../core/reduction.js';
+import type { StoredCandidate, StoredReduction } from '../spec/event.js';
 import type { Judgment } from '../spec/judge.js';
 import type { MetricScore } from '../spec/metric.js';
-import type { PanelRatings, TaskResultRow } from '../spec/store.js';
+import type { PanelRatings, TaskArtifacts, TaskProgress, TaskResultRow } from '../spec/store.js';
+
+/**
+ * A task's current artifacts from its state row's pointers, `payload` giving a stored event's payload by
+ * sequence number (null for none): the same in every backend, whatever holds the payloads.
+ */
+export function artifactsOf(progress: TaskProgress, payload: (seq: number | null) => unknown): TaskArtifacts {
+  const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
+  const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
+  return {
+    progress,
+    candidates,
+    reduced: reduction ? loadReduction(reduction, candidates) : null,
+    parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,
+    scores: (payload(progress.scoreSeq) as { scores: TaskArtifacts['scores'] } | null)?.scores ?? null,
+    judgments: (payload(progress.judgeSeq) as { judgments: TaskArtifacts['judgments'] } | null)?.judgments ?? null,
+  };
+}
 
 /** Score values by name from a stored `scores` record (metric or judge), or null when there is none. */
 export function scoreValues(scores: Readonly<Record<string, MetricScore>> | null | undefined): Record<string, number> | null {

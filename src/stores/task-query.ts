@@ -129,3 +129,44 @@ export async function scanTaskQuery(store: Pick<Store, 'location' | 'getRun' | '
   const sorted = sortRows(kept, query);
   return { rows: sorted.slice(offset, offset + limit), more: sorted.length > offset + limit };
 }
+
+/** One part of a task query's matches, in order: `skip` of them are passed over, then up to `want` returned. */
+export type TaskQueryPart = (skip: number, want: number) => TaskQueryPartResult | Promise<TaskQueryPartResult>;
+
+export interface TaskQueryPartResult {
+  readonly ords: number[];
+  /** How many of the `skip` asked for it passed over (fewer when it had fewer matches). */
+  readonly skipped: number;
+}
+
+/**
+ * The positions of one page of a backend's task query, up to `limit + 1` (one more than shown tells that
+ * there are more), from its parts: `stored`, the task rows in the sort's order (one part, or by a score two:
+ * the tasks with it, then those without), and `pending`, the tasks without a row. Those have no score and the
+ * highest positions: in ascending order they come last; in descending order first, or (by a score) first
+ * among the tasks without it.
+ */
+export async function pageOrds(stored: readonly TaskQueryPart[], pending: TaskQueryPart, descending: boolean, offset: number, limit: number): Promise<number[]> {
+  const [first, second] = stored;
+  const parts = !descending ? [first!, ...(second ? [second] : []), pending] : second ? [first!, pending, second] : [pending, first!];
+  const ords: number[] = [];
+  let skip = offset;
+  for (const part of parts) {
+    const want = limit + 1 - ords.length;
+    if (want <= 0) break;
+    const result = await part(skip, want);
+    skip -= result.skipped;
+    ords.push(...result.ords);
+  }
+  return ords;
+}
+
+/**
+ * The LIKE pattern that narrows a text search in SQL (`\` escapes `%`, `_` and itself), or null when the needle
+ * has a character JSON.stringify writes escaped: such a needle cannot be found in the stored JSON text as it
+ * is, so the search is not narrowed and every candidate is checked exactly.
+ */
+export function likePatternInJson(needle: string): string | null {
+  if (/["\\\u0000-\u001f]/.test(needle)) return null;
+  return `%${needle.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}

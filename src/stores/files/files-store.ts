@@ -5,14 +5,13 @@ import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.j
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
-import { judgeResult, scoreValues } from '../result-rows.js';
+import { artifactsOf, judgeResult, scoreValues } from '../result-rows.js';
 import { MemoryCallWindows } from '../call-grants.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
 import { eventOf, recordOf, type ItemRecord, type LogRecord } from '../../core/records.js';
-import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress, rewindProgress } from '../../core/task-progress.js';
-import type { CallCompleted, RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
+import type { CallCompleted, RunEventPayloads, RunEventType, StoredEvent, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { Provenance, RunSnapshot } from '../../spec/snapshot.js';
 import { DONE_INDEX, stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
@@ -678,16 +677,7 @@ export class FilesStore implements Store {
     for (const ord of ords) {
       const progress = this.tasks[ord];
       if (!progress) continue;
-      const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
-      const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
-      artifacts.set(ord, {
-        progress,
-        candidates,
-        reduced: reduction ? loadReduction(reduction, candidates) : null,
-        parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,
-        scores: (payload(progress.scoreSeq) as { scores: TaskArtifacts['scores'] } | null)?.scores ?? null,
-        judgments: (payload(progress.judgeSeq) as { judgments: TaskArtifacts['judgments'] } | null)?.judgments ?? null,
-      });
+      artifacts.set(ord, artifactsOf(progress, payload));
     }
     return artifacts;
   }

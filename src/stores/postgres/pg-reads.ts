@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import { describeTask, taskCoordinates } from '../../core/manifest.js';
 import { inputOf, targetOf } from '../../core/item-fields.js';
-import { loadReduction } from '../../core/reduction.js';
 import { initialProgress } from '../../core/task-progress.js';
-import { panelRatings, scoreValues } from '../result-rows.js';
-import type { CallCompleted, StoredCandidate, StoredEvent, StoredReduction } from '../../spec/event.js';
+import { artifactsOf, panelRatings, scoreValues } from '../result-rows.js';
+import type { CallCompleted, StoredEvent } from '../../spec/event.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
 import type { Stage, StageIndex } from '../../spec/stage.js';
 import type {
@@ -140,16 +139,7 @@ export abstract class PostgresReads {
     const payload = (seq: number | null): unknown => (seq === null ? null : (payloads.get(seq) ?? null));
     for (const ord of ords) {
       const progress = progressOf(ord);
-      const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
-      const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
-      artifacts.set(ord, {
-        progress,
-        candidates,
-        reduced: reduction ? loadReduction(reduction, candidates) : null,
-        parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,
-        scores: (payload(progress.scoreSeq) as { scores: TaskArtifacts['scores'] } | null)?.scores ?? null,
-        judgments: (payload(progress.judgeSeq) as { judgments: TaskArtifacts['judgments'] } | null)?.judgments ?? null,
-      });
+      artifacts.set(ord, artifactsOf(progress, payload));
     }
     return artifacts;
   }

@@ -1,6 +1,6 @@
 import { taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import type { StoredItem, TaskArtifacts, TaskFilter, TaskQuery, TaskQueryPage, TaskResultRow } from '../../spec/store.js';
-import { answerTexts, checkQuery, containsText, coordinatesMatch, pendingCanMatch, pendingRow } from '../task-query.js';
+import { answerTexts, checkQuery, containsText, coordinatesMatch, likePatternInJson, pageOrds, pendingCanMatch, pendingRow, type TaskQueryPartResult } from '../task-query.js';
 
 /**
  * Store.queryTasks over PostgreSQL (docs/adr/0017-the-viewer.md, as SQLite's task-query-sql.ts does it). The
@@ -27,11 +27,7 @@ export interface PgTaskQueryReads {
   resultRowsAt(ords: readonly number[]): Promise<TaskResultRow[]>;
 }
 
-/** A part of the matches in order: `skip` of them are passed over, then up to `want` returned. */
-type Part = (skip: number, want: number) => Promise<{ ords: number[]; skipped: number }>;
-
-/** Characters that JSON.stringify writes escaped: a needle with one cannot be found in the JSON text as it is. */
-const ESCAPED_IN_JSON = /["\\\u0000-\u001f]/;
+type Part = (skip: number, want: number) => Promise<TaskQueryPartResult>;
 
 /** Candidates checked exactly per round trip in a text search. */
 const TEXT_CHUNK = 200;
@@ -89,10 +85,11 @@ export async function queryTasksPg(reads: PgTaskQueryReads, run: PgQueriedRun, q
   }
   /** Item positions whose JSON has the needle (a superset of the inputs that do), or null: not narrowed. */
   let textItems: Set<number> | null = null;
-  if (needle !== null && !ESCAPED_IN_JSON.test(needle)) {
+  const like = needle === null ? null : likePatternInJson(needle);
+  if (like !== null) {
     // A superset of the matches, each checked exactly below: items whose row (as JSON text) has the text, and
     // tasks with an answer event that has it (any, current or not). Each is a sequential scan of the run's rows.
-    const pattern = param(`%${needle.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
+    const pattern = param(like);
     const found = await reads.query(`SELECT ord FROM items WHERE run_pk = $1 AND fields::text ILIKE $2`, [run.pk, params[params.length - 1]]);
     textItems = new Set(found.rows.map((row) => row.ord as number));
     where.push(`((t.ord / ${perItem}) = ANY(${param([...textItems])}::int[])
@@ -191,19 +188,7 @@ export async function queryTasksPg(reads: PgTaskQueryReads, run: PgQueriedRun, q
     return { ords, skipped };
   };
 
-  // Tasks without a row have no score and the highest positions: in ascending order they come last; in
-  // descending order first, or (by a score) first among the tasks without it.
-  const [first, second] = sqlParts.map(rowsPart);
-  const parts = !sort.descending ? [first!, ...(second ? [second] : []), pendingPart] : second ? [first!, pendingPart, second] : [pendingPart, first!];
-  const ords: number[] = [];
-  let skip = offset;
-  for (const part of parts) {
-    const want = limit + 1 - ords.length;
-    if (want <= 0) break;
-    const result = await part(skip, want);
-    skip -= result.skipped;
-    ords.push(...result.ords);
-  }
+  const ords = await pageOrds(sqlParts.map(rowsPart), pendingPart, sort.descending === true, offset, limit);
   // The page's result columns (events read per row) only for the rows shown.
   const stored = ords.filter((ord) => !pending.has(ord)).slice(0, limit);
   const found = new Map((await reads.resultRowsAt(stored)).map((row) => [row.ord, row]));

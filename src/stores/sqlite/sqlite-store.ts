@@ -6,12 +6,11 @@ import { completedThroughStage } from '../../core/execution-state.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import { inputOf, targetOf } from '../../core/item-fields.js';
-import { loadReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
-import { panelRatings, scoreValues } from '../result-rows.js';
+import { artifactsOf } from '../result-rows.js';
 import { grantable } from '../call-grants.js';
-import type { CallCompleted, RunEventPayloads, RunEventType, StoredCandidate, StoredEvent, StoredReduction, TaskEvent } from '../../spec/event.js';
+import type { CallCompleted, RunEventPayloads, RunEventType, StoredEvent, TaskEvent } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
 import { stageIndex, type Stage, type StageIndex } from '../../spec/stage.js';
@@ -971,16 +970,7 @@ export class SqliteStore implements Store {
     for (const ord of ords) {
       const row = this.statements.task.get(handle.pk, ord) as TaskRow | undefined;
       const progress = row ? toProgress(row, handle.pipeline.samples) : initialProgress(handle.pipeline.samples);
-      const candidates = progress.candidateSeqs.map((seq) => (payload(seq) as { candidate: StoredCandidate } | null)?.candidate ?? null);
-      const reduction = (payload(progress.reduceSeq) as { reduced: StoredReduction } | null)?.reduced;
-      artifacts.set(ord, {
-        progress,
-        candidates,
-        reduced: reduction ? loadReduction(reduction, candidates) : null,
-        parsed: (payload(progress.parseSeq) as { outcome: TaskArtifacts['parsed'] } | null)?.outcome ?? null,
-        scores: (payload(progress.scoreSeq) as { scores: TaskArtifacts['scores'] } | null)?.scores ?? null,
-        judgments: (payload(progress.judgeSeq) as { judgments: TaskArtifacts['judgments'] } | null)?.judgments ?? null,
-      });
+      artifacts.set(ord, artifactsOf(progress, payload));
     }
     return artifacts;
   }

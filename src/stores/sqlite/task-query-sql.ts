@@ -5,7 +5,7 @@ import type { StoredCandidate, StoredReduction } from '../../spec/event.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
 import type { TaskFilter, TaskQuery, TaskQueryPage, TaskResultRow } from '../../spec/store.js';
 import { loadReduction } from '../../core/reduction.js';
-import { answerTexts, checkQuery, containsText, coordinatesMatch, pendingCanMatch, pendingRow } from '../task-query.js';
+import { answerTexts, checkQuery, containsText, coordinatesMatch, likePatternInJson, pageOrds, pendingCanMatch, pendingRow, type TaskQueryPartResult } from '../task-query.js';
 import { resultColumns, toResultRow } from './result-sql.js';
 
 /**
@@ -27,11 +27,7 @@ export interface QueriedRun {
   readonly pipeline: { readonly hasJudges: boolean };
 }
 
-/** A part of the matches in order: `skip` of them are passed over, then up to `want` returned. */
-type Part = (skip: number, want: number) => { ords: number[]; skipped: number };
-
-/** Characters that JSON.stringify writes escaped: a needle with one cannot be found in the JSON text as it is. */
-const ESCAPED_IN_JSON = /["\\\u0000-\u001f]/;
+type Part = (skip: number, want: number) => TaskQueryPartResult;
 
 interface DatasetRange {
   /** Task positions [from, to) of the dataset's items, or null when its items are not contiguous. */
@@ -48,7 +44,7 @@ function datasetRange(db: Database.Database, run: QueriedRun, datasetId: string)
   return { range: contiguous ? [row.lo * run.shape.perItem, (row.hi + 1) * run.shape.perItem] : null, exists: true };
 }
 
-export function queryTasksSql(db: Database.Database, run: QueriedRun, query: TaskQuery): TaskQueryPage {
+export async function queryTasksSql(db: Database.Database, run: QueriedRun, query: TaskQuery): Promise<TaskQueryPage> {
   const { offset, limit, needle } = checkQuery(run.location, query);
   const filter: TaskFilter = query.filter ?? {};
   const sort = query.sort ?? { by: 'ord' as const };
@@ -106,13 +102,14 @@ export function queryTasksSql(db: Database.Database, run: QueriedRun, query: Tas
       params.scoreMax = filter.score.max;
     }
   }
-  if (needle !== null && !ESCAPED_IN_JSON.test(needle)) {
+  const like = needle === null ? null : likePatternInJson(needle);
+  if (like !== null) {
     // A superset of the matches, each checked exactly below: items whose row (as JSON) has the text, and tasks
     // with an answer event that has it (any, current or not). SQLite's LIKE folds ASCII case only, as the
     // search does; each set is one sequential scan, built once per query.
     where.push(`((t.ord / ${perItem}) IN (SELECT i.ord FROM items i WHERE i.run_pk = @pk AND i.fields LIKE @pattern ESCAPE '\\')
       OR t.ord IN (SELECT e.task_ord FROM events e NOT INDEXED WHERE e.run_pk = @pk AND e.type IN ('generate-completed', 'reduce-completed') AND e.payload LIKE @pattern ESCAPE '\\'))`);
-    params.pattern = `%${needle.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    params.pattern = like;
   }
   const direction = sort.descending ? 'DESC' : 'ASC';
   const filterJoins = joins.join(' ');
@@ -204,19 +201,7 @@ export function queryTasksSql(db: Database.Database, run: QueriedRun, query: Tas
     return { ords, skipped };
   };
 
-  // Tasks without a row have no score and the highest positions: in ascending order they come last; in
-  // descending order first, or (by a score) first among the tasks without it.
-  const [first, second] = sqlParts.map(rowsPart);
-  const parts = !sort.descending ? [first!, ...(second ? [second] : []), pendingPart] : second ? [first!, pendingPart, second] : [pendingPart, first!];
-  const ords: number[] = [];
-  let skip = offset;
-  for (const part of parts) {
-    const want = limit + 1 - ords.length;
-    if (want <= 0) break;
-    const result = part(skip, want);
-    skip -= result.skipped;
-    ords.push(...result.ords);
-  }
+  const ords = await pageOrds(sqlParts.map(rowsPart), pendingPart, sort.descending === true, offset, limit);
   // The page's result columns (events read per row) only for the rows shown.
   const stored = ords.filter((ord) => !pending.has(ord)).slice(0, limit);
   const found = new Map<number, TaskResultRow>();
