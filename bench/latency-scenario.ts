@@ -39,6 +39,8 @@ process.stdout.write(
     startupSeconds: (server.firstAt! - run.startedAt) / 1000,
     ...server.throughput(concurrency),
     endToEndRequestsPerSecond: server.requests / result.seconds,
+    firstSecondRequestsPerSecond: server.rateBetween(0, 1),
+    afterThreeSecondsRequestsPerSecond: server.rateBetween(3),
     peakRssMB: result.peakRssMB,
     workers,
     callsByWorker: summary.workers?.map((entry) => entry.modelCalls) ?? null,

@@ -23,6 +23,8 @@ process.stdout.write(
     items,
     requestsPerSecond,
     fraction,
+    firstSecondRequestsPerSecond: server.rateBetween(0, 1),
+    afterThreeSecondsRequestsPerSecond: server.rateBetween(3),
     seconds: result.seconds,
     peakRssMB: result.peakRssMB,
   }),

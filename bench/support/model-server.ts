@@ -19,6 +19,8 @@ export class ModelServer {
   maxInFlight = 0;
   firstAt: number | null = null;
   lastDoneAt: number | null = null;
+  /** Answers sent in each 100 ms since the first request, to tell the first seconds from the rest. */
+  private readonly answersPerTick: number[] = [];
   /** Requests per prompt, when asked to keep them (the resume benchmark counts repeats). */
   readonly prompts: Map<string, number> | null;
   /** When each prompt was last answered (performance.now()), with `trackPrompts`. */
@@ -47,12 +49,27 @@ export class ModelServer {
     return { steadySeconds, requestsPerSecond, ideal, fraction: ideal ? requestsPerSecond / ideal : null, maxInFlight: this.maxInFlight };
   }
 
+  /**
+   * Answers per second in the seconds `from` to `to` after the first request (`to` defaults to the last
+   * answer), counted in whole 100 ms ticks: the first seconds of a client are its warm-up (connections, V8
+   * compiling its hot code), later ones its steady rate.
+   */
+  rateBetween(from: number, to?: number): number | null {
+    const first = Math.round(from * 10);
+    const last = to === undefined ? this.answersPerTick.length - 1 : Math.round(to * 10) - 1;
+    if (last < first) return null;
+    let answers = 0;
+    for (let tick = first; tick <= last; tick++) answers += this.answersPerTick[tick] ?? 0;
+    return answers / ((last - first + 1) / 10);
+  }
+
   /** Forgets the counters (not the prompts), to measure one phase. */
   resetCounters(): void {
     this.requests = 0;
     this.maxInFlight = 0;
     this.firstAt = null;
     this.lastDoneAt = null;
+    this.answersPerTick.length = 0;
   }
 
   async start(): Promise<this> {
@@ -89,6 +106,11 @@ export class ModelServer {
           response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }).end(payload);
           this.inFlight--;
           this.lastDoneAt = performance.now();
+          if (this.firstAt !== null) {
+            const tick = Math.floor((this.lastDoneAt - this.firstAt) / 100);
+            while (this.answersPerTick.length <= tick) this.answersPerTick.push(0);
+            this.answersPerTick[tick]!++;
+          }
           this.answeredAt?.set(prompt, this.lastDoneAt);
         };
         if (this.delayMs > 0) setTimeout(reply, this.delayMs);

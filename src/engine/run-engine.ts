@@ -22,6 +22,7 @@ import type { RunSnapshot } from '../spec/snapshot.js';
 import { DONE_INDEX, STAGES, stageIndex, type Stage, type StageIndex } from '../spec/stage.js';
 import type { ClaimedTask, InterruptReason, PipelineShape, RunStatus, Store, TaskArtifacts, TaskDescriptor } from '../spec/store.js';
 import { activeOwners, describeOwners } from '../stores/active-owners.js';
+import { claimSize } from './claim-size.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { FleetLimits } from './fleet-limits.js';
 import { ModelCaller, type AdmissionTicket, type CallableModel } from './model-caller.js';
@@ -143,6 +144,8 @@ export class RunEngine {
   private queueIndex = 0;
   private refilling: Promise<void> | null = null;
   private exhausted = false;
+  /** Processes working the run, this one included, as of the last fleet sync. */
+  private liveProcesses = 1;
   private stopping = false;
   private stopReason: InterruptReason | null = null;
   /** The error that stopped the run (a store that refused a write, or a bug); null while all is well. */
@@ -179,6 +182,7 @@ export class RunEngine {
       models: callable,
       ...(input.fleetSyncMs !== undefined ? { syncMs: input.fleetSyncMs } : {}),
       onOwners: (live) => {
+        this.liveProcesses = live;
         this.caller.shareConcurrency(live);
         void this.refreshFleetSpend(live);
       },
@@ -330,13 +334,14 @@ export class RunEngine {
       // Yield to the event loop once per batch, so timers (heartbeat, progress, flushes) run under load.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.stopping) return;
+      const limit = await this.claimSize();
       const claim = () =>
         this.input.store.claimTasks({
           runId: this.input.runId,
           owner: this.lease.owner,
           untilStage: this.untilStage,
           ...(this.input.fromStage ? { fromStage: this.input.fromStage } : {}),
-          limit: Math.min(4096, Math.max(64, this.input.runtime.concurrency * 4)),
+          limit,
         });
       let claimed: ClaimedTask[];
       try {
@@ -359,6 +364,12 @@ export class RunEngine {
       this.refilling = null;
     });
     return this.refilling;
+  }
+
+  private async claimSize(): Promise<number> {
+    const { concurrency } = this.input.runtime;
+    if (this.liveProcesses <= 1) return claimSize(concurrency, 1, Number.POSITIVE_INFINITY);
+    return claimSize(concurrency, this.liveProcesses, await this.pendingCount());
   }
 
   /**
