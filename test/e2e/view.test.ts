@@ -190,6 +190,53 @@ describe.skipIf(!existsSync(CHROMIUM))(TITLE, () => {
     expect(dialogs).toEqual([]);
   });
 
+  it("shows a task's judges: each judgment's scores, then the judge's prompt and raw reply as text", async () => {
+    // A judged run in a store of its own (the other tests count the runs of store.db).
+    const reply = '{"reasoning": "<b onmouseover=alert(3)>fine</b><script>window.__pwned=3</script>", "correct": true, "clarity": 4, "tone": "formal"}';
+    workspace.write(
+      'judged.yaml',
+      `name: judged
+datasets: [ { id: arith, path: questions.jsonl, input: question, target: answer, idField: id } ]
+models: [ { id: answerer, provider: mock, options: { accuracy: 1 } } ]
+evaluators: [ { id: judge-model, provider: mock, options: { reply: '${reply}' } } ]
+parse: { kind: last-number }
+metrics: [ { kind: numeric-match, name: accuracy } ]
+judges:
+  - id: quality
+    kind: rubric
+    models: [judge-model]
+    traits:
+      - { name: correct, kind: boolean, description: "Is the final number right?" }
+      - { name: clarity, kind: score, min: 1, max: 5, description: "How clear is the working?" }
+runtime: { store: judged.db }
+`,
+    );
+    const judged = await cli('run', 'judged.yaml', '--json');
+    expect(judged.code, judged.stderr).toBe(0);
+    const runId = (JSON.parse(judged.stdout) as { runId: string }).runId;
+    const second = startCli(['view', '--store', 'judged.db', '--port', '0', '--json'], { cwd: workspace.dir });
+    try {
+      await waitFor(() => second.output().stdout.includes('}') || second.child.exitCode !== null, 30_000, 'the second viewer to listen');
+      const { url } = JSON.parse(second.output().stdout) as { url: string };
+      const page = await context.newPage();
+      page.on('pageerror', (error) => problems.push(`judged task: page error: ${error.message}`));
+      await page.goto(new URL(`/runs/${runId}/tasks/0`, url).href, { waitUntil: 'load' });
+      await page.locator('#judges .judgment').first().waitFor();
+      // Traits are reported as judge.trait; a 1-5 score as its place on the scale, (4 - 1) / (5 - 1).
+      expect(await page.locator("#judges h3").first().textContent()).toBe('quality (rubric): quality.correct 1, quality.clarity 0.750');
+      const section = (await page.locator('#judges').textContent())!;
+      expect(section).toContain('judge-model');
+      expect(section).toContain('Is the final number right?');
+      // The raw reply, markup and all, is text.
+      expect(section).toContain('<script>window.__pwned=3</script>');
+      expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned ?? null)).toBeNull();
+      expect(await page.locator('#judges script, #judges b').count()).toBe(0);
+      await page.close();
+    } finally {
+      await stop(second);
+    }
+  });
+
   it('puts both models side by side on one item, marking the scores that differ', async () => {
     const page = await open(`/runs/${runIds['two-models']}/items/1`);
     await page.locator('#side-by-side .column').first().waitFor();
@@ -326,6 +373,35 @@ describe('assay view: read-only, access token and bad input', () => {
     } finally {
       letGo();
       await slow.stop();
+    }
+  });
+
+  it('--open hands the URL (with its token) to the desktop opener, and without one says so in a line and still serves', async () => {
+    // A stand-in for xdg-open on PATH that records what it was asked to open.
+    const bin = workspace.path('bin');
+    mkdirSync(bin, { recursive: true });
+    const opened = workspace.path('opened.txt');
+    writeFileSync(`${bin}/xdg-open`, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const cli = startCli(['view', '--store', 'store.db', '--port', '0', '--host', '0.0.0.0', '--open', '--json'], { cwd: workspace.dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+    try {
+      await waitFor(() => cli.output().stdout.includes('}') || cli.child.exitCode !== null, 30_000, 'assay view to listen');
+      const { url } = JSON.parse(cli.output().stdout) as { url: string };
+      await waitFor(() => existsSync(opened) && readFileSync(opened, 'utf8').length > 0, 10_000, 'the opener to be called');
+      expect(readFileSync(opened, 'utf8')).toBe(url);
+      expect(new URL(url).searchParams.get('token')).toMatch(/^[\w-]{32}$/);
+    } finally {
+      await stop(cli);
+    }
+    // No opener at all: one line on stderr, and the viewer serves anyway.
+    const lonely = startCli(['view', '--store', 'store.db', '--port', '0', '--open', '--json'], { cwd: workspace.dir, env: { PATH: workspace.path('nothing-here') } });
+    try {
+      await waitFor(() => lonely.output().stdout.includes('}') || lonely.child.exitCode !== null, 30_000, 'assay view to listen');
+      const { url } = JSON.parse(lonely.output().stdout) as { url: string };
+      await waitFor(() => lonely.output().stderr.includes('xdg-open'), 10_000, 'the line about the missing opener');
+      expect(lonely.output().stderr.trim().split('\n')).toEqual(['could not start xdg-open: open the URL yourself']);
+      expect((await fetch(new URL('/api/runs', url))).status).toBe(200);
+    } finally {
+      await stop(lonely);
     }
   });
 
