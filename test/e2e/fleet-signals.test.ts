@@ -1,48 +1,29 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
-import { FakeOpenAIServer, solve, type RecordedRequest } from '../support/openai-server.js';
-import { httpConfig, Workspace } from '../support/workspace.js';
+import { FleetScenario } from '../support/fleet.js';
+import { solve, type FakeOpenAIServer, type RecordedRequest } from '../support/openai-server.js';
+import type { Workspace } from '../support/workspace.js';
 
 /**
  * What one worker learns, every worker obeys: a 429 one of them sees pauses the model for all, and the
  * spending cap holds for the fleet's total, not per process. Real processes over real HTTP, on an SQLite
  * store (or the store at $ASSAY_TEST_WORKER_STORE, as in workers.test.ts).
  */
-const SHARED_STORE = process.env.ASSAY_TEST_WORKER_STORE;
-
-let workspace: Workspace;
+let scenario: FleetScenario;
 let server: FakeOpenAIServer;
 let location: string;
-let offset = Math.floor(Math.random() * 1e6);
+let workspace: Workspace;
 
 beforeEach(async () => {
-  workspace = new Workspace();
-  server = await new FakeOpenAIServer((request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 40 })).start();
-  location = SHARED_STORE ?? workspace.path('store.db');
+  scenario = await FleetScenario.start(40);
+  ({ workspace, server, location } = scenario);
 });
 
-afterEach(async () => {
-  await server.stop();
-  workspace.remove();
-});
+afterEach(() => scenario.stop());
 
-function experiment(tasks: number, concurrency: number, model = ''): void {
-  offset += 1000;
-  workspace.arithmetic('questions.jsonl', tasks, offset);
-  let config = httpConfig(server.baseURL, { concurrency }).replace('  store: store.db\n', '');
-  if (model) config = config.replace(/  - id: local\n    provider: openai-compatible\n    model: test-model\n/, `  - id: local\n    provider: openai-compatible\n    model: test-model\n${model}`);
-  workspace.write('exp.yaml', config);
-}
-
-async function submit(): Promise<string> {
-  const result = await runCli(['submit', 'exp.yaml', '--store', location], { cwd: workspace.dir });
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-}
-
-function worker(runId: string, ...extra: string[]) {
-  return startCli(['worker', runId, '--store', location, '--json', '--quiet', ...extra], { cwd: workspace.dir });
-}
+const experiment = (tasks: number, concurrency: number, model?: string) => scenario.experiment(tasks, { concurrency, ...(model ? { model } : {}) });
+const submit = () => scenario.submit();
+const worker = (runId: string, ...extra: string[]) => scenario.worker(runId, '--quiet', ...extra);
 
 interface WorkerStatus {
   readonly live: boolean;

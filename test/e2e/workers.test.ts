@@ -3,8 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/spec/store.js';
 import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
-import { FakeOpenAIServer, solve } from '../support/openai-server.js';
-import { httpConfig, Workspace } from '../support/workspace.js';
+import { FleetScenario } from '../support/fleet.js';
+import { solve, type FakeOpenAIServer } from '../support/openai-server.js';
+import type { Workspace } from '../support/workspace.js';
 
 /**
  * Several processes on one run: `assay run`, `assay worker` and `assay run --workers`, over real HTTP to a
@@ -14,44 +15,21 @@ import { httpConfig, Workspace } from '../support/workspace.js';
  */
 const SHARED_STORE = process.env.ASSAY_TEST_WORKER_STORE;
 
+let scenario: FleetScenario;
 let workspace: Workspace;
 let server: FakeOpenAIServer;
 let location: string;
-/** Each test's dataset differs, so its run id does too (a shared store holds them all). */
-let offset = Math.floor(Math.random() * 1e6);
 
 beforeEach(async () => {
-  workspace = new Workspace();
-  server = await new FakeOpenAIServer((request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 30 })).start();
-  location = SHARED_STORE ?? workspace.path('store.db');
+  scenario = await FleetScenario.start(30);
+  ({ workspace, server, location } = scenario);
 });
 
-afterEach(async () => {
-  await server.stop();
-  workspace.remove();
-});
+afterEach(() => scenario.stop());
 
-/** Writes a dataset of `tasks` questions and its config; `more` goes under runtime and `model` under the model. */
-function experiment(tasks: number, options: { concurrency?: number; runtime?: string; model?: string } = {}): void {
-  offset += 1000;
-  workspace.arithmetic('questions.jsonl', tasks, offset);
-  let config = httpConfig(server.baseURL, { concurrency: options.concurrency ?? 4 }).replace('  store: store.db\n', '');
-  if (options.runtime) config = config.replace('runtime:\n', `runtime:\n${options.runtime}`);
-  if (options.model) config = config.replace('    params: { temperature: 0, maxTokens: 64 }\n', `    params: { temperature: 0, maxTokens: 64 }\n${options.model}`);
-  workspace.write('exp.yaml', config);
-}
-
-async function submit(): Promise<string> {
-  const result = await runCli(['submit', 'exp.yaml', '--store', location], { cwd: workspace.dir });
-  expect(result.code, result.stderr).toBe(0);
-  const runId = result.stdout.trim();
-  expect(runId).toMatch(/^[0-9a-f]{64}$/);
-  return runId;
-}
-
-function worker(runId: string, ...extra: string[]) {
-  return startCli(['worker', runId, '--store', location, '--json', ...extra], { cwd: workspace.dir });
-}
+const experiment = (tasks: number, options?: Parameters<FleetScenario['experiment']>[1]) => scenario.experiment(tasks, options);
+const submit = () => scenario.submit();
+const worker = (runId: string, ...extra: string[]) => scenario.worker(runId, ...extra);
 
 function modelCalls(result: CliResult): number {
   expect(result.code, result.stderr).toBe(0);
