@@ -38,6 +38,7 @@ describe('poolFetch', () => {
     const [ours, platform] = await Promise.all([post('/ok'), fetch(`${base}/ok`, { method: 'POST', headers: { 'X-Test': 'yes' }, body: '{"q":1}' })]);
     expect(ours.status).toBe(200);
     expect(ours.ok).toBe(true);
+    expect(ours.statusText).toBe(platform.statusText);
     expect(ours.headers.get('CONTENT-TYPE')).toBe(platform.headers.get('content-type'));
     expect(ours.headers.get('x-many')).toBe(platform.headers.get('x-many'));
     expect(ours.headers.getSetCookie()).toEqual(platform.headers.getSetCookie());
@@ -74,6 +75,7 @@ describe('poolFetch', () => {
     const limited = await post('/limited');
     expect(limited.ok).toBe(false);
     expect(limited.status).toBe(429);
+    expect(limited.statusText).toBe('Too Many Requests');
     expect(limited.headers.get('Retry-After')).toBe('3');
     expect(await limited.clone().json()).toEqual({ error: { message: 'slow down' } });
     expect(await limited.text()).toContain('slow down');

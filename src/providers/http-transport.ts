@@ -52,7 +52,7 @@ export const poolFetch: typeof fetch = async (input, init) => {
     dispatcher,
   });
   const bytes = await response.body.bytes();
-  return new BufferedResponse(response.statusCode, response.headers, bytes, url) as unknown as Response;
+  return new BufferedResponse(response.statusCode, response.statusText ?? '', response.headers, bytes, url) as unknown as Response;
 };
 
 /**
@@ -110,7 +110,6 @@ export class BufferedHeaders {
  */
 export class BufferedResponse {
   readonly headers: BufferedHeaders;
-  readonly statusText = '';
   readonly type = 'basic';
   readonly redirected = false;
   private used = false;
@@ -118,6 +117,8 @@ export class BufferedResponse {
 
   constructor(
     readonly status: number,
+    /** The reason phrase the server sent ("Too Many Requests"): the AI SDK's message for an error without a body. */
+    readonly statusText: string,
     headers: Readonly<Record<string, string | string[] | undefined>>,
     private readonly content: Uint8Array,
     readonly url: string,
@@ -172,7 +173,7 @@ export class BufferedResponse {
     if (this.used) throw new TypeError('Response.clone: Body has already been consumed.');
     const raw: Record<string, string> = {};
     for (const [name, value] of this.headers) raw[name] = value;
-    return new BufferedResponse(this.status, raw, this.content, this.url);
+    return new BufferedResponse(this.status, this.statusText, raw, this.content, this.url);
   }
 }
 
