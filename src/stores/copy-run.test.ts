@@ -7,6 +7,7 @@ import type { TaskEvent } from '../spec/event.js';
 import type { Store } from '../spec/store.js';
 import { PostgresServer, postgresBinaries } from '../testing/postgres-server.js';
 import { copyRun } from './copy-run.js';
+import { FilesStore } from './files/files-store.js';
 import { openStore } from './open-store.js';
 import { candidate, downstream, failure, newRun } from './store-contract.test-suite.js';
 
@@ -132,6 +133,17 @@ suite(`copyRun page by page, SQLite and PostgreSQL (${binaries ?? 'no binaries'}
       expect(await copyRun(back, pg, runId, { pageSize: 1_000 })).toBe('unchanged');
     } finally {
       await Promise.all([source.close(), pg.close(), back.close()]);
+    }
+  }, 120_000);
+
+  it('copies into a files store (which collects the pages: it holds its job in memory anyway)', async () => {
+    const { store: source, runId } = await sourceStore();
+    const files = FilesStore.open(join(folder, 'files', 'results.json'), { job: { config: { test: true }, datasetPaths: {} } });
+    try {
+      expect(await copyRun(source, files, runId, { pageSize: 300 })).toBe('copied');
+      expect(await contents(files, runId)).toEqual(await contents(source, runId));
+    } finally {
+      await Promise.all([source.close(), files.close()]);
     }
   }, 120_000);
 

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../core/canonical-json.js';
 import { StoreError } from '../core/errors.js';
 import { manifestShape } from '../core/manifest.js';
 import { applyTaskEvent, initialProgress } from '../core/task-progress.js';
@@ -40,7 +41,8 @@ async function sameResults(left: Store, right: Store, runId: string, pageSize: n
     for (;;) {
       const [one, other] = await Promise.all([ours.next(), theirs.next()]);
       if (one.done || other.done) return one.done === other.done;
-      if (JSON.stringify(one.value) !== JSON.stringify(other.value)) return false;
+      // Canonical JSON: backends build a row's fields in different orders (the files store, say).
+      if (canonicalJson(one.value) !== canonicalJson(other.value)) return false;
     }
   } finally {
     await Promise.all([ours.return(undefined), theirs.return(undefined)]);
