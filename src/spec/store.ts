@@ -87,15 +87,32 @@ export interface NewRun {
   readonly taskCount: number;
 }
 
+/**
+ * What an import writes: all at hand, or page by page as the caller reads it (a whole run copied from another
+ * store, stores/copy-run.ts), so that what is held in memory is one page, not the run. Pages are read once, in
+ * order, inside the import's transaction.
+ */
+export type ImportPages<T> = readonly T[] | AsyncIterable<readonly T[]>;
+
+/** A run an import creates: as `NewRun`, with its items possibly given page by page. */
+export interface ImportedRun extends Omit<NewRun, 'items'> {
+  readonly items: Iterable<StoredItem> | AsyncIterable<readonly StoredItem[]>;
+}
+
 /** Everything one import writes, applied by the store in one transaction. */
 export interface ImportRequest {
   readonly runId: string;
   /** The run to create when the store does not have it yet. */
-  readonly create?: NewRun;
+  readonly create?: ImportedRun;
   /** Tasks whose results from `stage` on the import replaces: rewound before the events are written. */
   readonly rewind?: { readonly stage: Stage; readonly ords: readonly number[] };
-  /** The bundle's records, as events. */
-  readonly events: readonly TaskEvent[];
+  /** The bundle's records (or the copied run's history), as events. */
+  readonly events: ImportPages<TaskEvent>;
+  /**
+   * The status the run gets, in the same transaction (a copy carries the source's); by default it follows
+   * from what the run then holds (completed through the last stage every task passed, else interrupted).
+   */
+  readonly status?: { readonly status: RunStatus; readonly completedThroughStage: Stage | null; readonly interruptReason: InterruptReason | null };
 }
 
 export interface ImportOutcome {
@@ -424,7 +441,9 @@ export interface Store {
   /**
    * One import, atomically: creates the run if needed, rewinds the tasks it replaces, appends its events and
    * sets the status from what the run then holds; a kill at any moment leaves the store as before or fully
-   * imported. Refused with `RunBusyError` while a process's lease on the run is live.
+   * imported. Refused with `RunBusyError` while a process's lease on the run is live. Given pages (see
+   * ImportPages), the transaction stays open while they are read: nothing else may use this store object
+   * until the import returns, and a page that throws rolls the whole import back.
    */
   importRun(request: ImportRequest): Promise<ImportOutcome>;
   /** Makes failed tasks at or before `untilStage` pending again; returns how many. */

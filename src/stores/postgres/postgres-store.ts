@@ -7,6 +7,7 @@ import { RunCounters } from '../../core/run-counters.js';
 import { initialProgress } from '../../core/task-progress.js';
 import { grantable } from '../call-grants.js';
 import { translateFailures } from '../store-failures.js';
+import { pagesOf, readOnce } from '../import-pages.js';
 import type { RunEventPayloads, RunEventType } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
@@ -21,6 +22,7 @@ import type {
   HeartbeatResult,
   ImportOutcome,
   ImportRequest,
+  ImportedRun,
   InterruptReason,
   NewOwner,
   NewRun,
@@ -41,6 +43,9 @@ import { COUNTER_SLOTS, NOW_MS, PG_TASK_SCORES_FILL_SQL } from './schema.js';
 
 /** Runs' advisory locks use this first key (the second is the run's key): appends share it, rewinds take it alone. */
 const RUN_LOCK_CLASS = 0x6173;
+
+/** How long an import's transaction may sit idle while its caller reads the next page (ms). */
+const IMPORT_IDLE_MS = 60_000;
 
 /** Items are written in chunks of this many rows per statement when a run is created. */
 const ITEM_CHUNK = 2_000;
@@ -186,7 +191,7 @@ export class PostgresStore extends PostgresReads implements Store {
     });
   }
 
-  private async createInTransaction(client: pg.PoolClient, run: NewRun): Promise<number> {
+  private async createInTransaction(client: pg.PoolClient, run: ImportedRun): Promise<number> {
     const now = new Date().toISOString();
     const { rows } = await client.query<{ run_pk: number }>(
       `INSERT INTO runs (run_id, name, snapshot, provenance, status, task_count, samples, has_judges, created_at, updated_at)
@@ -214,9 +219,11 @@ export class PostgresStore extends PostgresReads implements Store {
       }
       chunk = [];
     };
-    for (const item of run.items) {
-      chunk.push(item);
-      if (chunk.length >= ITEM_CHUNK) await flush();
+    for await (const page of pagesOf(run.items, ITEM_CHUNK)) {
+      for (const item of page) {
+        chunk.push(item);
+        if (chunk.length >= ITEM_CHUNK) await flush();
+      }
     }
     await flush();
     await client.query('INSERT INTO stage_histogram (run_pk, slot, next_stage, failed, count) VALUES ($1, 0, 0, false, $2)', [pk, run.taskCount]);
@@ -454,8 +461,17 @@ export class PostgresStore extends PostgresReads implements Store {
     });
   }
 
+  /**
+   * One import in one transaction on one pooled connection. Pages given (a run copied from another store) are
+   * read while it is open, each appended as one batch (a constant number of statements per page), so only a
+   * page is in memory; the server's idle-in-transaction limit is lifted for it (reading the next page is
+   * the caller's time), and an import whose pages can be read only once is not tried again on a lost
+   * connection: it fails, rolled back, and the caller runs it again.
+   */
   async importRun(request: ImportRequest): Promise<ImportOutcome> {
-    return this.transaction(async (client): Promise<ImportOutcome> => {
+    const attempts = readOnce(request.events, request.create?.items) ? 1 : undefined;
+    return inTransaction(this.pool, async (client): Promise<ImportOutcome> => {
+      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${IMPORT_IDLE_MS}`);
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`assay.run.${request.runId}`]);
       let createdRun = false;
       const existing = await client.query('SELECT 1 FROM runs WHERE run_id = $1', [request.runId]);
@@ -468,7 +484,26 @@ export class PostgresStore extends PostgresReads implements Store {
       await this.lockRun(client, handle.pk, true);
       await this.refuseIfLeased(client, handle.pk, request.runId);
       if (request.rewind && request.rewind.ords.length > 0) await this.rewindInTransaction(client, handle, request.rewind.stage, request.rewind.ords);
-      const { appended } = await appendInTransaction(client, handle, { runId: request.runId, owner: null, events: request.events, release: [] }, this.slot, this.location);
+      let appended = 0;
+      let pages = 0;
+      for await (const events of pagesOf(request.events)) {
+        appended += (await appendInTransaction(client, handle, { runId: request.runId, owner: null, events, release: [] }, this.slot, this.location)).appended;
+        // The planner's statistics know nothing of the rows this transaction wrote (autovacuum cannot see them),
+        // so as a copy grows its lookups turn into scans and each page costs more than the last. Analyzed in
+        // the transaction (it sees its own rows) after pages 4, 8, 16...: the per-page cost stays flat.
+        if (++pages >= 4 && (pages & (pages - 1)) === 0) await client.query('ANALYZE tasks, events, task_scores');
+      }
+      if (request.status) {
+        const { status, completedThroughStage: through, interruptReason } = request.status;
+        await client.query('UPDATE runs SET status = $1, completed_through = $2, status_reason = $3, updated_at = $4 WHERE run_pk = $5', [
+          status,
+          through,
+          status === 'interrupted' ? (interruptReason ?? 'user') : null,
+          new Date().toISOString(),
+          handle.pk,
+        ]);
+        return { createdRun, appended };
+      }
       const histogram = await this.histogramIn(client, handle.pk);
       const reached = completedThroughStage(histogram);
       const status = (await client.query<{ status: RunStatus }>('SELECT status FROM runs WHERE run_pk = $1', [handle.pk])).rows[0]!.status;
@@ -482,7 +517,7 @@ export class PostgresStore extends PostgresReads implements Store {
         ]);
       }
       return { createdRun, appended };
-    });
+    }, attempts);
   }
 
   /** A run's handle read inside a transaction (a run created by it is not yet visible to other connections). */

@@ -53,6 +53,7 @@ import { resultColumns, toResultRow } from './result-sql.js';
 import { sqliteFailure } from './sqlite-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { retryWhenBusy } from './busy-retry.js';
+import { pagesOf } from '../import-pages.js';
 
 /** How long a method waits, in all, for another process's write to end before the store counts as busy. */
 const BUSY_WAIT_MS = 15_000;
@@ -450,7 +451,7 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  private createInTransaction(run: NewRun): void {
+  private createInTransaction(run: NewRun): number {
     const { statements } = this;
     const now = new Date().toISOString();
     const result = statements.insertRun.run({
@@ -464,7 +465,16 @@ export class SqliteStore implements Store {
       now,
     });
     const pk = Number(result.lastInsertRowid);
-    for (const item of run.items) {
+    this.insertItems(pk, run.items);
+    statements.histogramAdd.run(pk, 0, 0, run.taskCount);
+    for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
+    statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
+    return pk;
+  }
+
+  private insertItems(pk: number, items: Iterable<StoredItem>): void {
+    const { statements } = this;
+    for (const item of items) {
       try {
         statements.insertItem.run(pk, item.ord, item.datasetId, item.itemId, JSON.stringify(item.fields));
       } catch (error) {
@@ -475,9 +485,6 @@ export class SqliteStore implements Store {
         });
       }
     }
-    statements.histogramAdd.run(pk, 0, 0, run.taskCount);
-    for (const group of generationGroups(run.snapshot)) statements.insertGroup.run(group.key, pk);
-    statements.insertEvent.run(pk, null, 'run-created', JSON.stringify({ taskCount: run.taskCount }), Date.now());
   }
 
   /** Refuses to replace or import into a run while a process's lease on it is live (by this machine's clock). */
@@ -873,27 +880,44 @@ export class SqliteStore implements Store {
    * One import, in one transaction: the run created if the store lacks it, the replaced tasks rewound, every
    * record appended as an event, and the status set from what the run now holds. A kill at any moment leaves
    * the store as it was or fully imported. Refused while a process's lease on the run is live.
+   *
+   * better-sqlite3's transactions are synchronous, and an import's pages may arrive asynchronously (a run
+   * copied page by page from another store): so the transaction is opened and ended by hand, BEGIN IMMEDIATE
+   * before the first page is read (the write lock taken, so the file's other writers wait, as for any write),
+   * COMMIT after the last, ROLLBACK on any error. Each page is appended as one batch; only a page is in memory.
    */
   async importRun(request: ImportRequest): Promise<ImportOutcome> {
-    return this.db
-      .transaction((): ImportOutcome => {
-        let createdRun = false;
-        if (!this.statements.runById.get(request.runId)) {
-          if (!request.create) throw new StoreError(this.location, `no run ${request.runId} in this store`);
-          this.createInTransaction(request.create);
-          createdRun = true;
-        }
-        const handle = this.handle(request.runId);
-        this.refuseIfLeased(handle.pk, request.runId);
-        if (request.rewind && request.rewind.ords.length > 0) this.rewindInTransaction(handle, request.rewind.stage, request.rewind.ords);
-        const { appended } = this.appendInTransaction(handle, { runId: request.runId, owner: null, events: request.events, release: [] });
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      let createdRun = false;
+      if (!this.statements.runById.get(request.runId)) {
+        if (!request.create) throw new StoreError(this.location, `no run ${request.runId} in this store`);
+        const pk = this.createInTransaction({ ...request.create, items: [] });
+        for await (const page of pagesOf(request.create.items)) this.insertItems(pk, page);
+        createdRun = true;
+      }
+      const handle = this.handle(request.runId);
+      this.refuseIfLeased(handle.pk, request.runId);
+      if (request.rewind && request.rewind.ords.length > 0) this.rewindInTransaction(handle, request.rewind.stage, request.rewind.ords);
+      let appended = 0;
+      for await (const events of pagesOf(request.events)) appended += this.appendInTransaction(handle, { runId: request.runId, owner: null, events, release: [] }).appended;
+      const now = new Date().toISOString();
+      if (request.status) {
+        const { status, completedThroughStage: through, interruptReason } = request.status;
+        this.statements.setStatus.run(status, through, status === 'interrupted' ? (interruptReason ?? 'user') : null, now, handle.pk);
+      } else if (this.statements.runById.get(request.runId)!.status !== 'running') {
         const histogram = this.statements.histogram.all(handle.pk).map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
         const reached = completedThroughStage(histogram);
-        const status = this.statements.runById.get(request.runId)!.status;
-        if (status !== 'running') this.statements.setStatus.run(reached === null ? 'interrupted' : 'completed', reached, reached === null ? 'user' : null, new Date().toISOString(), handle.pk);
-        return { createdRun, appended };
-      })
-      .immediate();
+        this.statements.setStatus.run(reached === null ? 'interrupted' : 'completed', reached, reached === null ? 'user' : null, now, handle.pk);
+      }
+      this.db.exec('COMMIT');
+      return { createdRun, appended };
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      // A run created by the rolled-back transaction is gone again, and so must be its cached handle.
+      this.handles.delete(request.runId);
+      throw error;
+    }
   }
 
   /** Recomputes the score sums from the current score and judge results (after a rewind moved pointers). */
