@@ -334,7 +334,7 @@ export class RunEngine {
       // Yield to the event loop once per batch, so timers (heartbeat, progress, flushes) run under load.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.stopping) return;
-      const limit = await this.claimSize();
+      const limit = await this.claimLimit();
       const claim = () =>
         this.input.store.claimTasks({
           runId: this.input.runId,
@@ -366,7 +366,7 @@ export class RunEngine {
     return this.refilling;
   }
 
-  private async claimSize(): Promise<number> {
+  private async claimLimit(): Promise<number> {
     const { concurrency } = this.input.runtime;
     if (this.liveProcesses <= 1) return claimSize(concurrency, 1, Number.POSITIVE_INFINITY);
     return claimSize(concurrency, this.liveProcesses, await this.pendingCount());
