@@ -1,4 +1,5 @@
-import type { ImportPages } from '../spec/store.js';
+import { completedThroughStage } from '../core/execution-state.js';
+import type { ImportPages, ImportRequest, RunStatus, StageHistogramRow } from '../spec/store.js';
 
 function isPaged<T>(source: Iterable<T> | AsyncIterable<readonly T[]>): source is AsyncIterable<readonly T[]> {
   return Symbol.asyncIterator in source;
@@ -36,4 +37,23 @@ export async function collectPages<T>(source: ImportPages<T> | Iterable<T>): Pro
   const all: T[] = [];
   for await (const page of pagesOf(source)) all.push(...page);
   return all;
+}
+
+/** The status an import gives its run (ImportRequest.status). */
+export type ImportedStatus = NonNullable<ImportRequest['status']>;
+
+/**
+ * The status an import leaves its run in, the same on every backend: the one the request carries (a copy
+ * brings its source's); else, for a run no process is working, completed through the last stage every task
+ * passed, or interrupted; null to leave a running run as it is. The histogram is read only when needed.
+ */
+export async function importedStatus(
+  request: ImportRequest,
+  current: RunStatus,
+  histogram: () => readonly StageHistogramRow[] | Promise<readonly StageHistogramRow[]>,
+): Promise<ImportedStatus | null> {
+  if (request.status) return request.status;
+  if (current === 'running') return null;
+  const reached = completedThroughStage(await histogram());
+  return reached === null ? { status: 'interrupted', completedThroughStage: null, interruptReason: 'user' } : { status: 'completed', completedThroughStage: reached, interruptReason: null };
 }

@@ -1,10 +1,10 @@
-import { collectPages } from '../import-pages.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
+import { collectPages, importedStatus } from '../import-pages.js';
 import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
 import { artifactsOf, judgeResult, scoreValues } from '../result-rows.js';
 import { MemoryCallWindows } from '../call-grants.js';
@@ -46,7 +46,7 @@ import type { ItemFieldsRow,
   TaskRecord,
   UsageRow,
 } from '../../spec/store.js';
-import { completedThroughStage, pipelineOf } from '../../core/execution-state.js';
+import { pipelineOf } from '../../core/execution-state.js';
 import { ProgressiveSave, type ProgressiveSaveOptions } from './progressive-save.js';
 import { processAlive } from '../../core/process-alive.js';
 import { scanTaskQuery } from '../task-query.js';
@@ -567,12 +567,8 @@ export class FilesStore implements Store {
     this.refuseIfLeased(request.runId);
     if (request.rewind && request.rewind.ords.length > 0) await this.rewind(request.runId, request.rewind.stage, request.rewind.ords);
     const { appended } = await this.appendEvents({ runId: request.runId, owner: null, events: await collectPages(request.events), release: [] });
-    if (request.status) {
-      await this.setRunStatus(request.runId, request.status.status, request.status.completedThroughStage, request.status.interruptReason ?? undefined);
-    } else if (this.run!.status !== 'running') {
-      const reached = completedThroughStage(this.counters.histogramRows());
-      await this.setRunStatus(request.runId, reached === null ? 'interrupted' : 'completed', reached);
-    }
+    const target = await importedStatus(request, this.run!.status, () => this.counters.histogramRows());
+    if (target) await this.setRunStatus(request.runId, target.status, target.completedThroughStage, target.interruptReason ?? undefined);
     return { createdRun, appended };
   }
 

@@ -1,13 +1,12 @@
 import type pg from 'pg';
 import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
-import { completedThroughStage } from '../../core/execution-state.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { locateTaskKey, manifestShape, taskCoordinates } from '../../core/manifest.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { initialProgress } from '../../core/task-progress.js';
 import { grantable } from '../call-grants.js';
 import { translateFailures } from '../store-failures.js';
-import { pagesOf, readOnce } from '../import-pages.js';
+import { importedStatus, pagesOf, readOnce } from '../import-pages.js';
 import type { RunEventPayloads, RunEventType } from '../../spec/event.js';
 import type { MetricScore } from '../../spec/metric.js';
 import type { RunSnapshot } from '../../spec/snapshot.js';
@@ -266,9 +265,17 @@ export class PostgresStore extends PostgresReads implements Store {
   }
 
   async setRunStatus(runId: string, status: RunStatus, completedThrough: Stage | null, interruptReason?: InterruptReason): Promise<void> {
-    const reason = status === 'interrupted' ? (interruptReason ?? 'user') : null;
     const { pk } = await this.handle(runId);
-    await this.query('UPDATE runs SET status = $1, completed_through = $2, status_reason = $3, updated_at = $4 WHERE run_pk = $5', [status, completedThrough, reason, new Date().toISOString(), pk]);
+    await this.writeStatus(null, pk, status, completedThrough, interruptReason);
+  }
+
+  /** On `client` (a transaction's) or, with null, as one statement; an interrupted run without a reason was stopped by its user. */
+  private async writeStatus(client: pg.PoolClient | null, pk: number, status: RunStatus, completedThrough: Stage | null, interruptReason?: InterruptReason): Promise<void> {
+    const reason = status === 'interrupted' ? (interruptReason ?? 'user') : null;
+    const sql = 'UPDATE runs SET status = $1, completed_through = $2, status_reason = $3, updated_at = $4 WHERE run_pk = $5';
+    const values = [status, completedThrough, reason, new Date().toISOString(), pk];
+    if (client) await client.query(sql, values);
+    else await this.query(sql, values);
   }
 
   async appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void> {
@@ -493,29 +500,9 @@ export class PostgresStore extends PostgresReads implements Store {
         // the transaction (it sees its own rows) after pages 4, 8, 16...: the per-page cost stays flat.
         if (++pages >= 4 && (pages & (pages - 1)) === 0) await client.query('ANALYZE tasks, events, task_scores');
       }
-      if (request.status) {
-        const { status, completedThroughStage: through, interruptReason } = request.status;
-        await client.query('UPDATE runs SET status = $1, completed_through = $2, status_reason = $3, updated_at = $4 WHERE run_pk = $5', [
-          status,
-          through,
-          status === 'interrupted' ? (interruptReason ?? 'user') : null,
-          new Date().toISOString(),
-          handle.pk,
-        ]);
-        return { createdRun, appended };
-      }
-      const histogram = await this.histogramIn(client, handle.pk);
-      const reached = completedThroughStage(histogram);
-      const status = (await client.query<{ status: RunStatus }>('SELECT status FROM runs WHERE run_pk = $1', [handle.pk])).rows[0]!.status;
-      if (status !== 'running') {
-        await client.query('UPDATE runs SET status = $1, completed_through = $2, status_reason = $3, updated_at = $4 WHERE run_pk = $5', [
-          reached === null ? 'interrupted' : 'completed',
-          reached,
-          reached === null ? 'user' : null,
-          new Date().toISOString(),
-          handle.pk,
-        ]);
-      }
+      const current = (await client.query<{ status: RunStatus }>('SELECT status FROM runs WHERE run_pk = $1', [handle.pk])).rows[0]!.status;
+      const target = await importedStatus(request, current, () => this.histogramIn(client, handle.pk));
+      if (target) await this.writeStatus(client, handle.pk, target.status, target.completedThroughStage, target.interruptReason ?? undefined);
       return { createdRun, appended };
     }, attempts);
   }

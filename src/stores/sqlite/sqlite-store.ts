@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.js';
-import { completedThroughStage } from '../../core/execution-state.js';
 import { generationGroups } from '../../core/generation-groups.js';
 import { describeTask, locateTaskKey, manifestShape, taskCoordinates, type ManifestShape } from '../../core/manifest.js';
 import { inputOf, targetOf } from '../../core/item-fields.js';
@@ -53,7 +52,7 @@ import { resultColumns, toResultRow } from './result-sql.js';
 import { sqliteFailure } from './sqlite-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { retryWhenBusy } from './busy-retry.js';
-import { pagesOf } from '../import-pages.js';
+import { importedStatus, pagesOf } from '../import-pages.js';
 
 /** How long a method waits, in all, for another process's write to end before the store counts as busy. */
 const BUSY_WAIT_MS = 15_000;
@@ -520,8 +519,13 @@ export class SqliteStore implements Store {
   }
 
   async setRunStatus(runId: string, status: RunStatus, completedThroughStage: Stage | null, interruptReason?: InterruptReason): Promise<void> {
+    this.writeStatus(this.handle(runId).pk, status, completedThroughStage, interruptReason);
+  }
+
+  /** An interrupted run without a reason was stopped by its user; any other status has none. */
+  private writeStatus(pk: number, status: RunStatus, completedThroughStage: Stage | null, interruptReason?: InterruptReason): void {
     const reason = status === 'interrupted' ? (interruptReason ?? 'user') : null;
-    this.statements.setStatus.run(status, completedThroughStage, reason, new Date().toISOString(), this.handle(runId).pk);
+    this.statements.setStatus.run(status, completedThroughStage, reason, new Date().toISOString(), pk);
   }
 
   async appendRunEvent<Type extends RunEventType>(runId: string, type: Type, payload: RunEventPayloads[Type]): Promise<void> {
@@ -901,15 +905,9 @@ export class SqliteStore implements Store {
       if (request.rewind && request.rewind.ords.length > 0) this.rewindInTransaction(handle, request.rewind.stage, request.rewind.ords);
       let appended = 0;
       for await (const events of pagesOf(request.events)) appended += this.appendInTransaction(handle, { runId: request.runId, owner: null, events, release: [] }).appended;
-      const now = new Date().toISOString();
-      if (request.status) {
-        const { status, completedThroughStage: through, interruptReason } = request.status;
-        this.statements.setStatus.run(status, through, status === 'interrupted' ? (interruptReason ?? 'user') : null, now, handle.pk);
-      } else if (this.statements.runById.get(request.runId)!.status !== 'running') {
-        const histogram = this.statements.histogram.all(handle.pk).map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
-        const reached = completedThroughStage(histogram);
-        this.statements.setStatus.run(reached === null ? 'interrupted' : 'completed', reached, reached === null ? 'user' : null, now, handle.pk);
-      }
+      const current = this.statements.runById.get(request.runId)!.status;
+      const target = await importedStatus(request, current, () => this.histogramRows(handle.pk));
+      if (target) this.writeStatus(handle.pk, target.status, target.completedThroughStage, target.interruptReason ?? undefined);
       this.db.exec('COMMIT');
       return { createdRun, appended };
     } catch (error) {
@@ -938,9 +936,11 @@ export class SqliteStore implements Store {
   }
 
   async getStageHistogram(runId: string): Promise<StageHistogramRow[]> {
-    return this.statements.histogram
-      .all(this.handle(runId).pk)
-      .map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
+    return this.histogramRows(this.handle(runId).pk);
+  }
+
+  private histogramRows(pk: number): StageHistogramRow[] {
+    return this.statements.histogram.all(pk).map((row) => ({ nextStage: row.next_stage as StageIndex, failed: row.failed === 1, count: row.count }));
   }
 
   async countPastStageByModel(runId: string, stage: Stage): Promise<number[]> {
