@@ -4,12 +4,11 @@
 // with `back`, copies it from there into a new SQLite file as well.
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashValue } from '../src/core/canonical-json.js';
 import type { TaskEvent } from '../src/spec/event.js';
 import type { StoredItem } from '../src/spec/store.js';
 import { openStore } from '../src/stores/open-store.js';
 import { PostgresServer } from '../src/testing/postgres-server.js';
-import { testSnapshot } from '../src/testing/snapshot.js';
+import { benchRun, finishedEvents } from './support/bench-run.js';
 import { watch } from './support/watch.js';
 
 const [workDirectory, tasksText, back] = process.argv.slice(2);
@@ -23,27 +22,17 @@ function* items(): Generator<StoredItem> {
   for (let ord = 0; ord < tasks; ord++) yield { ord, datasetId: 'ds', itemId: `i${ord}`, input: `What is ${ord} + 1?`, target: String(ord + 1), fields: { id: `i${ord}`, q: `What is ${ord} + 1?`, a: String(ord + 1) } };
 }
 
-function eventsOf(ord: number): TaskEvent[] {
-  return [
-    { taskOrd: ord, type: 'generate-completed', payload: { sample: 0, candidate: { text: `The answer is ${ord + 1}.`, finishReason: { unified: 'stop', raw: 'stop' }, usage: { inputTokens: 9, outputTokens: 5 }, latencyMs: 1 } } },
-    { taskOrd: ord, type: 'reduce-completed', payload: { reduced: { sources: [0] } } },
-    { taskOrd: ord, type: 'parse-completed', payload: { outcome: { ok: true, value: ord + 1 } } },
-    { taskOrd: ord, type: 'score-completed', payload: { scores: { accuracy: { value: ord % 3 === 0 ? 0 : 1 } } } },
-  ];
-}
-
 async function build(): Promise<{ runId: string; seconds: number; storeMB: number }> {
   for (const path of [source, returned]) for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   const started = performance.now();
-  const snapshot = testSnapshot({ datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: tasks, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }] });
-  const provenance = { toolVersion: 'bench', nodeVersion: process.version, platform: 'bench', arch: 'bench', hostname: 'bench', gitCommit: null, configPath: null, experimentName: 'copy', createdAt: new Date().toISOString(), runtime: {}, transport: {} };
-  const runId = hashValue(snapshot);
+  const run = benchRun(tasks, 'copy', items());
+  const { runId } = run;
   const store = await openStore(source, { create: true });
   try {
-    await store.createRun({ runId, name: 'copy', snapshot, provenance, items: items(), taskCount: tasks * snapshot.models.length * snapshot.prompts.length * snapshot.replicates });
+    await store.createRun(run);
     for (let start = 0; start < tasks; start += BATCH) {
       const events: TaskEvent[] = [];
-      for (let ord = start; ord < Math.min(tasks, start + BATCH); ord++) events.push(...eventsOf(ord));
+      for (let ord = start; ord < Math.min(tasks, start + BATCH); ord++) events.push(...finishedEvents(ord));
       await store.appendEvents({ runId, owner: null, events, release: [] });
     }
     await store.setRunStatus(runId, 'completed', 'score');

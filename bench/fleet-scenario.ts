@@ -3,19 +3,16 @@
 // leases, and listing the owners. Several processes can share one file; each operation is one transaction.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashValue } from '../src/core/canonical-json.js';
 import { openStore } from '../src/stores/open-store.js';
-import { testSnapshot } from '../src/testing/snapshot.js';
+import { benchRun, plainItems } from './support/bench-run.js';
 
 const [workDirectory] = process.argv.slice(2);
 const path = join(workDirectory!, 'fleet.db');
 for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
 const store = await openStore(path, { create: true });
-const snapshot = testSnapshot({ datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: 4096, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }] });
-const runId = hashValue(snapshot);
-const provenance = { toolVersion: 'bench', nodeVersion: process.version, platform: 'bench', arch: 'bench', hostname: 'bench', gitCommit: null, configPath: null, experimentName: 'fleet', createdAt: new Date().toISOString(), runtime: {}, transport: {} };
-const items = Array.from({ length: 4096 }, (_, ord) => ({ ord, datasetId: 'ds', itemId: `i${ord}`, input: 'q', target: 'a', fields: { id: `i${ord}`, q: 'q', a: 'a' } }));
-await store.createRun({ runId, name: 'fleet', snapshot, provenance, items, taskCount: 4096 });
+const run = benchRun(4096, 'fleet', plainItems(4096));
+const { runId } = run;
+await store.createRun(run);
 
 async function time(count: number, operation: (index: number) => Promise<unknown>): Promise<number> {
   for (let index = 0; index < Math.min(200, count); index++) await operation(index); // warm up

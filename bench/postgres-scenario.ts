@@ -6,13 +6,11 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashValue } from '../src/core/canonical-json.js';
 import { openStore } from '../src/stores/open-store.js';
 import { PostgresServer } from '../src/testing/postgres-server.js';
-import { testSnapshot } from '../src/testing/snapshot.js';
 import type { Store } from '../src/spec/store.js';
-import type { TaskEvent } from '../src/spec/event.js';
 import { arithmeticDataset, mockConfig } from './fixtures.js';
+import { benchRun, finishedEvents, plainItems } from './support/bench-run.js';
 import { watch } from './support/watch.js';
 
 const [workDirectory, mode, ...rest] = process.argv.slice(2);
@@ -65,25 +63,9 @@ async function fleet(tasks: number, workers: number, backend: 'sqlite' | 'postgr
   for (const suffix of ['', '-wal', '-shm']) rmSync(sqlitePath + suffix, { force: true });
 }
 
-function benchRun(tasks: number) {
-  const snapshot = testSnapshot({ datasets: [{ id: 'ds', fingerprint: 'f'.repeat(64), itemCount: tasks, fields: { input: 'q', target: 'a', idField: 'id' }, targetParse: null }] });
-  const provenance = { toolVersion: 'bench', nodeVersion: process.version, platform: 'bench', arch: 'bench', hostname: 'bench', gitCommit: null, configPath: null, experimentName: 'pg', createdAt: new Date().toISOString(), runtime: {}, transport: {} };
-  const items = Array.from({ length: tasks }, (_, ord) => ({ ord, datasetId: 'ds', itemId: `i${ord}`, input: 'q', target: 'a', fields: { id: `i${ord}`, q: 'q', a: 'a' } }));
-  return { runId: hashValue(snapshot), name: 'pg', snapshot, provenance, items, taskCount: tasks };
-}
-
-function eventsOf(ord: number): TaskEvent[] {
-  return [
-    { taskOrd: ord, type: 'generate-completed', payload: { sample: 0, candidate: { text: `The answer is ${ord}.`, finishReason: { unified: 'stop', raw: 'stop' }, usage: { inputTokens: 9, outputTokens: 5 }, latencyMs: 1 } } },
-    { taskOrd: ord, type: 'reduce-completed', payload: { reduced: { sources: [0] } } },
-    { taskOrd: ord, type: 'parse-completed', payload: { outcome: { ok: true, value: ord } } },
-    { taskOrd: ord, type: 'score-completed', payload: { scores: { accuracy: { value: ord % 2 } } } },
-  ] as TaskEvent[];
-}
-
 /** Microseconds per task through the store alone: claim a batch, append its events, release it. */
 async function perTask(store: Store, tasks: number): Promise<number> {
-  const run = benchRun(tasks);
+  const run = benchRun(tasks, 'pg', plainItems(tasks));
   await store.createRun(run);
   const owner = `bench-${Math.random()}`;
   await store.registerOwner({ owner, runId: run.runId, host: 'bench', pid: process.pid }, 60_000);
@@ -91,7 +73,7 @@ async function perTask(store: Store, tasks: number): Promise<number> {
   for (;;) {
     const claimed = await store.claimTasks({ runId: run.runId, owner, untilStage: 'judge', limit: 256 });
     if (claimed.length === 0) break;
-    await store.appendEvents({ runId: run.runId, owner, events: claimed.flatMap((task) => eventsOf(task.ord)), release: claimed.map((task) => task.ord), leases: new Map(claimed.map((task) => [task.ord, task.token])) });
+    await store.appendEvents({ runId: run.runId, owner, events: claimed.flatMap((task) => finishedEvents(task.ord)), release: claimed.map((task) => task.ord), leases: new Map(claimed.map((task) => [task.ord, task.token])) });
   }
   return ((performance.now() - started) * 1000) / tasks;
 }
@@ -118,7 +100,7 @@ async function time(count: number, operation: (index: number) => Promise<unknown
 
 async function coordination(): Promise<void> {
   const store = await openStore(await database(), { create: true });
-  const run = benchRun(4096);
+  const run = benchRun(4096, 'pg', plainItems(4096));
   await store.createRun(run);
   const runId = run.runId;
   const grantMicros = await time(5_000, () => store.reserveCalls({ runId, model: 'm', requests: 32, tokensPerRequest: 300, requestLimit: 1e12, tokenLimit: null, windowMs: 1000 }));
