@@ -418,19 +418,30 @@ export class PostgresStore extends PostgresReads implements Store {
     return this.transaction(async (client) => {
       const ownerPk = (await this.lockRunForOwner(client, handle.pk, request.owner))!;
       const from = request.fromStage ? stageIndex(request.fromStage) : 0;
-      // Tasks already started (resumed, retried, or given up by a process whose lease expired) go first,
-      // skipping rows another claimer has locked this moment; the token comes from one sequence.
-      const { rows } = await client.query<{ ord: number; next_stage: number; candidate_seqs: (number | null)[] | null; token: number }>(
-        `WITH token AS (SELECT nextval('lease_tokens') AS token),
-         picked AS (
-           SELECT t.ord FROM tasks t
-           WHERE t.run_pk = $1 AND t.failed = false AND t.next_stage >= $2 AND t.next_stage <= $3
-             AND (t.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner_pk = t.lease_owner AND o.expires_at > ${NOW_MS}))
-           ORDER BY t.next_stage, t.ord LIMIT $4 FOR UPDATE SKIP LOCKED)
-         UPDATE tasks t SET lease_owner = $5, lease_token = token.token FROM picked, token
-         WHERE t.run_pk = $1 AND t.ord = picked.ord RETURNING t.ord, t.next_stage, t.candidate_seqs, token.token`,
-        [handle.pk, from, stageIndex(request.untilStage), request.limit, ownerPk],
+      // Tasks already started (resumed, retried, or given up by a process whose lease expired) go first, in
+      // two statements. The first locks candidates, skipping rows another claimer has locked this moment. Its
+      // snapshot may predate an owner that registered and claimed one of them since (the row it locks is the
+      // newest, but the owners it judges it by are as of the statement's start): so the second statement,
+      // whose snapshot is taken once those locks are held, sees every claim committed before them and takes
+      // only the rows whose lease is still free or expired. The token comes from one sequence.
+      const candidates = await client.query<{ ord: number }>(
+        `SELECT t.ord FROM tasks t
+         WHERE t.run_pk = $1 AND t.failed = false AND t.next_stage >= $2 AND t.next_stage <= $3
+           AND (t.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner_pk = t.lease_owner AND o.expires_at > ${NOW_MS}))
+         ORDER BY t.next_stage, t.ord LIMIT $4 FOR UPDATE SKIP LOCKED`,
+        [handle.pk, from, stageIndex(request.untilStage), request.limit],
       );
+      const { rows } =
+        candidates.rows.length === 0
+          ? { rows: [] }
+          : await client.query<{ ord: number; next_stage: number; candidate_seqs: (number | null)[] | null; token: number }>(
+              `WITH token AS (SELECT nextval('lease_tokens') AS token)
+               UPDATE tasks t SET lease_owner = $3, lease_token = token.token FROM token
+               WHERE t.run_pk = $1 AND t.ord = ANY($2::int[])
+                 AND (t.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner_pk = t.lease_owner AND o.expires_at > ${NOW_MS}))
+               RETURNING t.ord, t.next_stage, t.candidate_seqs, token.token`,
+              [handle.pk, candidates.rows.map((row) => row.ord), ownerPk],
+            );
       rows.sort((left, right) => left.next_stage - right.next_stage || left.ord - right.ord);
       const claimed: ClaimedTask[] = rows.map((row) => ({ ord: row.ord, token: row.token, nextStage: row.next_stage as StageIndex, candidateSeqs: row.candidate_seqs ?? empty }));
       // ...then untouched ones, whose rows are created here, already leased (they are all at generate).
