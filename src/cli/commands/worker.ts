@@ -120,7 +120,7 @@ export function workerCommand(): Command {
         process.off('SIGTERM', onSignal);
         await store.close();
       }
-      report(summaries, options, stop.signal.aborted, location);
+      report(summaries, options, stop.signal.aborted, store.location);
       if (skipped.length > 0 && !options.follow) {
         for (const line of skipped) printErrorLine(`assay: error: ${line}`);
         process.exitCode ??= 1;

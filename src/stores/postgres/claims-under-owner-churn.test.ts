@@ -53,7 +53,7 @@ describe.skipIf(!binaries)('postgres claims while owners come and go', () => {
             const owner = `owner-${index}-${round}`;
             await store.registerOwner({ owner, runId, host: 'test', pid: index }, 60_000);
             const claimed = await store.claimTasks({ runId, owner, untilStage: 'judge', limit: 8 });
-            claimsBy[index] += claimed.length;
+            claimsBy[index] = claimsBy[index]! + claimed.length;
             for (const task of claimed) {
               const holder = held.get(task.ord);
               if (holder) doubles.push(`task ${task.ord} claimed by ${owner} while ${holder} held it`);
