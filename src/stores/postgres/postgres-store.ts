@@ -80,6 +80,9 @@ function toRunRecord(row: RunRow): RunRecord {
   };
 }
 
+/** A task row `t` whose lease is free: no owner, or one whose lease expired (or that is gone), by the server's clock. */
+const LEASE_FREE = `(t.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner_pk = t.lease_owner AND o.expires_at > ${NOW_MS}))`;
+
 const RUN_COLUMNS = 'run_pk, run_id, name, snapshot, provenance, status, completed_through, status_reason, task_count, samples, has_judges, created_at, updated_at';
 
 /**
@@ -427,7 +430,7 @@ export class PostgresStore extends PostgresReads implements Store {
       const candidates = await client.query<{ ord: number }>(
         `SELECT t.ord FROM tasks t
          WHERE t.run_pk = $1 AND t.failed = false AND t.next_stage >= $2 AND t.next_stage <= $3
-           AND (t.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner_pk = t.lease_owner AND o.expires_at > ${NOW_MS}))
+           AND ${LEASE_FREE}
          ORDER BY t.next_stage, t.ord LIMIT $4 FOR UPDATE SKIP LOCKED`,
         [handle.pk, from, stageIndex(request.untilStage), request.limit],
       );
@@ -438,7 +441,7 @@ export class PostgresStore extends PostgresReads implements Store {
               `WITH token AS (SELECT nextval('lease_tokens') AS token)
                UPDATE tasks t SET lease_owner = $3, lease_token = token.token FROM token
                WHERE t.run_pk = $1 AND t.ord = ANY($2::int[])
-                 AND (t.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM owners o WHERE o.owner_pk = t.lease_owner AND o.expires_at > ${NOW_MS}))
+                 AND ${LEASE_FREE}
                RETURNING t.ord, t.next_stage, t.candidate_seqs, token.token`,
               [handle.pk, candidates.rows.map((row) => row.ord), ownerPk],
             );
