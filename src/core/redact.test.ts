@@ -20,8 +20,14 @@ describe('redactText', () => {
     expect(redactText('AIzaSyA1234567890abcdefghijklmnopqrstu')).toBe('[redacted]');
   });
 
-  it('redacts the user and password of a URL and key-like query parameters, keeping the rest', () => {
-    expect(redactText('cannot reach postgres://admin:hunter2@db.internal:5432/assay')).toBe('cannot reach postgres://[redacted]@db.internal:5432/assay');
+  it("drops a URL's password (keeping a plain user name, as redactStoreUrl does) and redacts key-like query parameters, keeping the rest", () => {
+    expect(redactText('cannot reach postgres://admin:hunter2@db.internal:5432/assay')).toBe('cannot reach postgres://admin@db.internal:5432/assay');
+    // Already without its password (what a store's location is): unchanged, so still pasteable.
+    expect(redactText('store postgres://assay@db.internal/evals')).toBe('store postgres://assay@db.internal/evals');
+    // A user name that is itself a token goes too, and so does a password with no user.
+    expect(redactText('clone https://ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/o/r')).toBe('clone https://[redacted]@github.com/o/r');
+    expect(redactText('clone https://x9Kq2LmZ7vR4tN8wB3yH6jD1@git.example/o/r')).toBe('clone https://[redacted]@git.example/o/r');
+    expect(redactText('https://:hunter22@host/v1')).toBe('https://[redacted]@host/v1');
     expect(redactText('POST https://gw.example/v1?api-key=abc&deployment=gpt4&sig=zzz')).toBe('POST https://gw.example/v1?api-key=[redacted]&deployment=gpt4&sig=[redacted]');
     expect(redactText('GET /v1/models?access_token=t0k3n#frag')).toBe('GET /v1/models?access_token=[redacted]#frag');
   });
@@ -55,7 +61,7 @@ describe('redactDeep', () => {
     const untouched = { rateLimit: { tokensPerMinute: 40000 }, names: ['a', 'b'] };
     expect(redactDeep(untouched)).toBe(untouched);
     const value = { transport: { m: { baseURL: 'https://u:p@host/v1', headers: ['X-Trace'] } }, count: 3 };
-    expect(redactDeep(value)).toEqual({ transport: { m: { baseURL: 'https://[redacted]@host/v1', headers: ['X-Trace'] } }, count: 3 });
+    expect(redactDeep(value)).toEqual({ transport: { m: { baseURL: 'https://u@host/v1', headers: ['X-Trace'] } }, count: 3 });
     expect(value.transport.m.baseURL).toBe('https://u:p@host/v1');
   });
 });

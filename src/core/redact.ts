@@ -1,9 +1,10 @@
-import { isCredentialName, isCredentialQueryName, KEY_SHAPE } from './credential-shapes.js';
+import { isCredentialName, isCredentialQueryName, KEY_SHAPE, looksLikeCredentialValue } from './credential-shapes.js';
 
 /**
  * The one place text is scrubbed of credentials before it is stored or printed: the exact values of the
  * secrets this process read from the environment for its models, and anything shaped like a credential
- * (an authorization header, a provider key, a URL's user and password, a key-like query parameter or field).
+ * (an authorization header, a provider key, a URL's password and a user name that looks like a token, a key-like
+ * query parameter or field).
  */
 
 export const REDACTED = '[redacted]';
@@ -33,7 +34,7 @@ const AUTH_TOKEN = /\b(Bearer|Basic|Token|Digest|ApiKey)(\s+)([A-Za-z0-9._~+/=-]
 const KEY_SHAPES = new RegExp(KEY_SHAPE.source, 'g');
 // Every repetition that can start at any position is bounded, so scrubbing stays linear in the text's length
 // (an unbounded one made a 100 kB message take 45 s).
-const USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)[^\s/?#@]{1,512}@/gi;
+const USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@:]{0,256})(:[^\s/?#@]{0,512})?@/gi;
 const QUERY_PARAMETER = /([?&;])([^=&#\s?]{1,128})=([^&#\s"'<>]*)/g;
 /** `"x-api-key": "value"`, `token=value`, `Cookie: value` in echoed headers, bodies and messages. */
 const NAMED_VALUE = /(["']?)\b([A-Za-z][\w.-]{0,63})\1(\s{0,8}[:=]\s{0,8})(["']?)([^\s"',;&}<>[\]]{8,})/g;
@@ -46,10 +47,19 @@ function looksLikeToken(token: string): boolean {
   return token.length >= 20 || /[\d+/=_~-]/.test(token);
 }
 
+/**
+ * A URL's user name as shown once its password is dropped (`postgres://admin:pw@db` -> `postgres://admin@db`,
+ * the form `redactStoreUrl` gives and a reader can paste), unless the name itself looks like a credential (a
+ * token sent as the user, `https://ghp_...@github.com`), which goes too.
+ */
+function userShown(user: string): string {
+  return user === '' || user === REDACTED || looksLikeCredentialValue(decodeName(user)) ? REDACTED : user;
+}
+
 /** Scrubs credentials out of a message, a URL or a log line. */
 export function redactText(text: string): string {
   let result = redactKnownSecrets(text);
-  result = result.replace(USERINFO, (_match, scheme: string) => `${scheme}${REDACTED}@`);
+  result = result.replace(USERINFO, (_match, scheme: string, user: string) => `${scheme}${userShown(user)}@`);
   result = result.replace(QUERY_PARAMETER, (match, separator: string, name: string, value: string) =>
     value !== '' && value !== REDACTED && isCredentialQueryName(decodeName(name)) ? `${separator}${name}=${REDACTED}` : match,
   );
