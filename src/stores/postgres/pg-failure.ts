@@ -44,6 +44,13 @@ export function openFailure(location: string, error: unknown): StoreError | Stor
       cause: error,
     });
   }
+  // node-postgres's own words when the server asks for a password (SCRAM) and none was given anywhere.
+  if (/client password must be a string|SASL: .*password/i.test(message)) {
+    return new StoreError(location, 'the PostgreSQL server asks for a password and none was given', {
+      hint: 'give it in the URL (user:PASSWORD@host), in PGPASSWORD, or in ~/.pgpass',
+      cause: error,
+    });
+  }
   if (code === '3D000') {
     return new StoreError(location, `no such database on the PostgreSQL server (${message})`, {
       hint: 'create it first (createdb NAME), or pass the URL of an existing database',
