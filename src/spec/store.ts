@@ -85,6 +85,8 @@ export interface NewRun {
   readonly items: Iterable<StoredItem>;
   /** Tasks follow from the snapshot and items (see core/manifest); only their number is given. */
   readonly taskCount: number;
+  /** When the run was first created (ISO time): a copy keeps its source's. Default: now. */
+  readonly createdAt?: string;
 }
 
 /**

@@ -58,7 +58,8 @@ async function contents(store: Store, runId: string) {
     after = page.at(-1)!.ord;
   }
   return {
-    run: run && { name: run.name, status: run.status, completedThroughStage: run.completedThroughStage, interruptReason: run.interruptReason, taskCount: run.taskCount, snapshot: run.snapshot },
+    // createdAt: a copy keeps when the run was made, not when it was copied.
+    run: run && { name: run.name, createdAt: run.createdAt, status: run.status, completedThroughStage: run.completedThroughStage, interruptReason: run.interruptReason, taskCount: run.taskCount, snapshot: run.snapshot },
     results,
     items: await store.loadItems(runId),
     histogram: (await store.getStageHistogram(runId)).sort((left, right) => left.nextStage - right.nextStage || Number(left.failed) - Number(right.failed)),

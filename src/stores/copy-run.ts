@@ -137,7 +137,7 @@ export async function copyRun(from: Store, to: Store, runId: string, options: Co
   const pipeline: PipelineShape = { samples: run.snapshot.samples, hasJudges: run.snapshot.judges.length > 0 };
   await to.importRun({
     runId,
-    create: { runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, items: itemPages(from, run, pageSize), taskCount: run.taskCount },
+    create: { runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, items: itemPages(from, run, pageSize), taskCount: run.taskCount, createdAt: run.createdAt },
     events: eventPages(from, runId, pipeline, pageSize),
     status: { status: run.status, completedThroughStage: run.completedThroughStage, interruptReason: run.interruptReason },
   });

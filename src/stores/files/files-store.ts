@@ -303,7 +303,7 @@ export class FilesStore implements Store {
     }
     const now = new Date().toISOString();
     this.items = [...run.items];
-    this.run = { runId: run.runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, status: 'created', completedThroughStage: null, untilStage: 'judge', createdAt: now, updatedAt: now };
+    this.run = { runId: run.runId, name: run.name, snapshot: run.snapshot, provenance: run.provenance, status: 'created', completedThroughStage: null, untilStage: 'judge', createdAt: run.createdAt ?? now, updatedAt: now };
     this.setUp(run.snapshot);
     this.save.initialize([...this.manifest!.tasks()].map((task) => task.key), this.extra());
     this.save.append(this.items.map((item) => ({ type: 'item', ...item })));

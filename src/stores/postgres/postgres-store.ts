@@ -197,8 +197,8 @@ export class PostgresStore extends PostgresReads implements Store {
     const now = new Date().toISOString();
     const { rows } = await client.query<{ run_pk: number }>(
       `INSERT INTO runs (run_id, name, snapshot, provenance, status, task_count, samples, has_judges, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'created', $5, $6, $7, $8, $8) RETURNING run_pk`,
-      [run.runId, run.name, JSON.stringify(run.snapshot), JSON.stringify(run.provenance), run.taskCount, run.snapshot.samples, run.snapshot.judges.length > 0, now],
+       VALUES ($1, $2, $3, $4, 'created', $5, $6, $7, $8, $9) RETURNING run_pk`,
+      [run.runId, run.name, JSON.stringify(run.snapshot), JSON.stringify(run.provenance), run.taskCount, run.snapshot.samples, run.snapshot.judges.length > 0, run.createdAt ?? now, now],
     );
     const pk = rows[0]!.run_pk;
     let chunk: StoredItem[] = [];

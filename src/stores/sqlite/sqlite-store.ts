@@ -283,7 +283,7 @@ export class SqliteStore implements Store {
       allRuns: db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY created_at DESC'),
       insertRun: db.prepare(
         `INSERT INTO runs (run_id, name, snapshot, provenance, status, completed_through, task_count, samples, has_judges, created_at, updated_at)
-         VALUES (@runId, @name, @snapshot, @provenance, 'created', NULL, @taskCount, @samples, @hasJudges, @now, @now)`,
+         VALUES (@runId, @name, @snapshot, @provenance, 'created', NULL, @taskCount, @samples, @hasJudges, @createdAt, @now)`,
       ),
       freshFrom: db.prepare<[number], { fresh_from: number }>('SELECT fresh_from FROM runs WHERE run_pk = ?'),
       advanceFresh: db.prepare('UPDATE runs SET fresh_from = ? WHERE run_pk = ?'),
@@ -453,6 +453,7 @@ export class SqliteStore implements Store {
   private createInTransaction(run: NewRun): number {
     const { statements } = this;
     const now = new Date().toISOString();
+    const createdAt = run.createdAt ?? now;
     const result = statements.insertRun.run({
       runId: run.runId,
       name: run.name,
@@ -461,6 +462,7 @@ export class SqliteStore implements Store {
       taskCount: run.taskCount,
       samples: run.snapshot.samples,
       hasJudges: run.snapshot.judges.length > 0 ? 1 : 0,
+      createdAt,
       now,
     });
     const pk = Number(result.lastInsertRowid);
