@@ -32,6 +32,9 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
   private lostCount = 0;
+  private onFailure: ((error: unknown) => void) | null = null;
+  /** Whether a heartbeat has told the store how many leases this process holds (what `assay status` shows). */
+  private heldReported = false;
 
   constructor(private readonly options: LeaseKeeperOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -61,12 +64,21 @@ export class LeaseKeeper {
 
   /** Renews the leases every quarter lease; a renewal that fails (the store refused it) goes to `onFailure`. */
   start(onFailure: (error: unknown) => void): void {
+    this.onFailure = onFailure;
     this.timer = setInterval(() => void this.renew().catch(onFailure), Math.max(250, this.options.leaseMs / 4));
     this.timer.unref();
   }
 
+  /**
+   * Records the tasks a claim leased. After the first claim the held count goes to the store at once (one
+   * heartbeat), not a quarter lease later, so `assay status` does not show a working process holding nothing.
+   */
   claimed(tasks: readonly ClaimedTask[]): void {
     for (const task of tasks) this.held.set(task.ord, task.token);
+    if (!this.heldReported && tasks.length > 0 && this.onFailure) {
+      this.heldReported = true;
+      void this.renew().catch(this.onFailure);
+    }
   }
 
   /** The task's lease was given back (its release committed) or refused: it is no longer held. */
