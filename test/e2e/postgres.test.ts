@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { PostgresServer, postgresBinaries, PG_TEST_PASSWORD } from '../../src/testing/postgres-server.js';
+import { PostgresServer, postgresBinaries, PG_TEST_PASSWORD, PG_TEST_USER } from '../../src/testing/postgres-server.js';
 import { openStore } from '../../src/stores/open-store.js';
 import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
 import { FakeOpenAIServer, solve } from '../support/openai-server.js';
@@ -91,6 +91,22 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
       expect(model.requests).toHaveLength(0);
     });
 
+    it('no password given to a server that asks for one (no PGPASSWORD, no ~/.pgpass)', async () => {
+      const { name } = await database();
+      experiment(3);
+      const bare = `postgres://${PG_TEST_USER}@127.0.0.1:${pg.port}/${name}`;
+      const env = { PGPASSWORD: undefined, PGPASSFILE: workspace.path('no-such-pgpass'), HOME: workspace.dir };
+      for (const args of [['run', 'exp.yaml'], ['worker'], ['submit', 'exp.yaml']]) {
+        const result = await runCli([...args, '--store', bare], { cwd: workspace.dir, env });
+        const line = oneLine(result);
+        expect(line, args.join(' ')).toBe(
+          `assay: error: ${bare}: the PostgreSQL server asks for a password and none was given; give it in the URL (user:PASSWORD@host), in PGPASSWORD, or in ~/.pgpass`,
+        );
+      }
+      expect(await hasAssaySchema(name)).toBe(false);
+      expect(model.requests).toHaveLength(0);
+    });
+
     it('a database without assay schema, for a command that reads (runs, worker, report)', async () => {
       const { name, url } = await database();
       for (const args of [['runs'], ['worker'], ['report', 'abcdef12']]) {
@@ -117,6 +133,17 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
       const line = oneLine(await runCli(['runs', '--store', `mysql://root:${PG_TEST_PASSWORD}@localhost/db`], { cwd: workspace.dir }));
       expect(line).toMatch(/mysql:\/\/ stores are not supported/);
     });
+  });
+
+  it('assay worker with nothing to do names the store without its password, in its line and its --json', async () => {
+    const { name, url } = await database();
+    await (await openStore(url, { create: true })).close();
+    for (const args of [['worker'], ['worker', '--json']]) {
+      const result = await runCli([...args, '--store', url], { cwd: workspace.dir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(PG_TEST_PASSWORD);
+      if (args.length === 1) expect(result.stdout.trim()).toBe(`nothing to do: no unfinished run in postgres://${PG_TEST_USER}@127.0.0.1:${pg.port}/${name}`);
+    }
   });
 
   it('a worker whose connections the server ends (pg_terminate_backend) reconnects or stops with one line; nothing is lost and a rerun finishes', async () => {
@@ -169,8 +196,10 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
       [PG_TEST_PASSWORD],
     );
     expect(leaked.rows[0].n).toBe(0);
-    const recorded = await pg.sql(name, 'SELECT provenance::text AS p FROM assay.runs');
-    expect(recorded.rows[0].p).toContain(`127.0.0.1:${pg.port}/${name}`);
+    // What is kept is the URL without its password, user included: pasteable where PGPASSWORD is set.
+    const recorded = await pg.sql(name, "SELECT provenance->'runtime'->>'store' AS store FROM assay.runs");
+    expect(recorded.rows[0].store).toBe(`postgres://${PG_TEST_USER}@127.0.0.1:${pg.port}/${name}`);
+    expect(JSON.parse(onPg.stdout).store).toBe(`postgres://${PG_TEST_USER}@127.0.0.1:${pg.port}/${name}`);
     const read = async (store: string, ...args: string[]) => {
       const result = await runCli([...args, '--store', store], { cwd: workspace.dir });
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);

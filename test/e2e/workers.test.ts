@@ -199,6 +199,31 @@ describe('workers on one run', () => {
     expect(await withStore(async (store) => [(await store.getRun(runId))!.status, (await store.listOwners(runId)).length, (await store.readTaskEvents(runId, 0)).length])).toEqual(['created', 0, 0]);
   });
 
+  it('assay status shows the leases a worker holds from its first claim on, not only after a quarter lease', async () => {
+    // The default lease is 300 s, so the periodic heartbeat comes 75 s in; the answers are held until status has
+    // been read, so the worker sits on its first claimed batch meanwhile.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server.behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt), after: held });
+    experiment(40, { concurrency: 4 });
+    const runId = await submit();
+    const running = worker(runId);
+    try {
+      await waitFor(() => server.requests.length >= 4, 30_000, 'the worker to call the model');
+      const heldTasks = async () => {
+        const result = await runCli(['status', runId, '--store', location, '--json'], { cwd: workspace.dir });
+        expect(result.code, result.stderr).toBe(0);
+        const workers = (JSON.parse(result.stdout) as { workers: { heldTasks: number; live: boolean }[] }).workers;
+        return workers.length === 1 && workers[0]!.live ? workers[0]!.heldTasks : -1;
+      };
+      await expect.poll(heldTasks, { timeout: 20_000, interval: 200 }).toBeGreaterThanOrEqual(4);
+      expect(await heldTasks()).toBeLessThanOrEqual(40);
+    } finally {
+      release();
+    }
+    expect(modelCalls(await running.done)).toBe(40);
+  });
+
   it('assay worker with nothing to do exits 0 and calls nothing', async () => {
     experiment(5);
     const runId = await submit();
@@ -213,6 +238,23 @@ describe('workers on one run', () => {
     expect(server.requests.length).toBe(asked);
   });
 
+  it.skipIf(SHARED_STORE !== undefined)('assay submit says what it did: created, already there (with its progress), or replaced by an empty run', async () => {
+    experiment(4);
+    const submitted = async (...policy: string[]) => {
+      const result = await runCli(['submit', 'exp.yaml', '--store', location, ...policy], { cwd: workspace.dir });
+      expect(result.code, result.stderr).toBe(0);
+      return result.stderr.trim();
+    };
+    const first = await runCli(['submit', 'exp.yaml', '--store', location], { cwd: workspace.dir });
+    const id = first.stdout.trim();
+    expect(first.stderr.trim()).toBe(`run ${id.slice(0, 12)} (http-test, 4 tasks) created in ${location}; work it with: assay worker ${id.slice(0, 12)} --store ${location}`);
+    expect(modelCalls(await worker(id).done)).toBe(4);
+    expect(await submitted()).toMatch(new RegExp(`^run ${id.slice(0, 12)} \\(http-test, 4 tasks\\) already there \\(completed, 4 of 4 done\\) in `));
+    expect(await submitted('--existing-run-policy', 'rerun')).toMatch(new RegExp(`^run ${id.slice(0, 12)} \\(http-test, 4 tasks\\) replaced by a new, empty one \\(the results it held are gone\\) in `));
+    expect(await stored(id, 4)).toMatchObject({ status: 'created' });
+    expect(await withStore(async (store) => (await store.readResults(id, -1, 10)).filter((row) => row.nextStage > 0).length)).toBe(0);
+  });
+
   it.skipIf(SHARED_STORE !== undefined)('with no run named, a worker skips the runs its config has not the models of, says so, works the others, and exits 1', async () => {
     experiment(6);
     const other = await submit();
@@ -223,6 +265,19 @@ describe('workers on one run', () => {
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^assay: error: skipped run ${other.slice(0, 12)} \\(http-test\\): model 'local' in .*other\\.yaml is not the model run ${other.slice(0, 12)} was made with \\(its params differ\\)`));
     expect((await stored(mine, 6)).status).toBe('completed');
     expect((await stored(other, 6)).status).toBe('created');
+    expect(server.requests).toHaveLength(6);
+    // Again, with only the other run left: the worker says it skipped it, not that there was nothing to do.
+    const again = await runCli(['worker', '--store', location, '--config', 'other.yaml', '--quiet'], { cwd: workspace.dir });
+    expect(again.code).toBe(1);
+    expect(again.stdout.trim()).toBe(`nothing done: the one unfinished run in ${location} skipped (see below)`);
+    const json = await runCli(['worker', '--store', location, '--config', 'other.yaml', '--json'], { cwd: workspace.dir });
+    expect(json.code).toBe(1);
+    const summary = JSON.parse(json.stdout) as { runs: unknown[]; skipped: { runId: string; name: string; reason: string }[]; modelCalls: number };
+    expect(summary.runs).toEqual([]);
+    expect(summary.modelCalls).toBe(0);
+    expect(summary.skipped).toHaveLength(1);
+    expect(summary.skipped[0]).toMatchObject({ runId: other, name: 'http-test' });
+    expect(summary.skipped[0]!.reason).toMatch(/^model 'local' in .*other\.yaml is not the model run /);
     expect(server.requests).toHaveLength(6);
   });
 

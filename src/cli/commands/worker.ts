@@ -66,7 +66,7 @@ export function workerCommand(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const summaries: RunSummary[] = [];
-      const skipped: string[] = [];
+      const skipped: SkippedRun[] = [];
       /** Runs this worker cannot work (its config has not their models): not tried again. */
       const passed = new Set<string>();
       try {
@@ -106,8 +106,8 @@ export function workerCommand(): Command {
               // does not have is left to workers that have it, and said so (exit 1 at the end, without --follow).
               if (!UserError.isInstance(error) || !['model_mismatch', 'worker_needs_config', 'models_from_config'].includes(error.code)) throw error;
               passed.add(run.runId);
-              skipped.push(`skipped run ${shortId(run.runId)} (${run.name}): ${error.line()}`);
-              display.notice(skipped.at(-1)!);
+              skipped.push({ runId: run.runId, name: run.name, reason: error.line() });
+              display.notice(skippedLine(skipped.at(-1)!));
             }
           }
           if (next.length > 0) continue;
@@ -120,9 +120,9 @@ export function workerCommand(): Command {
         process.off('SIGTERM', onSignal);
         await store.close();
       }
-      report(summaries, options, stop.signal.aborted, store.location);
+      report(summaries, skipped, options, stop.signal.aborted, store.location);
       if (skipped.length > 0 && !options.follow) {
-        for (const line of skipped) printErrorLine(`assay: error: ${line}`);
+        for (const run of skipped) printErrorLine(`assay: error: ${skippedLine(run)}`);
         process.exitCode ??= 1;
       }
     });
@@ -147,10 +147,21 @@ async function runsNamed(store: Store, reference: string | undefined, named: Exp
   return [matches[0]!.runId];
 }
 
-function report(summaries: readonly RunSummary[], options: WorkerOptions, stopped: boolean, location: string): void {
+/** An unfinished run this worker left to others: its config has not the run's models (or it found no config). */
+interface SkippedRun {
+  readonly runId: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
+const skippedLine = (run: SkippedRun) => `skipped run ${shortId(run.runId)} (${run.name}): ${run.reason}`;
+
+function report(summaries: readonly RunSummary[], skipped: readonly SkippedRun[], options: WorkerOptions, stopped: boolean, location: string): void {
   const modelCalls = summaries.reduce((sum, summary) => sum + summary.modelCalls, 0);
-  if (options.json) printJson({ runs: summaries, modelCalls, stopped });
-  else if (summaries.length === 0) printLine(`nothing to do: no unfinished run in ${location}`);
+  if (options.json) printJson({ runs: summaries, skipped, modelCalls, stopped });
+  else if (summaries.length === 0 && skipped.length > 0) {
+    printLine(`nothing done: ${skipped.length === 1 ? 'the one unfinished run' : `all ${skipped.length} unfinished runs`} in ${location} skipped (see below)`);
+  } else if (summaries.length === 0) printLine(`nothing to do: no unfinished run in ${location}`);
   else {
     for (const summary of summaries) {
       printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${summary.interruptReason ? ` (${summary.interruptReason})` : ''}`);
@@ -206,6 +217,11 @@ export function printSubmitted(summary: RunSummary, json: boolean): void {
     return;
   }
   printLine(summary.runId);
-  const what = summary.action === 'created' || summary.action === 'rerun' ? 'created' : `already there (${summary.status}, ${summary.done} of ${summary.tasks} done)`;
+  const what =
+    summary.action === 'created'
+      ? 'created'
+      : summary.action === 'rerun'
+        ? 'replaced by a new, empty one (the results it held are gone)'
+        : `already there (${summary.status}, ${summary.done} of ${summary.tasks} done)`;
   printErrorLine(`run ${shortId(summary.runId)} (${summary.name}, ${summary.tasks} tasks) ${what} in ${summary.store}; work it with: assay worker ${shortId(summary.runId)} --store ${summary.store}`);
 }
