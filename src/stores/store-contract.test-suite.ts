@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashValue } from '../core/canonical-json.js';
 import type { TaskEvent } from '../spec/event.js';
-import type { Provenance, RunSnapshot } from '../spec/snapshot.js';
-import { testSnapshot } from '../testing/snapshot.js';
+import type { RunSnapshot } from '../spec/snapshot.js';
+import { testProvenance, testSnapshot } from '../testing/snapshot.js';
 import { OwnerUnknownError } from '../core/errors.js';
 import type { ClaimRequest, ClaimedTask, NewRun, Store, StoredItem } from '../spec/store.js';
 import { describeTaskQueryContract } from './task-query-contract.test-suite.js';
@@ -15,19 +15,7 @@ export interface StoreFactory {
   readonly singleRun?: boolean;
 }
 
-const PROVENANCE: Provenance = {
-  toolVersion: 'test',
-  nodeVersion: process.version,
-  platform: 'test',
-  arch: 'test',
-  hostname: 'test',
-  gitCommit: null,
-  configPath: null,
-  experimentName: 'contract',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  runtime: {},
-  transport: {},
-};
+const PROVENANCE = testProvenance('contract');
 
 function snapshotFor(options: { items: number; models?: string[]; samples?: number; seed?: number }): RunSnapshot {
   return testSnapshot({

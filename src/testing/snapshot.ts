@@ -1,4 +1,4 @@
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type RunSnapshot } from '../spec/snapshot.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Provenance, type RunSnapshot } from '../spec/snapshot.js';
 
 /**
  * A small valid run snapshot for tests of stores and the engine: one mock model, one prompt, one sample,
@@ -20,5 +20,22 @@ export function testSnapshot(overrides: Partial<RunSnapshot> = {}): RunSnapshot 
     metrics: [{ id: 'numeric-match', version: '1', args: { name: 'accuracy' } }],
     judges: [],
     ...overrides,
+  };
+}
+
+/** The provenance of a run made by a test (fixed values, so a store can be checked to give it back as given). */
+export function testProvenance(experimentName: string): Provenance {
+  return {
+    toolVersion: 'test',
+    nodeVersion: process.version,
+    platform: 'test',
+    arch: 'test',
+    hostname: 'test',
+    gitCommit: null,
+    configPath: null,
+    experimentName,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    runtime: {},
+    transport: {},
   };
 }

@@ -1,27 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashValue } from '../../core/canonical-json.js';
 import type { TaskEvent } from '../../spec/event.js';
-import type { Provenance } from '../../spec/snapshot.js';
 import type { Store } from '../../spec/store.js';
-import { testSnapshot } from '../../testing/snapshot.js';
+import { testProvenance, testSnapshot } from '../../testing/snapshot.js';
 import { candidate, describeStoreContract, downstream, failure, newRun } from '../store-contract.test-suite.js';
 import { openStore } from '../open-store.js';
 import { PostgresServer, postgresBinaries } from '../../testing/postgres-server.js';
 
 const binaries = postgresBinaries();
-const PROVENANCE: Provenance = {
-  toolVersion: 'test',
-  nodeVersion: process.version,
-  platform: 'test',
-  arch: 'test',
-  hostname: 'test',
-  gitCommit: null,
-  configPath: null,
-  experimentName: 'concurrent',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  runtime: {},
-  transport: {},
-};
+const PROVENANCE = testProvenance('concurrent');
 /** Creates a run of `tasks` one-item tasks on one mock model in `store`; returns its id. */
 async function createPlainRun(store: Store, name: string, tasks: number): Promise<string> {
   const snapshot = testSnapshot({
