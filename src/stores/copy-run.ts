@@ -84,14 +84,14 @@ function eventsToCopy(events: readonly StoredEvent[], source: TaskProgress, pipe
   return kept;
 }
 
-/** The events that rebuild the run's tasks, a page of tasks at a time (see eventsToCopy). */
+/** The events that rebuild the run's tasks, a page of tasks at a time, each page's read in one batch (see eventsToCopy). */
 async function* eventPages(from: Store, runId: string, pipeline: PipelineShape, pageSize: number): AsyncGenerator<TaskEvent[]> {
   for await (const rows of resultPages(from, runId, pageSize)) {
-    const artifacts = await from.loadArtifacts(runId, rows.map((row) => row.ord));
+    const ords = rows.map((row) => row.ord);
+    const [artifacts, history] = await Promise.all([from.loadArtifacts(runId, ords), from.readTaskEventsAt(runId, ords)]);
     const events: TaskEvent[] = [];
-    for (const { ord } of rows) {
-      const stored = await from.readTaskEvents(runId, ord);
-      for (const event of eventsToCopy(stored, artifacts.get(ord)!.progress, pipeline, from.location, runId, ord)) {
+    for (const ord of ords) {
+      for (const event of eventsToCopy(history.get(ord)!, artifacts.get(ord)!.progress, pipeline, from.location, runId, ord)) {
         events.push({ taskOrd: ord, type: event.type, payload: event.payload } as TaskEvent);
       }
     }

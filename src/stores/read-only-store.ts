@@ -21,6 +21,7 @@ const READS = new Set<string>([
   'loadArtifacts',
   'readResults',
   'readTaskEvents',
+  'readTaskEventsAt',
   'queryTasks',
   'findCallReplies',
   'close',

@@ -488,6 +488,35 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.getTask(run.runId, 'ds/missing/m1/default/0')).toBeUndefined();
       });
 
+      it('reads the events of many tasks in one batch, each as reading that task alone gives them', async () => {
+        const run = newRun({ items: 4, models: ['m1'], seed: 1 });
+        const other = newRun({ items: 4, models: ['m1'], seed: 2 });
+        await store.createRun(run);
+        // Tasks' events interleaved in the log; task 2 has none, task 3 is not asked for, and another run has
+        // events at the same positions: none of those may show up.
+        await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0), candidate(3), candidate(1), ...downstream(0, 1)], release: [] });
+        if (!factory.singleRun) {
+          await store.createRun(other);
+          await store.appendEvents({ runId: other.runId, owner: null, events: [candidate(1, 0, 'other run'), candidate(2, 0, 'other run')], release: [] });
+        }
+        await store.appendEvents({ runId: run.runId, owner: null, events: [candidate(0, 0, 'late'), candidate(3, 0, 'late')], release: [] });
+        const batch = await store.readTaskEventsAt(run.runId, [2, 0, 1]);
+        expect([...batch.keys()].sort()).toEqual([0, 1, 2]);
+        for (const ord of [0, 1, 2]) expect(batch.get(ord)).toEqual(await store.readTaskEvents(run.runId, ord));
+        expect(batch.get(2)).toEqual([]);
+        const text = (event: { payload: unknown }) => (event.payload as { candidate?: { text: string } }).candidate?.text ?? null;
+        expect(batch.get(0)!.map((event) => [event.taskOrd, event.type, text(event)])).toEqual([
+          [0, 'generate-completed', 'The answer is 0.'],
+          [0, 'reduce-completed', null],
+          [0, 'parse-completed', null],
+          [0, 'score-completed', null],
+          [0, 'generate-completed', 'late'],
+        ]);
+        expect(batch.get(0)!.map((event) => event.seq)).toEqual([...batch.get(0)!.map((event) => event.seq)].sort((left, right) => left - right));
+        expect(batch.get(1)!.map((event) => [event.runId, event.taskOrd, text(event)])).toEqual([[run.runId, 1, 'The answer is 1.']]);
+        expect(await store.readTaskEventsAt(run.runId, [])).toEqual(new Map());
+      });
+
       it('accepts events for a task nobody claimed (imports) and creates its state', async () => {
         const run = newRun({ items: 3 });
         await store.createRun(run);

@@ -729,6 +729,13 @@ export class FilesStore implements Store {
     });
   }
 
+  /** From the run held in memory: a lookup per task. */
+  async readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
+    const found = new Map<number, StoredEvent[]>();
+    for (const ord of ords) found.set(ord, await this.readTaskEvents(runId, ord));
+    return found;
+  }
+
   /** Writes the final output (through `write`, given a scratch path), then removes the `.tmp` and `.state`. */
   async finalize(write: (scratchPath: string) => Promise<void>): Promise<void> {
     await this.save.finalize(write);

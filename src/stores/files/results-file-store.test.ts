@@ -133,6 +133,12 @@ describe('the results-file store', () => {
     const failed = await results.readTaskEvents(runId, 2 * 4);
     expect(failed.map((event) => event.type)).toEqual(['generate-completed', 'generate-completed', 'reduce-completed', 'parse-completed', 'score-failed']);
     expect(await results.readTaskEvents(runId, tasks)).toEqual([]);
+    const batch = await results.readTaskEventsAt(runId, [2 * 4, 0, tasks]);
+    expect([...batch.entries()]).toEqual([
+      [2 * 4, failed],
+      [0, scored],
+      [tasks, []],
+    ]);
   });
 
   it('refuses every write with one line, and leaves the file as it was', async () => {

@@ -558,6 +558,13 @@ export class ResultsFileStore implements Store {
     }));
   }
 
+  /** Synthesized per task from the entries held in memory (see readTaskEvents). */
+  async readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
+    const found = new Map<number, StoredEvent[]>();
+    for (const ord of ords) found.set(ord, await this.readTaskEvents(runId, ord));
+    return found;
+  }
+
   // Every write is refused: the file is what a finished job wrote, and it stays byte for byte as it is.
 
   async createRun(): Promise<boolean> {

@@ -207,7 +207,32 @@ export abstract class PostgresReads {
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
     const { pk } = await this.handle(runId);
-    const { rows } = await this.query('SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = $1 AND task_ord = $2 ORDER BY seq', [pk, ord]);
-    return rows.map((row) => ({ seq: row.seq, runId, taskOrd: row.task_ord, type: row.type as StoredEvent['type'], payload: row.payload, createdAt: new Date(row.created_at).toISOString() }));
+    const { rows } = await this.query<PgEventRow>('SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = $1 AND task_ord = $2 ORDER BY seq', [pk, ord]);
+    return rows.map((row) => storedEvent(row, runId));
   }
+
+  /** One query for the whole batch, on events_by_task (run_pk, task_ord, seq). */
+  async readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
+    const { pk } = await this.handle(runId);
+    const found = new Map<number, StoredEvent[]>(ords.map((ord) => [ord, []]));
+    if (ords.length === 0) return found;
+    const { rows } = await this.query<PgEventRow>(
+      'SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = $1 AND task_ord = ANY($2::int[]) ORDER BY task_ord, seq',
+      [pk, [...found.keys()]],
+    );
+    for (const row of rows) found.get(row.task_ord)!.push(storedEvent(row, runId));
+    return found;
+  }
+}
+
+interface PgEventRow {
+  seq: number;
+  task_ord: number;
+  type: string;
+  payload: unknown;
+  created_at: number;
+}
+
+function storedEvent(row: PgEventRow, runId: string): StoredEvent {
+  return { seq: row.seq, runId, taskOrd: row.task_ord, type: row.type as StoredEvent['type'], payload: row.payload, createdAt: new Date(row.created_at).toISOString() };
 }

@@ -145,6 +145,10 @@ function toProgress(row: TaskRow, samples: number): TaskProgress {
   };
 }
 
+function storedEvent(row: { seq: number; task_ord: number | null; type: string; payload: string; created_at: number }, runId: string): StoredEvent {
+  return { seq: row.seq, runId, taskOrd: row.task_ord, type: row.type as StoredEvent['type'], payload: JSON.parse(row.payload), createdAt: new Date(row.created_at).toISOString() };
+}
+
 /**
  * Opens (or creates) an assay store in one SQLite file, in WAL mode. A write the file system refuses (disk
  * full, read-only, I/O error) surfaces as a `StoreUnavailableError` naming the file.
@@ -366,6 +370,9 @@ export class SqliteStore implements Store {
       ),
       eventsByTask: db.prepare<[number, number], { seq: number; task_ord: number | null; type: string; payload: string; created_at: number }>(
         'SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = ? AND task_ord = ? ORDER BY seq',
+      ),
+      eventsAmong: db.prepare<[number, string], { seq: number; task_ord: number; type: string; payload: string; created_at: number }>(
+        'SELECT seq, task_ord, type, payload, created_at FROM events WHERE run_pk = ? AND task_ord IN (SELECT value FROM json_each(?)) ORDER BY task_ord, seq',
       ),
       failures: db.prepare<[number, number], { ord: number; failure: string }>(
         'SELECT ord, failure FROM tasks WHERE run_pk = ? AND failed = 1 ORDER BY next_stage, ord LIMIT ?',
@@ -1022,14 +1029,16 @@ export class SqliteStore implements Store {
   }
 
   async readTaskEvents(runId: string, ord: number): Promise<StoredEvent[]> {
-    return this.statements.eventsByTask.all(this.handle(runId).pk, ord).map((row) => ({
-      seq: row.seq,
-      runId,
-      taskOrd: row.task_ord,
-      type: row.type as StoredEvent['type'],
-      payload: JSON.parse(row.payload),
-      createdAt: new Date(row.created_at).toISOString(),
-    }));
+    return this.statements.eventsByTask.all(this.handle(runId).pk, ord).map((row) => storedEvent(row, runId));
+  }
+
+  /** One statement for the whole batch, on events_by_task (run_pk, task_ord, then seq as the rowid). */
+  async readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
+    const pk = this.handle(runId).pk;
+    const found = new Map<number, StoredEvent[]>(ords.map((ord) => [ord, []]));
+    if (ords.length === 0) return found;
+    for (const row of this.statements.eventsAmong.all(pk, JSON.stringify([...found.keys()]))) found.get(row.task_ord)!.push(storedEvent(row, runId));
+    return found;
   }
 
   async close(): Promise<void> {
