@@ -199,15 +199,27 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean, 
   }
 }
 
+/** How long opening a store waits for its second connection before leaving the check to each BEGIN. */
+const PROBE_WAIT_MS = 2_000;
+
 /**
  * Finds a pooler in transaction mode when the store is opened rather than in the middle of a run: a second
  * connection set up while `client` is idle lands, behind such a pooler, on the server session `client` just
  * left (PgBouncer reuses the most recent one), so `client`'s next BEGIN finds another mark and is refused.
- * Directly, or in session mode, each connection is its own session and this costs one connection more.
+ * Directly, or in session mode, each connection is its own session and this costs one connection more. A
+ * pooler in session mode with no server connection free would hold the second one back until `client` lets
+ * go of its own: after a moment the check is left to each BEGIN.
  */
 async function refuseSharedSessions(pool: pg.Pool, client: pg.PoolClient): Promise<void> {
   if ((pool.options.max ?? 10) < 2) return;
-  const second = await pool.connect();
+  const connecting = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, PROBE_WAIT_MS, undefined)));
+  const second = await Promise.race([connecting, waited]).finally(() => clearTimeout(timer));
+  if (!second) {
+    connecting.then((late) => late.release(), () => undefined);
+    return;
+  }
   second.release();
   await begin(client).finally(() => client.query('ROLLBACK').catch(() => undefined));
 }
