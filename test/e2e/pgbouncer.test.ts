@@ -61,9 +61,13 @@ suite(`assay through PgBouncer (${missing ?? bouncerBinary})`, () => {
     workspace.write('exp.yaml', httpConfig(model.baseURL, { concurrency: 4 }).replace('  store: store.db\n', ''));
   }
 
-  it('session mode: submit, two workers that finish one run (each task answered once), runs and store copy work, in the store a direct connection reads', async () => {
+  it('session mode: run, submit, two workers that finish one run (each task answered once), runs and store copy work, in the store a direct connection reads', async () => {
     const name = await database();
     const url = session.url(USER, PASSWORD, name);
+    experiment(8);
+    const ran = await runCli(['run', 'exp.yaml', '--store', url, '--json'], { cwd: workspace.dir });
+    expect(ran.code, ran.stderr).toBe(0);
+    const first = JSON.parse(ran.stdout).runId as string;
     experiment(60);
     const submitted = await runCli(['submit', 'exp.yaml', '--store', url], { cwd: workspace.dir });
     expect(submitted.code, submitted.stderr).toBe(0);
@@ -71,19 +75,20 @@ suite(`assay through PgBouncer (${missing ?? bouncerBinary})`, () => {
     const workers = [startCli(['worker', runId, '--store', url, '--json'], { cwd: workspace.dir }), startCli(['worker', runId, '--store', url, '--json'], { cwd: workspace.dir })];
     for (const done of await Promise.all(workers.map((worker) => worker.done))) expect(done.code, done.stderr).toBe(0);
     // Each task answered once, whichever worker took it.
-    expect(model.requests).toHaveLength(60);
+    expect(model.requests).toHaveLength(8 + 60);
     const direct = `postgres://${USER}:${PASSWORD}@127.0.0.1:${pg.port}/${name}`;
     for (const store of [url, direct]) {
       const runs = await runCli(['runs', '--store', store, '--json'], { cwd: workspace.dir });
       expect(runs.code, runs.stderr).toBe(0);
-      expect(JSON.parse(runs.stdout)).toMatchObject([{ runId, status: 'completed' }]);
+      const listed = JSON.parse(runs.stdout) as Array<{ runId: string; status: string }>;
+      expect(listed.map((run) => [run.runId, run.status]).sort()).toEqual([[first, 'completed'], [runId, 'completed']].sort());
     }
     const tables = await pg.sql(name, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'");
     expect(tables.rows[0].n).toBe(0);
     const copied = await runCli(['store', 'copy', url, 'copy.db', '--json'], { cwd: workspace.dir });
     expect(copied.code, copied.stderr).toBe(0);
-    expect(JSON.parse(copied.stdout).runs).toEqual([{ runId, outcome: 'copied' }]);
-    const back = await runCli(['store', 'copy', 'copy.db', session.url(USER, PASSWORD, await database()), '--json'], { cwd: workspace.dir });
+    expect(JSON.parse(copied.stdout).runs).toHaveLength(2);
+    const back = await runCli(['store', 'copy', 'copy.db', session.url(USER, PASSWORD, await database()), runId, '--json'], { cwd: workspace.dir });
     expect(back.code, back.stderr).toBe(0);
     expect(JSON.parse(back.stdout).runs).toEqual([{ runId, outcome: 'copied' }]);
   });
