@@ -40,6 +40,8 @@ export interface PgBouncerOptions {
   readonly users: Readonly<Record<string, string>>;
   /** Server connections per (user, database). */
   readonly poolSize?: number;
+  /** Aliases in session mode whatever `poolMode` says (PgBouncer's per-database pool_mode): alias to database. */
+  readonly sessionAliases?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -66,6 +68,7 @@ export class PgBouncer {
       join(folder, 'pgbouncer.ini'),
       [
         '[databases]',
+        ...Object.entries(options.sessionAliases ?? {}).map(([alias, database]) => `${alias} = host=127.0.0.1 port=${options.serverPort} dbname=${database} pool_mode=session`),
         `* = host=127.0.0.1 port=${options.serverPort}`,
         '[pgbouncer]',
         'listen_addr = 127.0.0.1',

@@ -39,7 +39,8 @@ suite(`assay through PgBouncer (${missing ?? bouncerBinary})`, () => {
     await pg.sql('postgres', `CREATE ROLE ${USER} LOGIN PASSWORD '${PASSWORD}'`);
     const users = { [USER]: PASSWORD };
     session = await PgBouncer.start({ serverPort: pg.port, poolMode: 'session', users, poolSize: 20 });
-    transaction = await PgBouncer.start({ serverPort: pg.port, poolMode: 'transaction', users });
+    // One database of it in session mode, the way a PgBouncer kept in transaction mode for others can serve assay.
+    transaction = await PgBouncer.start({ serverPort: pg.port, poolMode: 'transaction', users, sessionAliases: { assay_session: 'bouncer_e2e_shared' } });
   }, 120_000);
   afterAll(() => {
     transaction?.stop();
@@ -114,5 +115,16 @@ suite(`assay through PgBouncer (${missing ?? bouncerBinary})`, () => {
     expect(refused.stderr).toMatch(/its connections do not each keep one PostgreSQL session/);
     expect(model.requests).toHaveLength(requests);
     expect((await pg.sql(name, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('assay', 'public')")).rows[0].n).toBe(0);
+  });
+
+  it('a PgBouncer kept in transaction mode serves assay through a database entry with pool_mode = session', async () => {
+    await pg.createDatabase('bouncer_e2e_shared');
+    await pg.sql('postgres', `ALTER DATABASE bouncer_e2e_shared OWNER TO ${USER}`);
+    experiment(5);
+    const url = transaction.url(USER, PASSWORD, 'assay_session');
+    const ran = await runCli(['run', 'exp.yaml', '--store', url, '--json'], { cwd: workspace.dir });
+    expect(ran.code, ran.stderr).toBe(0);
+    const runs = await runCli(['runs', '--store', `postgres://${USER}:${PASSWORD}@127.0.0.1:${pg.port}/bouncer_e2e_shared`, '--json'], { cwd: workspace.dir });
+    expect(JSON.parse(runs.stdout)).toMatchObject([{ runId: JSON.parse(ran.stdout).runId, status: 'completed' }]);
   });
 });
