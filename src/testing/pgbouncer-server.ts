@@ -40,6 +40,8 @@ export interface PgBouncerOptions {
   readonly users: Readonly<Record<string, string>>;
   /** Server connections per (user, database). */
   readonly poolSize?: number;
+  /** How long a client may wait for a server connection before PgBouncer gives up on it (its default: 120 s). */
+  readonly queryWaitSeconds?: number;
   /** Aliases in session mode whatever `poolMode` says (PgBouncer's per-database pool_mode): alias to database. */
   readonly sessionAliases?: Readonly<Record<string, string>>;
 }
@@ -78,6 +80,7 @@ export class PgBouncer {
         `auth_file = ${join(folder, 'userlist.txt')}`,
         `pool_mode = ${options.poolMode}`,
         `default_pool_size = ${options.poolSize ?? 4}`,
+        ...(options.queryWaitSeconds === undefined ? [] : [`query_wait_timeout = ${options.queryWaitSeconds}`]),
         `logfile = ${join(folder, 'pgbouncer.log')}`,
         '',
       ].join('\n'),

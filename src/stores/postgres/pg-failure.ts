@@ -57,6 +57,13 @@ export function openFailure(location: string, error: unknown): StoreError | Stor
       cause: error,
     });
   }
+  // PgBouncer's words when no server connection of the database's pool came free in time.
+  if (/query_wait_timeout/.test(message)) {
+    return new StoreError(location, 'PgBouncer found no free server connection for assay in time (query_wait_timeout)', {
+      hint: "raise the database's default_pool_size in PgBouncer to at least the number of assay processes times ASSAY_PG_POOL_SIZE (4), or lower ASSAY_PG_POOL_SIZE",
+      cause: error,
+    });
+  }
   if (isConnectionError(error)) {
     return new StoreError(location, `cannot reach the PostgreSQL server (${message})`, {
       hint: 'check the host and port in the URL and that the server is running',

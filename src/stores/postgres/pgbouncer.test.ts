@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskEvent } from '../../spec/event.js';
 import { PgBouncer, pgbouncerBinary } from '../../testing/pgbouncer-server.js';
@@ -20,6 +21,7 @@ let server: PostgresServer | undefined;
 let session: PgBouncer | undefined;
 let transaction: PgBouncer | undefined;
 let narrow: PgBouncer | undefined;
+let crowded: PgBouncer | undefined;
 let databases = 0;
 
 /** A new database owned by USER; its name. */
@@ -43,8 +45,10 @@ suite(`postgres store through PgBouncer (${missing ?? bouncerBinary})`, () => {
     // One server connection: every client's session set-up lands on the same server session.
     transaction = await PgBouncer.start({ serverPort: server.port, poolMode: 'transaction', users, poolSize: 1 });
     narrow = await PgBouncer.start({ serverPort: server.port, poolMode: 'session', users, poolSize: 1 });
+    crowded = await PgBouncer.start({ serverPort: server.port, poolMode: 'session', users, poolSize: 1, queryWaitSeconds: 1 });
   }, 120_000);
   afterAll(() => {
+    crowded?.stop();
     narrow?.stop();
     transaction?.stop();
     session?.stop();
@@ -123,6 +127,20 @@ suite(`postgres store through PgBouncer (${missing ?? bouncerBinary})`, () => {
       expect(await store.getRun(run.runId)).toMatchObject({ status: 'created', taskCount: 4 });
     } finally {
       await store.close();
+    }
+  }, 30_000);
+
+  it('in session mode with every server connection taken, opening the store says to size the pool', async () => {
+    const name = await database();
+    const holder = new pg.Client({ connectionString: crowded!.url(USER, PASSWORD, name) });
+    await holder.connect();
+    try {
+      await expect(openStore(crowded!.url(USER, PASSWORD, name), { create: true })).rejects.toMatchObject({
+        message: expect.stringMatching(/bouncer_\d+: PgBouncer found no free server connection for assay in time \(query_wait_timeout\)/),
+        hint: expect.stringMatching(/raise the database's default_pool_size .* or lower ASSAY_PG_POOL_SIZE/),
+      });
+    } finally {
+      await holder.end();
     }
   }, 30_000);
 
