@@ -35,7 +35,7 @@ function accepts(port: number): Promise<boolean> {
 export interface PgBouncerOptions {
   /** The PostgreSQL server behind it (every database name is passed through to it). */
   readonly serverPort: number;
-  readonly poolMode: 'session' | 'transaction';
+  readonly poolMode: 'session' | 'transaction' | 'statement';
   /** Logins it accepts, by user name, with their passwords (the same as on the server). */
   readonly users: Readonly<Record<string, string>>;
   /** Server connections per (user, database). */

@@ -22,6 +22,7 @@ let session: PgBouncer | undefined;
 let transaction: PgBouncer | undefined;
 let narrow: PgBouncer | undefined;
 let crowded: PgBouncer | undefined;
+let statement: PgBouncer | undefined;
 let databases = 0;
 
 /** A new database owned by USER; its name. */
@@ -45,10 +46,12 @@ suite(`postgres store through PgBouncer (${missing ?? bouncerBinary})`, () => {
     // One server connection: every client's session set-up lands on the same server session.
     transaction = await PgBouncer.start({ serverPort: server.port, poolMode: 'transaction', users, poolSize: 1 });
     narrow = await PgBouncer.start({ serverPort: server.port, poolMode: 'session', users, poolSize: 1 });
+    statement = await PgBouncer.start({ serverPort: server.port, poolMode: 'statement', users });
     crowded = await PgBouncer.start({ serverPort: server.port, poolMode: 'session', users, poolSize: 1, queryWaitSeconds: 1 });
   }, 120_000);
   afterAll(() => {
     crowded?.stop();
+    statement?.stop();
     narrow?.stop();
     transaction?.stop();
     session?.stop();
@@ -152,6 +155,15 @@ suite(`postgres store through PgBouncer (${missing ?? bouncerBinary})`, () => {
     });
     const schemas = await server!.sql(name, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('assay', 'public')");
     expect(schemas.rows[0].n).toBe(0);
+  });
+
+  it('in statement mode, opening the store is refused with what to do, and nothing is written', async () => {
+    const name = await database();
+    await expect(openStore(statement!.url(USER, PASSWORD, name), { create: true })).rejects.toMatchObject({
+      message: expect.stringMatching(/bouncer_\d+: its connections do not each keep one PostgreSQL session \(a pooler in statement mode in between: transaction blocks not allowed in statement pooling mode\)/),
+      hint: expect.stringMatching(/through a PgBouncer database with pool_mode = session/),
+    });
+    expect((await server!.sql(name, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('assay', 'public')")).rows[0].n).toBe(0);
   });
 
   it('in transaction mode, a store opened by another process sharing the server session is refused at its next transaction', async () => {
