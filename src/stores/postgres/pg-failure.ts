@@ -57,6 +57,20 @@ export function openFailure(location: string, error: unknown): StoreError | Stor
       cause: error,
     });
   }
+  // PgBouncer's words in statement mode, at the first BEGIN: like transaction mode (see begin), refused.
+  if (/not allowed in statement pooling mode/.test(message)) {
+    return new StoreError(location, `its connections do not each keep one PostgreSQL session (a pooler in statement mode in between: ${message})`, {
+      hint: 'connect to PostgreSQL directly, or through a PgBouncer database with pool_mode = session',
+      cause: error,
+    });
+  }
+  // PgBouncer's words when no server connection of the database's pool came free in time.
+  if (/query_wait_timeout/.test(message)) {
+    return new StoreError(location, 'PgBouncer found no free server connection for assay in time (query_wait_timeout)', {
+      hint: "raise the database's default_pool_size in PgBouncer to at least the number of assay processes times ASSAY_PG_POOL_SIZE (4), or lower ASSAY_PG_POOL_SIZE",
+      cause: error,
+    });
+  }
   if (isConnectionError(error)) {
     return new StoreError(location, `cannot reach the PostgreSQL server (${message})`, {
       hint: 'check the host and port in the URL and that the server is running',

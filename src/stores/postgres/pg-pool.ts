@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { StoreError } from '../../core/errors.js';
 import { isConnectionError, isRetryableConflict } from './pg-failure.js';
 import { PG_MIGRATIONS, PG_NAMESPACE, PG_SCHEMA_VERSION } from './schema.js';
+import { redactStoreUrl } from './pg-url.js';
 
 /** bigint, numeric and their sums come back as numbers: every count and sequence number here fits in 2^53. */
 const types = {
@@ -20,17 +22,22 @@ export function poolSize(): number {
 /** How long the server lets a session sit idle inside a transaction before ending it. */
 export const IDLE_IN_TRANSACTION_MS = 2_000;
 
+/**
+ * What each pooled connection knows of its session: the random mark it left in it when it connected, and the
+ * store it belongs to (for the message when the mark is gone).
+ */
+const sessions = new WeakMap<pg.ClientBase, { mark: string; location: string }>();
+
 export function createPool(url: string, options: { readonly?: boolean } = {}): pg.Pool {
+  const location = redactStoreUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize(),
     types,
-    // Every table is in the assay schema; unqualified names resolve there. A session left idle inside a
-    // transaction (its process stopped with SIGSTOP, or hung) is ended by the server after a moment, so its
-    // row locks never hold the rest of the fleet back; our own transactions never sit idle that long (and
-    // one ended so is rolled back and run again, see inTransaction).
-    // A reader (assay view) gets sessions the server itself keeps from writing.
-    options: `-c search_path=${PG_NAMESPACE} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}${options.readonly ? ' -c default_transaction_read_only=on' : ''}`,
+    // The session is set up by statements on each new connection, not by startup options: a pooler in front
+    // (PgBouncer) refuses the `options` startup parameter, or drops it when told to ignore it, which would
+    // leave the tables to be created in and read from another schema.
+    onConnect: (client) => setUpSession(client, location, options.readonly ?? false),
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 30_000,
     // Which process a connection belongs to, for pg_stat_activity (and for ending one process's sessions).
@@ -41,6 +48,48 @@ export function createPool(url: string, options: { readonly?: boolean } = {}): p
   pool.on('error', () => undefined);
   return pool;
 }
+
+/**
+ * Sets up a new connection's session, in one statement. Every table is in the assay schema; unqualified names
+ * resolve there. A session left idle inside a transaction (its process stopped with SIGSTOP, or hung) is ended
+ * by the server after a moment, so its row locks never hold the rest of the fleet back; our own transactions
+ * never sit idle that long (and one ended so is rolled back and run again, see inTransaction). A reader
+ * (assay view) gets sessions the server itself keeps from writing. A random mark, checked at each BEGIN, tells
+ * whether the connection is still this session (see begin).
+ */
+async function setUpSession(client: pg.ClientBase, location: string, readonly: boolean): Promise<void> {
+  const mark = randomUUID();
+  const settings: Array<[string, string]> = [
+    ['search_path', PG_NAMESPACE],
+    ['idle_in_transaction_session_timeout', String(IDLE_IN_TRANSACTION_MS)],
+    ...(readonly ? ([['default_transaction_read_only', 'on']] as Array<[string, string]>) : []),
+    [SESSION_MARK, mark],
+  ];
+  const calls = settings.map((_, index) => `set_config($${2 * index + 1}, $${2 * index + 2}, false)`);
+  await client.query(`SELECT ${calls.join(', ')}`, settings.flat());
+  sessions.set(client, { mark, location });
+}
+
+/** A setting of assay's own (a placeholder variable) holding each connection's mark in its session. */
+const SESSION_MARK = 'assay.session_mark';
+
+/**
+ * BEGIN, and in the same round trip a check that the connection is still the session it set up: behind a
+ * pooler that hands each transaction to any server connection (PgBouncer's transaction or statement mode),
+ * another client's settings (or none) would be in force, and unqualified names could resolve to other
+ * tables. Such a connection is refused rather than used.
+ */
+async function begin(client: pg.PoolClient): Promise<void> {
+  const results = (await client.query(`BEGIN; SELECT current_setting('${SESSION_MARK}', true) AS mark`)) as unknown as Array<pg.QueryResult<{ mark: string | null }>>;
+  const session = sessions.get(client);
+  if (session && results[1]?.rows[0]?.mark === session.mark) return;
+  throw new SessionNotKeptError(session?.location ?? 'postgres', 'its connections do not each keep one PostgreSQL session (a pooler in transaction mode in between, e.g. PgBouncer with pool_mode = transaction)', {
+    hint: 'connect to PostgreSQL directly, or through a PgBouncer database with pool_mode = session',
+  });
+}
+
+/** The connection is not one session from one statement to the next (a pooler in transaction mode): not retried. */
+export class SessionNotKeptError extends StoreError {}
 
 /** The database holds no assay store (and the caller did not ask to create one). */
 export class NoStoreError extends StoreError {}
@@ -64,7 +113,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
       // A connection the server ends between two statements of ours would emit 'error' with nobody
       // listening (and end the process): the next statement fails instead, and is handled below.
       client.on('error', ignore);
-      await client.query('BEGIN');
+      await begin(client);
       const result = await work(client);
       committing = true;
       await client.query('COMMIT');
@@ -106,6 +155,7 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean, 
   const client = await pool.connect();
   client.on('error', ignore);
   try {
+    await refuseSharedSessions(pool, client);
     const version = await readVersion(client);
     if (version === PG_SCHEMA_VERSION) return;
     if (version !== null && version > PG_SCHEMA_VERSION) throw newerSchema(location, version);
@@ -120,8 +170,8 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean, 
         hint: `upgrade it once with a command that writes, e.g. \`assay runs --store ${location}\``,
       });
     }
-    await client.query('BEGIN');
     try {
+      await begin(client);
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const locked = await readVersion(client);
       if (locked !== null && locked > PG_SCHEMA_VERSION) throw newerSchema(location, locked);
@@ -147,6 +197,31 @@ export async function migrate(pool: pg.Pool, location: string, create: boolean, 
     client.off('error', ignore);
     client.release();
   }
+}
+
+/** How long opening a store waits for its second connection before leaving the check to each BEGIN. */
+const PROBE_WAIT_MS = 2_000;
+
+/**
+ * Finds a pooler in transaction mode when the store is opened rather than in the middle of a run: a second
+ * connection set up while `client` is idle lands, behind such a pooler, on the server session `client` just
+ * left (PgBouncer reuses the most recent one), so `client`'s next BEGIN finds another mark and is refused.
+ * Directly, or in session mode, each connection is its own session and this costs one connection more. A
+ * pooler in session mode with no server connection free would hold the second one back until `client` lets
+ * go of its own: after a moment the check is left to each BEGIN.
+ */
+async function refuseSharedSessions(pool: pg.Pool, client: pg.PoolClient): Promise<void> {
+  if ((pool.options.max ?? 10) < 2) return;
+  const connecting = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, PROBE_WAIT_MS, undefined)));
+  const second = await Promise.race([connecting, waited]).finally(() => clearTimeout(timer));
+  if (!second) {
+    connecting.then((late) => late.release(), () => undefined);
+    return;
+  }
+  second.release();
+  await begin(client).finally(() => client.query('ROLLBACK').catch(() => undefined));
 }
 
 async function readVersion(client: pg.PoolClient): Promise<number | null> {
