@@ -1,3 +1,4 @@
+import { redactText } from '../core/redact.js';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe.js';
 
 // Every line the CLI prints goes through these writers, so text from a model or a dataset never reaches the
@@ -13,9 +14,12 @@ export function printLine(text = ''): void {
   process.stdout.write(`${terminalSafe(text)}\n`);
 }
 
-/** The same on stderr: errors, warnings and notices. */
+/**
+ * The same on stderr: errors, warnings and notices. Scrubbed of credentials too (a URL's password, a key
+ * read from the environment), whatever built the line: a message is never the place for one.
+ */
 export function printErrorLine(text: string): void {
-  process.stderr.write(`${terminalSafe(text)}\n`);
+  process.stderr.write(`${terminalSafe(redactText(text))}\n`);
 }
 
 /** Longest error line printed; a longer one keeps its start and its end (where the advice is). */

@@ -135,6 +135,19 @@ suite(`assay on PostgreSQL (${binaries ?? 'no binaries'})`, () => {
     });
   });
 
+  it('a run stopped by a model that cannot be reached says how to run it again, naming the store without its password', async () => {
+    const { name, url } = await database();
+    workspace.arithmetic('questions.jsonl', 30);
+    // Nothing listens on port 1: every call is refused, and the run stops after enough of them in a row.
+    workspace.write('exp.yaml', httpConfig('http://127.0.0.1:1/v1', { concurrency: 2, maxAttempts: 1 }).replace('  store: store.db\n', ''));
+    const result = await runCli(['run', 'exp.yaml', '--store', url, '--quiet'], { cwd: workspace.dir });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout + result.stderr).not.toContain(PG_TEST_PASSWORD);
+    const line = result.stderr.split('\n').find((text) => text.startsWith('model local at http://127.0.0.1:1/v1: '));
+    expect(line, result.stderr).toMatch(/calls in a row failed/);
+    expect(line).toMatch(new RegExp(`run the same command again: assay run exp\\.yaml --store postgres://${PG_TEST_USER}@127\\.0\\.0\\.1:${pg.port}/${name}$`));
+  });
+
   it('assay worker with nothing to do names the store without its password, in its line and its --json', async () => {
     const { name, url } = await database();
     await (await openStore(url, { create: true })).close();

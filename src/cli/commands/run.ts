@@ -134,7 +134,7 @@ export function runCommand(): Command {
       const interrupted = summary.status === 'interrupted' && stop.signal.aborted;
       if (options.json) printJson({ ...summary, interrupted });
       else printSummary(summary, config);
-      const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${options.store}` : ''}`;
+      const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${summary.store}` : ''}`;
       if (summary.status === 'interrupted' && summary.interruptReason === 'model' && summary.modelDown) {
         printErrorLine(modelDownLine(summary.modelDown, again));
         process.exitCode = 1;
