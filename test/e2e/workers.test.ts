@@ -181,6 +181,13 @@ describe('workers on one run', () => {
     expect(asked.length).toBe(150);
     expect(Math.max(...asked)).toBe(1);
     expect(await stored(summary.runId, 150)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
+    // Without --json the summary has a line for the workers, their calls adding up to the run's.
+    experiment(20);
+    const text = await runCli(['run', 'exp.yaml', '--store', location, '--workers', '2'], { cwd: workspace.dir });
+    expect(text.code, text.stderr).toBe(0);
+    const line = /^ {2}workers: 1 \(pid \d+\) (\d+) calls · 2 \(pid \d+\) (\d+) calls$/m.exec(text.stdout);
+    expect(line, text.stdout).not.toBeNull();
+    expect(Number(line![1]) + Number(line![2])).toBe(20);
   });
 
   it('a worker whose config names other models than the run is refused with one line, and nothing is written', async () => {
