@@ -67,6 +67,9 @@ describe('existing runs and stage limits', () => {
     const parsedOnly = await run('--until-stage', 'parse');
     expect(parsedOnly.summary).toMatchObject({ completedThroughStage: 'parse', modelCalls: 0 });
     expect(parsedOnly.summary.stages.score.pending).toBe(10);
+    // Read as a person: "0 done" alone would look like nothing happened, so the stage asked for is counted too.
+    const text = await runCli(['run', 'experiment.yaml', '--until-stage', 'parse', '--quiet'], { cwd: workspace.dir });
+    expect(text.stdout.split('\n')[1]).toMatch(/^ {2}10 tasks · 10 through parse · 0 done · 0 failed · 0 model calls this session · /);
 
     const finished = await run();
     expect(finished.summary).toMatchObject({ status: 'completed', completedThroughStage: 'score', action: 'resumed', modelCalls: 0, done: 10 });

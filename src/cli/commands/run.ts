@@ -174,8 +174,12 @@ export function printSummary(summary: RunSummary, config: string): void {
   const through = summary.completedThroughStage ? ` through ${summary.completedThroughStage}` : '';
   const reason = summary.interruptReason ? ` (${summary.interruptReason})` : '';
   printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${reason}${through}`);
+  // Stopped after a stage (--until-stage): "done" counts tasks through the whole pipeline, so say how many
+  // passed the stage asked for too.
+  const lastStage = STAGES.filter((stage) => summary.stages[stage].enabled).at(-1);
+  const upTo = lastStage && STAGES.indexOf(summary.untilStage) < STAGES.indexOf(lastStage) ? ` · ${summary.stages[summary.untilStage].completed} through ${summary.untilStage}` : '';
   printLine(
-    `  ${summary.tasks} tasks · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
+    `  ${summary.tasks} tasks${upTo} · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
   );
   // assay run --workers: what each worker process did.
   const workers = (summary as { workers?: readonly { worker: number; pid: number | null; modelCalls: number }[] }).workers;
