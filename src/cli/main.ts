@@ -18,6 +18,20 @@ import { viewCommand } from './commands/view.js';
 import { oneLine, printErrorLine, printJson } from './output.js';
 
 export function buildProgram(): Command {
+  return withAssayErrors(buildCommands());
+}
+
+/**
+ * Commander's own usage errors (an unknown option, a bad argument) in assay's form, `assay: error: ...`, on
+ * every command and subcommand, like the errors assay raises itself.
+ */
+function withAssayErrors(command: Command): Command {
+  command.configureOutput({ outputError: (text, write) => write(text.startsWith('error: ') ? `assay: ${text}` : text) });
+  for (const sub of command.commands) withAssayErrors(sub);
+  return command;
+}
+
+function buildCommands(): Command {
   return new Command('assay')
     .description('durable, resumable evaluation of language models')
     .version(toolVersion())

@@ -134,9 +134,13 @@ describe('bad input', () => {
     workspace.write('experiment.yaml', config('  - id: m\n    provider: mock\n'));
     const stage = await runCli(['run', 'experiment.yaml', '--until-stage', 'grade'], { cwd: workspace.dir });
     expect(stage.code).toBe(1);
-    expect(stage.stderr).toMatch(/argument 'grade' is invalid\. Allowed choices are generate, reduce, parse, score, judge/);
+    expect(stage.stderr).toMatch(/^assay: error: option '--until-stage <stage>' argument 'grade' is invalid\. Allowed choices are generate, reduce, parse, score, judge/);
     const option = await runCli(['runs', '--colour'], { cwd: workspace.dir });
     expect(option.code).toBe(1);
-    expect(option.stderr).toMatch(/unknown option '--colour'/);
+    expect(option.stderr).toMatch(/^assay: error: unknown option '--colour'/);
+    // Usage errors are one line in assay's own form, as every other error.
+    const workers = await runCli(['run', 'experiment.yaml', '--workers', '0'], { cwd: workspace.dir });
+    expect(workers.code).toBe(1);
+    expect(workers.stderr.trim().split('\n')).toEqual(["assay: error: option '--workers <n>' argument '0' is invalid. expected a positive integer"]);
   });
 });
