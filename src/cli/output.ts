@@ -33,7 +33,11 @@ const stderrGoneListeners = new Set<() => void>();
 export function stderrClosed(): void {
   if (stderrGone) return;
   stderrGone = true;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
+  process.stderr.write = ((_chunk: unknown, encodingOrDone?: unknown, done?: unknown) => {
+    const callback = typeof encodingOrDone === 'function' ? encodingOrDone : done;
+    if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
+    return true;
+  }) as typeof process.stderr.write;
   for (const listener of stderrGoneListeners) listener();
 }
 
