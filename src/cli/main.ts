@@ -17,6 +17,8 @@ import { submitCommand, workerCommand } from './commands/worker.js';
 import { viewCommand } from './commands/view.js';
 import { oneLine, printErrorLine, printJson } from './output.js';
 
+export { stderrClosed } from './output.js';
+
 export function buildProgram(): Command {
   return withAssayErrors(buildCommands());
 }

@@ -22,6 +22,32 @@ export function printErrorLine(text: string): void {
   process.stderr.write(`${terminalSafe(redactText(text))}\n`);
 }
 
+let stderrGone = false;
+const stderrGoneListeners = new Set<() => void>();
+
+/**
+ * The reader of stderr went away (EPIPE: `assay worker 2>&1 | head`, or the `assay run --workers` parent of a
+ * worker killed): from now on what goes to stderr is dropped, and the work goes on. Whoever needs to know (a
+ * fleet worker, whose parent is gone) is told, once.
+ */
+export function stderrClosed(): void {
+  if (stderrGone) return;
+  stderrGone = true;
+  process.stderr.write = ((_chunk: unknown, encodingOrDone?: unknown, done?: unknown) => {
+    const callback = typeof encodingOrDone === 'function' ? encodingOrDone : done;
+    if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
+    return true;
+  }) as typeof process.stderr.write;
+  for (const listener of stderrGoneListeners) listener();
+}
+
+/** Calls `listener` when stderr's reader goes away (at once if it is gone already); returns the unsubscribe. */
+export function onStderrClosed(listener: () => void): () => void {
+  if (stderrGone) listener();
+  else stderrGoneListeners.add(listener);
+  return () => stderrGoneListeners.delete(listener);
+}
+
 /** Longest error line printed; a longer one keeps its start and its end (where the advice is). */
 const MAX_ERROR_LINE = 900;
 

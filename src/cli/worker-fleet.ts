@@ -71,6 +71,8 @@ export interface FleetChild {
   readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>;
   /** The worker's last error line (`assay: error: ...`), if it printed one. */
   readonly lastError: () => string | null;
+  /** The signals this process forwarded to it (a worker that dies of one of them was stopped, not killed). */
+  readonly forwarded: Set<NodeJS.Signals>;
 }
 
 /**
@@ -131,20 +133,34 @@ export function startWorkers(count: number, args: readonly string[], tracker: Pr
       lastRetries = report.retries;
       baseline = false;
     });
+    const forwarded = new Set<NodeJS.Signals>();
     const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout }));
+      child.on('close', (code, signal) => {
+        // Killed by someone else (kill -9, the OOM killer): not a bug of assay, and not the end of the run.
+        if (signal && !forwarded.has(signal)) display.notice(killedLine(index, count, child.pid, signal));
+        resolve({ code, signal, stdout });
+      });
     });
-    children.push({ index, child, done, lastError: () => lastError });
+    children.push({ index, child, done, lastError: () => lastError, forwarded });
   }
   return children;
 }
 
 /** Forwards a signal to every worker still running. */
 export function signalWorkers(children: readonly FleetChild[], signal: NodeJS.Signals): void {
-  for (const { child } of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  for (const { child, forwarded } of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      // Recorded first: a worker still starting (no handler yet) dies of it at once, and that is a stop.
+      forwarded.add(signal);
+      child.kill(signal);
+    }
   }
+}
+
+/** The line for a worker killed by a signal this process did not send. */
+export function killedLine(index: number, count: number, pid: number | undefined, signal: NodeJS.Signals): string {
+  return `worker ${index + 1} of ${count} (pid ${pid ?? '?'}) was killed by ${signal}: what it finished is saved, and its unfinished tasks go back to the other workers`;
 }
 
 export interface FleetRunOptions {
@@ -163,7 +179,8 @@ export interface FleetRunOptions {
 /**
  * `assay run --workers N`: creates the run here (checking the config and its rows), then works it with N
  * `assay worker` processes instead of in this one, shows their progress as one, and summarizes the run from
- * the store once they are done. A worker that fails with an internal error makes the whole command fail so.
+ * the store once they are done. A worker that fails with an internal error makes the whole command fail so;
+ * one killed by a signal is said in one line when it dies, and the run is summarized as it is at the end.
  */
 export async function runWithWorkers(
   experiment: import('../experiment/experiment.js').Experiment,
@@ -209,7 +226,13 @@ export async function runWithWorkers(
       untilStage,
       ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : []),
       ...(options.maxCost ? ['--max-cost', String(options.maxCost)] : []),
+      ...(options.reuse ? [] : ['--no-reuse']),
     ];
+    // Ctrl+C while the run was being created (a big dataset read at once): stop there, no worker started.
+    if (options.stopSignal.aborted) {
+      tracker.stopping = true;
+      return await summarizeRun(store, run.runId, { action: created.action, untilStage, modelCalls: 0, reusedGenerations: 0, durationMs: Date.now() - started });
+    }
     const children = startWorkers(options.workers, args, tracker, display, location);
     const onStop = () => {
       tracker.stopping = true;
@@ -232,7 +255,9 @@ export async function runWithWorkers(
         return null;
       }
     });
-    const broken = results.findIndex((result, index) => result.code === 2 || (result.code !== 0 && result.code !== 1 && result.code !== 130 && reports[index] === null));
+    // A worker killed by a signal (one this process forwarded: stopped; another: said when it died, above) is
+    // not an internal error; one that exits 2, or with a code no worker uses and no summary, is.
+    const broken = results.findIndex((result, index) => result.signal === null && (result.code === 2 || (result.code !== 0 && result.code !== 1 && result.code !== 130 && reports[index] === null)));
     if (broken >= 0) throw new InternalError(`worker ${broken + 1} of ${options.workers} ended with ${results[broken]!.signal ?? `exit code ${results[broken]!.code}`}; what it finished is saved`);
     const failed = results.findIndex((result, index) => result.code === 1 && !reports[index]?.runs.some((summary) => summary.modelDown));
     const modelCalls = reports.reduce((sum, report) => sum + (report?.modelCalls ?? 0), 0);
@@ -250,7 +275,13 @@ export async function runWithWorkers(
       throw new UserError('worker_failed', `worker ${failed + 1} of ${options.workers}: ${children[failed]!.lastError() ?? 'stopped with exit code 1'}`);
     }
     const perWorker = reports.map((report) => report?.modelCalls ?? 0);
-    const withWorkers = { ...summary, workers: perWorker.map((calls, index) => ({ worker: index + 1, pid: children[index]!.child.pid ?? null, modelCalls: calls })) };
+    const withWorkers = {
+      ...summary,
+      workers: perWorker.map((calls, index) => {
+        const signal = results[index]!.signal;
+        return { worker: index + 1, pid: children[index]!.child.pid ?? null, modelCalls: calls, killedBy: signal && !children[index]!.forwarded.has(signal) ? signal : null };
+      }),
+    };
     if (options.output) {
       const { writeResultsFile } = await import('../report/results-file.js');
       const { resolve } = await import('node:path');

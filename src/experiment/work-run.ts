@@ -11,6 +11,8 @@ export interface WorkOptions extends ExecutionOptions {
   readonly untilStage?: Stage;
   /** The config the models come from; default: the config file the run was created from, if it is on this machine. */
   readonly models?: Experiment;
+  /** Use the answers the store already holds for the same calls, from other runs or this one (default true). */
+  readonly reuse?: boolean;
 }
 
 /**
@@ -52,5 +54,5 @@ export async function workRun(store: Store, runId: string, options: WorkOptions 
   // Reads only: a config whose models differ from the run's is refused here, with nothing written.
   const plan = await planFromStore(store, runId, { from: modelSource(experiment), purpose: 'this worker' });
   const built = buildModels(plan, options.env ?? process.env);
-  return execute(plan, store, built, { ...options, untilStage: options.untilStage ?? 'judge', action: 'joined', started, reuse: true });
+  return execute(plan, store, built, { ...options, untilStage: options.untilStage ?? 'judge', action: 'joined', started, reuse: options.reuse ?? true });
 }

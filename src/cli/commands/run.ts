@@ -65,6 +65,9 @@ export function runCommand(): Command {
       }
       const config = configArgument ?? experiment.source.path ?? '';
       for (const warning of experiment.compile().warnings) printErrorLine(`assay: warning: ${warning}`);
+      if (!options.work && options.workers) {
+        throw new UserError('usage', '--no-work and --workers are alternatives: --no-work works none of the run, --workers works it with N processes', { hint: 'drop one of them' });
+      }
       if ((!options.work || options.workers) && (output?.progressive || options.resume)) {
         throw new UserError('usage', `${options.work ? '--workers' : '--no-work'} needs a store: a progressive save (--progressive-save, --resume) is one process's files`, { hint: 'drop --progressive-save, or the worker options' });
       }
@@ -131,7 +134,9 @@ export function runCommand(): Command {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
-      const interrupted = summary.status === 'interrupted' && stop.signal.aborted;
+      // With --workers, a Ctrl+C before any worker got going leaves the run as it was (created): a stop all the same.
+      const interrupted = stop.signal.aborted && (summary.status === 'interrupted' || (options.workers !== undefined && summary.status !== 'completed' && summary.status !== 'partial'));
+      const killed = summary.workers?.filter((worker) => worker.killedBy !== null) ?? [];
       if (options.json) printJson({ ...summary, interrupted });
       else printSummary(summary, config);
       const again = output?.progressive ? `assay run --resume ${output.path}.state` : `assay run ${config}${options.store ? ` --store ${summary.store}` : ''}`;
@@ -147,6 +152,10 @@ export function runCommand(): Command {
       } else if (interrupted) {
         printErrorLine(`interrupted: every finished result is saved; resume with: ${again}`);
         process.exitCode = 130;
+      } else if (killed.length > 0 && summary.status !== 'completed') {
+        const which = killed.map((worker) => `worker ${worker.worker} (pid ${worker.pid ?? '?'}) was killed by ${worker.killedBy}`).join(', ');
+        printErrorLine(`run ${shortId(summary.runId)} is not complete: ${which}; ${summary.done} of ${summary.tasks} tasks are done and saved; continue with: ${again}`);
+        process.exitCode = 1;
       } else if (summary.output && !summary.output.written && !options.json) {
         printErrorLine(`the results file is written once every stage of every task is done; continue with: ${again}`);
       }

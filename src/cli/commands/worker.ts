@@ -8,7 +8,7 @@ import type { RunSummary } from '../../experiment/summary.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
 import type { Store } from '../../spec/store.js';
 import { positiveInteger, positiveNumber } from '../arguments.js';
-import { formatDuration, printErrorLine, printJson, printLine, shortId } from '../output.js';
+import { formatDuration, onStderrClosed, printErrorLine, printJson, printLine, shortId } from '../output.js';
 import { modelDownLine } from './run.js';
 
 interface WorkerOptions {
@@ -22,6 +22,7 @@ interface WorkerOptions {
   json?: boolean;
   quiet?: boolean;
   reportLines?: boolean;
+  reuse: boolean;
 }
 
 export const WORKER_STORE_HELP = 'the store holding the runs (default: the config runtime.store, else $ASSAY_STORE, else .assay/assay.db in the current folder)';
@@ -37,6 +38,7 @@ export function workerCommand(): Command {
     .addOption(new Option('--until-stage <stage>', 'stop every task after this stage').choices(STAGES))
     .option('--concurrency <n>', 'model calls in flight at once in this process (overrides runtime.concurrency)', positiveInteger)
     .option('--max-cost <usd>', 'the spending cap of the run, for the whole fleet (overrides runtime.maxCostUsd)', positiveNumber)
+    .option('--no-reuse', "call the models even where the store already holds the same call's answer (from another run, or this one)")
     .option('--json', 'print one JSON summary on stdout')
     .option('--quiet', 'no progress display')
     .addOption(new Option('--report-lines', 'report progress as JSON lines on stderr (what assay run --workers reads)').hideHelp())
@@ -65,6 +67,25 @@ export function workerCommand(): Command {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // A worker of `assay run --workers` whose parent is gone (killed: its report pipe breaks, or this process
+      // is handed to another parent) stops as on SIGTERM: nothing new claimed, the calls in flight finish and
+      // are saved, the leases are released. No orphan goes on paying for a run nobody watches.
+      let unwatch = () => {};
+      if (options.reportLines) {
+        const parent = process.ppid;
+        const parentGone = () => {
+          if (!stop.signal.aborted) stop.abort();
+        };
+        const offStderr = onStderrClosed(parentGone);
+        const timer = setInterval(() => {
+          if (process.ppid !== parent) parentGone();
+        }, 200);
+        timer.unref();
+        unwatch = () => {
+          offStderr();
+          clearInterval(timer);
+        };
+      }
       const summaries: RunSummary[] = [];
       const skipped: SkippedRun[] = [];
       /** Runs this worker cannot work (its config has not their models): not tried again. */
@@ -82,6 +103,7 @@ export function workerCommand(): Command {
           const summary = await workRun(store, runId, {
             ...(models ? { models } : {}),
             ...(options.untilStage ? { untilStage: options.untilStage } : {}),
+            reuse: options.reuse,
             runtime: { ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(options.maxCost ? { maxCostUsd: options.maxCost } : {}) },
             stopSignal: stop.signal,
             cancelSignal: cancel.signal,
@@ -118,6 +140,7 @@ export function workerCommand(): Command {
         display.stop();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        unwatch();
         await store.close();
       }
       report(summaries, skipped, options, stop.signal.aborted, store.location);
