@@ -191,8 +191,10 @@ export function printSummary(summary: RunSummary, config: string): void {
     `  ${summary.tasks} tasks${upTo} · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
   );
   // assay run --workers: what each worker process did.
-  const workers = (summary as { workers?: readonly { worker: number; pid: number | null; modelCalls: number }[] }).workers;
-  if (workers && workers.length > 0) printLine(`  workers: ${workers.map((entry) => `${entry.worker} (pid ${entry.pid ?? '?'}) ${entry.modelCalls} calls`).join(' · ')}`);
+  const { workers } = summary;
+  if (workers && workers.length > 0) {
+    printLine(`  workers: ${workers.map((entry) => `${entry.worker} (pid ${entry.pid ?? '?'}) ${entry.modelCalls} calls${entry.killedBy ? ` (killed by ${entry.killedBy})` : ''}`).join(' · ')}`);
+  }
   if (summary.reusedGenerations > 0) printLine(`  ${summary.reusedGenerations} generations reused from other runs in the store (no calls made for them)`);
   if (summary.usage.length > 0) {
     const tokens = summary.usage.reduce((sum, row) => sum + row.inputTokens + row.outputTokens, 0);
