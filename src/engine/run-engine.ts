@@ -170,7 +170,15 @@ export class RunEngine {
     const notice = input.notice ?? (() => undefined);
     this.lease = new LeaseKeeper({ store: input.store, runId: input.runId, leaseMs: input.runtime.leaseMs, notice });
     this.spend = new SpendGuard(input.budget ?? null, () => {
-      notice(`the next call would pass the spending cap of $${input.budget!.capUsd} (spent so far $${this.spend.spentUsd.toFixed(4)}): no new calls; raise the cap to go on`);
+      const spend = this.spend;
+      const cap = input.budget!.capUsd;
+      // In a fleet the cap holds for the run's total: the notice gives that as the guard counts it (the store's
+      // total at the last sync, the others assumed to have spent alike since), not this process's share alone.
+      const spent =
+        spend.sharedBy > 1
+          ? `, which ${spend.sharedBy} processes share (the run has spent about $${spend.runSpentUsd.toFixed(4)} across them by this one's count, $${spend.ownSpentUsd.toFixed(4)} of it here)`
+          : ` (spent so far $${spend.runSpentUsd.toFixed(4)})`;
+      notice(`the next call would pass the run's spending cap of $${cap}${spent}: no new calls; raise the cap to go on`);
       this.beginStop('budget');
     });
     const breaker = (this.breaker = new ModelBreaker(input.runtime.stopAfterFailures ?? 0, (down) => {
