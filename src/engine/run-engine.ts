@@ -144,10 +144,14 @@ export class RunEngine {
   private queueIndex = 0;
   private refilling: Promise<void> | null = null;
   private exhausted = false;
+  /** Tasks claimed by this process so far (a round of the workers that claims none found nothing to do). */
+  private claimedTasks = 0;
   /** Processes working the run, this one included, as of the last fleet sync. */
   private liveProcesses = 1;
   private stopping = false;
   private stopReason: InterruptReason | null = null;
+  /** The run's status before this session set it running (a replay that leaves upstream work undone restores it). */
+  private statusBefore: { readonly status: RunStatus; readonly reason: InterruptReason | null } | null = null;
   /** The error that stopped the run (a store that refused a write, or a bug); null while all is well. */
   private fatal: unknown = null;
   private reuse: ReuseLookup | null = null;
@@ -166,7 +170,15 @@ export class RunEngine {
     const notice = input.notice ?? (() => undefined);
     this.lease = new LeaseKeeper({ store: input.store, runId: input.runId, leaseMs: input.runtime.leaseMs, notice });
     this.spend = new SpendGuard(input.budget ?? null, () => {
-      notice(`the next call would pass the spending cap of $${input.budget!.capUsd} (spent so far $${this.spend.spentUsd.toFixed(4)}): no new calls; raise the cap to go on`);
+      const spend = this.spend;
+      const cap = input.budget!.capUsd;
+      // In a fleet the cap holds for the run's total: the notice gives that as the guard counts it (the store's
+      // total at the last sync, the others assumed to have spent alike since), not this process's share alone.
+      const spent =
+        spend.sharedBy > 1
+          ? `, which ${spend.sharedBy} processes share (the run has spent about $${spend.runSpentUsd.toFixed(4)} across them by this one's count, $${spend.ownSpentUsd.toFixed(4)} of it here)`
+          : ` (spent so far $${spend.runSpentUsd.toFixed(4)})`;
+      notice(`the next call would pass the run's spending cap of $${cap}${spent}: no new calls; raise the cap to go on`);
       this.beginStop('budget');
     });
     const breaker = (this.breaker = new ModelBreaker(input.runtime.stopAfterFailures ?? 0, (down) => {
@@ -251,7 +263,9 @@ export class RunEngine {
       // A model that has answered for this run before is reachable: failures of a few items do not stop it.
       for (const row of await store.getUsageTotals(runId)) if (row.calls > 0) this.breaker.succeeded(row.model);
       await store.resetFailures(runId, this.input.untilStage);
-      await store.setRunStatus(runId, 'running', (await store.getRun(runId))?.completedThroughStage ?? null);
+      const before = await store.getRun(runId);
+      this.statusBefore = before ? { status: before.status, reason: before.interruptReason } : null;
+      await store.setRunStatus(runId, 'running', before?.completedThroughStage ?? null);
       await store.appendRunEvent(runId, 'run-started', { owner: this.lease.owner, untilStage: this.input.untilStage, pid: process.pid, host: hostname() });
       if (this.input.reuse) this.reuse = await ReuseLookup.open(store, this.input);
       // A judge comparing with another model's answer needs every task reduced first: score everything, then judge.
@@ -287,18 +301,33 @@ export class RunEngine {
     }
   }
 
-  /** Runs workers until no claimable work is left, then waits for other processes still holding tasks. */
+  /**
+   * Runs workers until no claimable work is left, then waits for other processes still holding tasks. The
+   * tasks of a process found gone (killed on this machine, or its lease lapsed) are claimable once it is
+   * removed: the workers run again for them at once, without waiting.
+   */
   private async drain(): Promise<void> {
+    // Whether the last check found no other process on the run, so its round could claim every pending task.
+    let aloneBefore = false;
     for (;;) {
+      const claimedBefore = this.claimedTasks;
       const workers: Promise<void>[] = [];
       for (let index = 0; index < this.input.runtime.concurrency; index++) workers.push(this.worker());
       await Promise.all(workers);
       if (this.stopping) return;
       await this.batcher.flush();
       if ((await this.pendingCount()) === 0) return;
-      // Pending tasks remain but none can be claimed: another live process holds them. Wait for it.
-      if ((await activeOwners(this.input.store, this.input.runId, { except: this.lease.owner, removeInactive: true })).length === 0) return;
-      await sleep(500, undefined, { signal: this.input.stopSignal }).catch(() => undefined);
+      // Pending tasks remain but none could be claimed. Other processes found gone are removed here, which frees
+      // their leases: claim again. Live ones hold the rest: wait for them.
+      const others = await activeOwners(this.input.store, this.input.runId, { except: this.lease.owner, removeInactive: true });
+      if (others.length === 0) {
+        // Nobody else was there for a whole round and it claimed nothing: what is left cannot be claimed (see finish).
+        if (aloneBefore && this.claimedTasks === claimedBefore) return;
+        aloneBefore = true;
+      } else {
+        aloneBefore = false;
+        await sleep(500, undefined, { signal: this.input.stopSignal }).catch(() => undefined);
+      }
       this.exhausted = false;
     }
   }
@@ -352,6 +381,7 @@ export class RunEngine {
         claimed = await claim();
       }
       this.lease.claimed(claimed);
+      this.claimedTasks += claimed.length;
       const items = await this.itemsOf(claimed);
       const reusable = this.reuse && !this.reuse.empty ? await this.reuse.find(claimed) : null;
       this.queue = claimed.map((task) => {
@@ -613,27 +643,45 @@ export class RunEngine {
   private async finish(interrupted: boolean): Promise<EngineResult> {
     const { store, runId } = this.input;
     const until = stageIndex(this.input.untilStage);
+    const from = this.input.fromStage ? stageIndex(this.input.fromStage) : 0;
     const histogram = await store.getStageHistogram(runId);
     const reached = completedThroughStage(histogram);
     const failed = histogram.reduce((sum, row) => (row.failed ? sum + row.count : sum), 0);
-    const pending = histogram.reduce((sum, row) => (row.nextStage <= until && !row.failed ? sum + row.count : sum), 0);
+    // Unfinished tasks this session was to work, and those short of its first stage (a replay's upstream).
+    const pending = histogram.reduce((sum, row) => (row.nextStage >= from && row.nextStage <= until && !row.failed ? sum + row.count : sum), 0);
+    const upstream = histogram.reduce((sum, row) => (row.nextStage < from && !row.failed ? sum + row.count : sum), 0);
     const othersActive = (await activeOwners(store, runId)).length > 0;
     let status: RunStatus;
+    let reason: InterruptReason | null = null;
+    // Stopped here: by a signal (the user), the spending cap, or a model that could not be reached.
+    const stopReason = interrupted ? (this.stopReason ?? 'error') : null;
+    let why: string | null = stopReason === null ? null : stopReason === 'budget' ? 'budget' : stopReason === 'model' ? `model ${this.modelDown?.model} unreachable: ${this.modelDown?.message}` : stopReason === 'user' ? 'stopped by the user' : stopReason;
     if (othersActive) status = 'running';
-    else if (interrupted || pending > 0) status = 'interrupted';
-    else if (failed > 0) status = 'partial';
+    else if (stopReason !== null) {
+      status = 'interrupted';
+      reason = stopReason;
+    } else if (pending > 0) {
+      // Not stopped, yet tasks are left that this process could not claim while no other process held them
+      // (drain claims until none is left): not a user's doing, and the run says so.
+      status = 'interrupted';
+      reason = 'error';
+      why = `${pending} unfinished task(s) could not be claimed, and no other process holds them`;
+      this.input.notice?.(`${why}: the run is marked interrupted (error); run it again to finish them (and please report this)`);
+    } else if (upstream > 0) {
+      // A replay of a run not done upstream: the run stays as it was before, for whatever stopped it then.
+      status = this.statusBefore?.status ?? 'interrupted';
+      if (status === 'interrupted') reason = this.statusBefore?.reason ?? 'error';
+    } else if (failed > 0) status = 'partial';
     else status = 'completed';
-    const reason = status === 'interrupted' ? (this.stopReason ?? 'user') : null;
     await store.setRunStatus(runId, status, reached, reason ?? undefined);
-    const why = reason === 'budget' ? 'budget' : reason === 'model' ? `model ${this.modelDown?.model} unreachable: ${this.modelDown?.message}` : 'stopped by the user';
-    if (interrupted) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.lease.owner, reason: why });
+    if (why !== null) await store.appendRunEvent(runId, 'run-interrupted', { owner: this.lease.owner, reason: why });
     else await store.appendRunEvent(runId, 'run-finished', { status, completedThroughStage: reached });
     return {
       status,
       completedThroughStage: reached,
       interrupted,
       interruptReason: reason,
-      stoppedFor: interrupted ? (this.stopReason ?? 'user') : null,
+      stoppedFor: stopReason,
       modelCalls: this.caller.calls,
       reusedGenerations: this.reusedGenerations,
       rejected: this.rejected,

@@ -51,4 +51,31 @@ describe('the spending cap across a fleet', () => {
     expect(guard.admit('m', request)).toBeNull();
     expect(stopped).toBe(1);
   });
+
+  it('says what the run has spent as the cap counts it: alone, the earlier sessions plus its own; in a fleet, the last synced total plus its own since, once per process', () => {
+    const guard = new SpendGuard({ capUsd: 1, prices, spentUsd: 0.003 }, () => undefined);
+    guard.admit('m', request)!.settle({ inputTokens: 1000, outputTokens: 1000 }); // $0.002 here
+    expect(guard.sharedBy).toBe(1);
+    expect(guard.runSpentUsd).toBeCloseTo(0.005, 9);
+    expect(guard.ownSpentUsd).toBeCloseTo(0.002, 9);
+    // The store says the run (the earlier sessions, this process and another) has spent $0.01; then $0.002 more here.
+    guard.fleet(0.01, 2);
+    guard.admit('m', request)!.settle({ inputTokens: 1000, outputTokens: 1000 });
+    expect(guard.sharedBy).toBe(2);
+    expect(guard.runSpentUsd).toBeCloseTo(0.014, 9); // 0.01 + 0.002 x 2 (the other assumed alike since)
+    expect(guard.ownSpentUsd).toBeCloseTo(0.004, 9);
+    // What this process spent (with the earlier sessions) is less than the run's total: not what a notice gives.
+    expect(guard.spentUsd).toBeCloseTo(0.007, 9);
+  });
+
+  it('left alone after the others went, still counts what they spent', () => {
+    let stopped = 0;
+    const guard = new SpendGuard({ capUsd: 0.007, prices, spentUsd: 0 }, () => stopped++);
+    guard.admit('m', request)!.settle({ inputTokens: 1000, outputTokens: 1000 }); // $0.002 here
+    // The other process spent $0.004 and is gone: this one is the only live process.
+    guard.fleet(0.006, 1);
+    // 0.006 + 0.002 = 0.008 > 0.007: refused (counting only its own $0.002 would admit it).
+    expect(guard.admit('m', request)).toBeNull();
+    expect(stopped).toBe(1);
+  });
 });

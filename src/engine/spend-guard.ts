@@ -37,8 +37,19 @@ export class SpendGuard {
     this.spent = budget?.spentUsd ?? 0;
   }
 
+  /** What the run had cost before this session plus what this process spent since. */
   get spentUsd(): number {
     return this.spent;
+  }
+
+  /** What this process spent in this session. */
+  get ownSpentUsd(): number {
+    return this.spent - (this.budget?.spentUsd ?? 0);
+  }
+
+  /** How many processes share the cap, as of the last fleet sync (1 alone). */
+  get sharedBy(): number {
+    return this.fleetSpent === null ? 1 : this.processes;
   }
 
   /**
@@ -55,9 +66,19 @@ export class SpendGuard {
     this.processes = Math.max(1, processes);
   }
 
+  /**
+   * What the whole run has spent as the cap counts it: alone from the start, `spentUsd`; once synced with the
+   * store, what it had then (every process's committed calls) plus what this process spent since, once for
+   * each live process (the others are assumed to have spent alike since the sync). A process left alone still
+   * counts what the others spent before they went.
+   */
+  get runSpentUsd(): number {
+    if (this.fleetSpent === null) return this.spent;
+    return Math.max(this.spent, this.fleetSpent + (this.spent - this.spentAtSync) * this.processes);
+  }
+
   private projected(worst: number): number {
-    if (this.fleetSpent === null || this.processes <= 1) return this.spent + this.reserved + worst;
-    return Math.max(this.spent, this.fleetSpent + (this.spent - this.spentAtSync) * this.processes) + (this.reserved + worst) * this.processes;
+    return this.runSpentUsd + (this.reserved + worst) * this.processes;
   }
 
   admit(modelId: string, request: Pick<GenerateRequest, 'system' | 'prompt' | 'params'>): AdmissionTicket | null {

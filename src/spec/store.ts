@@ -9,7 +9,10 @@ import type { Stage, StageIndex } from './stage.js';
 
 export type RunStatus = 'created' | 'running' | 'completed' | 'partial' | 'interrupted';
 
-/** Why a run is `interrupted`: stopped by the user, stopped at its spending cap, or stopped by a store that refused a write. */
+/**
+ * Why a run is `interrupted`: stopped by the user (a signal), at its spending cap, by a store that refused a
+ * write, by a model that could not be reached, or by an error (a bug, or tasks left that no process could claim).
+ */
 export type InterruptReason = 'user' | 'budget' | 'store' | 'error' | 'model';
 
 export interface RunRecord {

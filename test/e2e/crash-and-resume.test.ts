@@ -74,6 +74,33 @@ describe('surviving interruptions', () => {
     expect([...server.countsByPrompt().values()].every((count) => count === 1)).toBe(true);
   });
 
+  it('a replay of a run killed part way leaves it as the kill did, not "interrupted (user)"; the run then resumes', async () => {
+    workspace.arithmetic('questions.jsonl', 120);
+    workspace.write('experiment.yaml', httpConfig(server.baseURL, { concurrency: 4 }));
+    server.behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 25 });
+    const first = startCli(['run', 'experiment.yaml', '--json'], { cwd: workspace.dir });
+    await waitFor(() => server.requests.length >= 40, 30_000, '40 requests');
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    const status = async () => {
+      const result = await runCli(['status', 'experiment.yaml', '--json'], { cwd: workspace.dir });
+      expect(result.code, result.stderr).toBe(0);
+      const parsed = JSON.parse(result.stdout) as { status: string; interruptReason: string | null; done: number };
+      return { status: parsed.status, interruptReason: parsed.interruptReason, done: parsed.done };
+    };
+    const killed = await status();
+    expect(killed).toMatchObject({ status: 'running', interruptReason: null });
+    // Scoring again the tasks already answered leaves the others to be answered: nobody stopped anything.
+    const replay = await runCli(['replay', 'experiment.yaml', '--stage', 'score', '--json'], { cwd: workspace.dir });
+    expect(replay.code, replay.stderr).toBe(0);
+    const replayed = JSON.parse(replay.stdout) as { status: string; interruptReason: string | null; done: number };
+    expect({ status: replayed.status, interruptReason: replayed.interruptReason, done: replayed.done }).toEqual(killed);
+    expect(await status()).toEqual(killed);
+    const resumed = await runCli(['run', 'experiment.yaml', '--json'], { cwd: workspace.dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ status: 'completed', done: 120 });
+  });
+
   it('lets two processes share one run without repeating any call', async () => {
     workspace.arithmetic('questions.jsonl', 80);
     workspace.write('experiment.yaml', httpConfig(server.baseURL, { concurrency: 3 }));

@@ -82,7 +82,8 @@ describe('signals shared by a fleet', () => {
     const cap = 0.6;
     experiment(120, 1, '    price: { input: 1000, output: 1000 }\n');
     const runId = await submit();
-    const results = await Promise.all([worker(runId, '--max-cost', String(cap)).done, worker(runId, '--max-cost', String(cap)).done]);
+    // Not --quiet: each worker's notices (the one at the cap) are read below.
+    const results = await Promise.all([0, 1].map(() => scenario.worker(runId, '--max-cost', String(cap)).done));
     const calls = results.map((result) => summary(result).modelCalls);
     for (const count of calls) expect(count).toBeGreaterThan(0);
     // Both say they stopped at the cap, and exit 1: the one that stops while the other still runs too.
@@ -101,5 +102,18 @@ describe('signals shared by a fleet', () => {
     expect(check.cost.total).toBeGreaterThan(cap / 3);
     expect(check.done).toBeLessThan(120);
     expect(server.requests.length).toBe(calls[0]! + calls[1]!);
+    // The notice at the cap gives what the run has spent across the fleet, as the cap counts it (an estimate: the
+    // others' spend since the last sync is assumed), not only what this worker spent; at least the worker that
+    // stopped first still shared the run, and says so.
+    const fleetNotices = results.flatMap((result) => {
+      const found = /the next call would pass the run's spending cap of \$0\.6, which 2 processes share \(the run has spent about \$([\d.]+) across them by this one's count, \$([\d.]+) of it here\): no new calls/.exec(result.stderr);
+      return found ? [{ run: Number(found[1]), own: Number(found[2]) }] : [];
+    });
+    expect(fleetNotices.length, results.map((result) => result.stderr).join('\n')).toBeGreaterThan(0);
+    for (const notice of fleetNotices) {
+      expect(notice.own).toBeGreaterThan(0);
+      expect(notice.run).toBeGreaterThan(notice.own);
+      expect(notice.run).toBeLessThanOrEqual(cap);
+    }
   });
 });

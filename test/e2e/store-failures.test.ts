@@ -123,4 +123,34 @@ describe('a store failure in the library', () => {
       await store.close();
     }
   });
+
+  it('a store that hands out no task while tasks remain unleased: the run ends interrupted (error) with a notice, not (user), and does not spin', async () => {
+    workspace.arithmetic('questions.jsonl', 50);
+    workspace.write('exp.yaml', httpConfig(server.baseURL, { concurrency: 4 }));
+    const experiment = Experiment.fromConfig(workspace.path('exp.yaml'));
+    const store = await openStore(workspace.path('store.db'), { create: true });
+    // The first claim is served; every later one comes back empty although nobody holds the tasks left.
+    let claims = 0;
+    const stingy = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'claimTasks') return (request: Parameters<Store['claimTasks']>[0]) => (++claims === 1 ? target.claimTasks({ ...request, limit: 10 }) : Promise.resolve([]));
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    try {
+      const notices: string[] = [];
+      const summary = await experiment.run({ store: stingy, onNotice: (message) => notices.push(message) });
+      expect(summary).toMatchObject({ status: 'interrupted', interruptReason: 'error', done: 10 });
+      expect(notices).toContain('40 unfinished task(s) could not be claimed, and no other process holds them: the run is marked interrupted (error); run it again to finish them (and please report this)');
+      // A round of claims that came back empty ends the session: a few claims, not a loop.
+      expect(claims).toBeLessThan(20);
+      expect((await store.getRun(experiment.compile().runId))!).toMatchObject({ status: 'interrupted', interruptReason: 'error' });
+      // The next session, on a store that hands tasks out, finishes the run.
+      expect(await experiment.run({ store })).toMatchObject({ status: 'completed', done: 50 });
+    } finally {
+      await store.close();
+    }
+  });
 });
+

@@ -115,6 +115,29 @@ describe('workers on one run', () => {
     expect(await stored(runId, 150)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
   });
 
+  it('two workers, one killed with kill -9: the survivor finishes the run, the dead one’s claimed tasks included', async () => {
+    // Found by review 21: the survivor removed the dead worker (its pid gone on this machine), which freed its
+    // leases, then stopped without claiming them, and marked the run interrupted (user).
+    const concurrency = 4;
+    experiment(200, { concurrency });
+    const runId = await submit();
+    const doomed = worker(runId, '--quiet');
+    const survivor = worker(runId, '--quiet');
+    await waitFor(() => server.requests.length >= 40, 30_000, 'both workers to answer');
+    doomed.child.kill('SIGKILL');
+    expect((await doomed.done).signal).toBe('SIGKILL');
+    const result = await survivor.done;
+    expect(result.code, result.stderr).toBe(0);
+    const summary = (JSON.parse(result.stdout) as { runs: { status: string; interruptReason: string | null; done: number; tasks: number }[] }).runs[0]!;
+    expect({ status: summary.status, interruptReason: summary.interruptReason, done: summary.done, tasks: summary.tasks }).toEqual({ status: 'completed', interruptReason: null, done: 200, tasks: 200 });
+    // Every task asked; the dead worker's calls in flight at most twice, nothing else twice.
+    const asked = askedCounts();
+    expect(asked.length).toBe(200);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(2);
+    expect(asked.filter((count) => count > 1).length).toBeLessThanOrEqual(concurrency);
+    expect(await stored(runId, 200)).toEqual({ status: 'completed', maxAnswers: 1, minAnswers: 1, owners: 0 });
+  });
+
   it('a worker stopped past its lease and continued: its writes are refused, nothing is paid twice beyond its calls in flight', async () => {
     const concurrency = 4;
     experiment(120, { concurrency, runtime: '  leaseMs: 1000\n' });
