@@ -1,7 +1,8 @@
 import { StoreError, StoreUnavailableError } from '../../core/errors.js';
 
 /** Node and PostgreSQL error codes that mean the connection (not assay) failed: worth a new connection. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+// 25P03: the server ended a session left idle inside a transaction (idle_in_transaction_session_timeout).
+const CONNECTION_CODES = new Set(['25P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

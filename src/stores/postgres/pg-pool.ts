@@ -122,9 +122,11 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
       return result;
     } catch (error) {
       if (client) {
-        client.off('error', ignore);
         const broken = isConnectionError(error);
+        // Still listening while the ROLLBACK runs: the server may end the session just then (it ended an
+        // idle transaction of a stopped process), and an 'error' nobody listens to ends the process.
         if (!broken) await client.query('ROLLBACK').catch(() => undefined);
+        client.off('error', ignore);
         client.release(broken ? (error as Error) : undefined);
       }
       const again = attempt < attempts && !committing && (isRetryableConflict(error) || isConnectionError(error));
