@@ -259,6 +259,10 @@ export class RunEngine {
       await this.fleet.start();
       this.input.stopSignal?.addEventListener('abort', onStop, { once: true });
       this.input.cancelSignal?.addEventListener('abort', onCancel, { once: true });
+      // One turn of the event loop first: a Ctrl+C that came while the run was being created (reading a big
+      // dataset holds the thread, and a store of this process answers without one) is only handled then, and
+      // must stop the run before its first claim, not after a batch of calls.
+      await new Promise((resolve) => setImmediate(resolve));
       if (this.input.stopSignal?.aborted) this.beginStop('user');
       // A model that has answered for this run before is reachable: failures of a few items do not stop it.
       for (const row of await store.getUsageTotals(runId)) if (row.calls > 0) this.breaker.succeeded(row.model);

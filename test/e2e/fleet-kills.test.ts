@@ -176,6 +176,19 @@ describe('assay run --workers when a process of the fleet goes away', () => {
     expect(server.requests).toHaveLength(0);
   }, 90_000);
 
+  it.skipIf(process.env.ASSAY_TEST_WORKER_STORE !== undefined)('in one process too: Ctrl+C while the run is created makes no model call, exit 130 and the interrupted line', async () => {
+    scenario.experiment(200_000, { concurrency: 4 });
+    const run = startCli(['run', 'exp.yaml', '--store', location], { cwd: workspace.dir });
+    await waitFor(() => existsSync(location), 30_000, 'the store to be created');
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    expect(result.stderr).not.toMatch(/internal error/);
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(interruptedLine());
+    // The signal came while the rows were read: the run is stopped before its first claim, not after it.
+    expect(server.requests).toHaveLength(0);
+  }, 90_000);
+
   it('--no-reuse reaches the workers: every task calls the model, as assay run --no-reuse in one process', async () => {
     scenario.experiment(40, { concurrency: 4 });
     // Another run in the same store asked the same calls (it differs only in its metric's name).
