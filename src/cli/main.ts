@@ -63,7 +63,7 @@ Start here:
   assay quickcheck examples/quickstart.yaml
 
 Every command takes --store PATH and --json. Exit codes: 0 done, 1 a problem you can fix,
-2 an internal error, 130 stopped by Ctrl+C (finished work is saved). Documentation: docs/README.md`,
+2 an internal error, 130 stopped by Ctrl+C, 143 by SIGTERM (finished work is saved). Documentation: docs/README.md`,
     );
 }
 

@@ -257,7 +257,7 @@ export async function runWithWorkers(
     });
     // A worker killed by a signal (one this process forwarded: stopped; another: said when it died, above) is
     // not an internal error; one that exits 2, or with a code no worker uses and no summary, is.
-    const broken = results.findIndex((result, index) => result.signal === null && (result.code === 2 || (result.code !== 0 && result.code !== 1 && result.code !== 130 && reports[index] === null)));
+    const broken = results.findIndex((result, index) => result.signal === null && (result.code === 2 || (result.code !== 0 && result.code !== 1 && result.code !== 130 && result.code !== 143 && reports[index] === null)));
     if (broken >= 0) throw new InternalError(`worker ${broken + 1} of ${options.workers} ended with ${results[broken]!.signal ?? `exit code ${results[broken]!.code}`}; what it finished is saved`);
     const failed = results.findIndex((result, index) => result.code === 1 && !reports[index]?.runs.some((summary) => summary.modelDown));
     const modelCalls = reports.reduce((sum, report) => sum + (report?.modelCalls ?? 0), 0);

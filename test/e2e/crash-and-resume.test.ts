@@ -49,16 +49,19 @@ describe('surviving interruptions', () => {
     expect(summary.modelCalls).toBe(150 - interrupted.stages.generate.completed);
   });
 
-  it('stops on Ctrl+C after letting calls in flight finish, exits 130 and resumes later', async () => {
+  it.each([
+    ['SIGINT', 'Ctrl+C', 130],
+    ['SIGTERM', 'SIGTERM', 143],
+  ] as const)('stops on %s (%s) after letting calls in flight finish, exits %i and resumes later', async (signal, _name, code) => {
     workspace.arithmetic('questions.jsonl', 30);
     workspace.write('experiment.yaml', httpConfig(server.baseURL, { concurrency: 2 }));
     server.behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 150 });
 
     const first = startCli(['run', 'experiment.yaml'], { cwd: workspace.dir });
     await waitFor(() => server.requests.length >= 4, 30_000, '4 requests');
-    first.child.kill('SIGINT');
+    first.child.kill(signal);
     const stopped = await first.done;
-    expect(stopped.code).toBe(130);
+    expect(stopped.code).toBe(code);
     expect(stopped.stderr).toMatch(/resume with: assay run experiment\.yaml/);
     const requestsAtStop = server.requests.length;
     expect(requestsAtStop).toBeLessThan(30);

@@ -254,6 +254,24 @@ describe('workers on one run', () => {
     expect(modelCalls(await running.done)).toBe(40);
   });
 
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('assay worker stopped by %s (no --follow): exit %i, what it finished saved, its leases released', async (signal, code) => {
+    server.behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 100 });
+    experiment(60, { concurrency: 2 });
+    const runId = await submit();
+    const running = worker(runId);
+    await waitFor(() => server.requests.length >= 4, 30_000, 'the worker to call the model');
+    running.child.kill(signal);
+    const result = await running.done;
+    expect(result.code, result.stderr).toBe(code);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^stopped: every finished result is saved and this worker's leases are released; continue with: assay worker --store /);
+    const state = await stored(runId, 60);
+    expect(state.owners).toBe(0);
+    expect(state.maxAnswers).toBe(1);
+  });
+
   it('assay worker with nothing to do exits 0 and calls nothing', async () => {
     experiment(5);
     const runId = await submit();

@@ -83,8 +83,11 @@ export function runCommand(): Command {
       const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
       const stop = new AbortController();
       const cancel = new AbortController();
-      const onSignal = () => {
+      // Which signal stopped the run decides the exit code, as shells do: 130 after Ctrl+C, 143 after SIGTERM.
+      let stoppedBy = 'SIGINT' as NodeJS.Signals;
+      const onSignal = (signal: NodeJS.Signals) => {
         if (!stop.signal.aborted) {
+          stoppedBy = signal;
           const grace = formatDuration(experiment.config.runtime.gracePeriodMs / 1000);
           display.notice(`stopping: no new tasks; calls in flight have ${grace} to finish (Ctrl+C again to cancel them)`);
           stop.abort();
@@ -151,7 +154,7 @@ export function runCommand(): Command {
         process.exitCode = 1;
       } else if (interrupted) {
         printErrorLine(`interrupted: every finished result is saved; resume with: ${again}`);
-        process.exitCode = 130;
+        process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
       } else if (killed.length > 0 && summary.status !== 'completed') {
         const which = killed.map((worker) => `worker ${worker.worker} (pid ${worker.pid ?? '?'}) was killed by ${worker.killedBy}`).join(', ');
         printErrorLine(`run ${shortId(summary.runId)} is not complete: ${which}; ${summary.done} of ${summary.tasks} tasks are done and saved; continue with: ${again}`);

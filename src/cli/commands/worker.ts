@@ -59,8 +59,10 @@ export function workerCommand(): Command {
       const display = options.reportLines
         ? new (await import('../worker-fleet.js')).ReportingDisplay()
         : createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
-      const onSignal = () => {
+      let stoppedBy = 'SIGINT' as NodeJS.Signals;
+      const onSignal = (signal: NodeJS.Signals) => {
         if (!stop.signal.aborted) {
+          stoppedBy = signal;
           display.notice('stopping: no new tasks; calls in flight finish and are saved, then the leases are released (Ctrl+C again to cancel them)');
           stop.abort();
         } else cancel.abort();
@@ -143,7 +145,7 @@ export function workerCommand(): Command {
         unwatch();
         await store.close();
       }
-      report(summaries, skipped, options, stop.signal.aborted, store.location);
+      report(summaries, skipped, options, stop.signal.aborted ? stoppedBy : null, store.location);
       if (skipped.length > 0 && !options.follow) {
         for (const run of skipped) printErrorLine(`assay: error: ${skippedLine(run)}`);
         process.exitCode ??= 1;
@@ -179,7 +181,8 @@ interface SkippedRun {
 
 const skippedLine = (run: SkippedRun) => `skipped run ${shortId(run.runId)} (${run.name}): ${run.reason}`;
 
-function report(summaries: readonly RunSummary[], skipped: readonly SkippedRun[], options: WorkerOptions, stopped: boolean, location: string): void {
+function report(summaries: readonly RunSummary[], skipped: readonly SkippedRun[], options: WorkerOptions, stoppedBy: NodeJS.Signals | null, location: string): void {
+  const stopped = stoppedBy !== null;
   const modelCalls = summaries.reduce((sum, summary) => sum + summary.modelCalls, 0);
   if (options.json) printJson({ runs: summaries, skipped, modelCalls, stopped });
   else if (summaries.length === 0 && skipped.length > 0) {
@@ -206,10 +209,11 @@ function report(summaries: readonly RunSummary[], skipped: readonly SkippedRun[]
     }
   }
   // Stopped by a signal: every finished result is saved and the leases are released. With --follow that is
-  // how a worker is meant to end (a Kubernetes pod being stopped): exit 0; otherwise 130, as `assay run`.
+  // how a worker is meant to end (a Kubernetes pod being stopped): exit 0; otherwise 130 after Ctrl+C and 143
+  // after SIGTERM, as `assay run`.
   if (stopped && process.exitCode === undefined && !options.follow) {
     printErrorLine(`stopped: every finished result is saved and this worker's leases are released; continue with: ${again}`);
-    process.exitCode = 130;
+    process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
   }
 }
 
