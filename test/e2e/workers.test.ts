@@ -272,6 +272,25 @@ describe('workers on one run', () => {
     expect(state.maxAnswers).toBe(1);
   });
 
+  it('assay run stopped while a worker goes on says the run is still running and who sets its status; the worker finishes it', async () => {
+    server.behaviour = (request) => ({ kind: 'answer', text: solve(request.prompt), delayMs: 60 });
+    experiment(120, { concurrency: 2 });
+    const runId = await submit();
+    const other = worker(runId);
+    await waitFor(() => server.requests.length >= 4, 30_000, 'the worker to call the model');
+    const run = startCli(['run', 'exp.yaml', '--store', location], { cwd: workspace.dir });
+    await waitFor(() => run.output().stderr.includes('this one will share the remaining tasks'), 30_000, 'assay run to join the run');
+    const before = server.requests.length;
+    await waitFor(() => server.requests.length >= before + 6, 30_000, 'more calls');
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stdout.split('\n')[0]).toBe(`run ${runId.slice(0, 12)} (http-test): running (other processes are still on it; they set its final status)`);
+    const finished = await other.done;
+    expect(finished.code, finished.stderr).toBe(0);
+    expect((await stored(runId, 120)).status).toBe('completed');
+  });
+
   it('assay worker with nothing to do exits 0 and calls nothing', async () => {
     experiment(5);
     const runId = await submit();

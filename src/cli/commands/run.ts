@@ -137,8 +137,9 @@ export function runCommand(): Command {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
-      // With --workers, a Ctrl+C before any worker got going leaves the run as it was (created): a stop all the same.
-      const interrupted = stop.signal.aborted && (summary.status === 'interrupted' || (options.workers !== undefined && summary.status !== 'completed' && summary.status !== 'partial'));
+      // A stop that left the run unfinished: interrupted, or still running because other processes are on it
+      // (they set its final status), or, with --workers, as it was when no worker got going (created).
+      const interrupted = stop.signal.aborted && summary.status !== 'completed' && summary.status !== 'partial';
       const killed = summary.workers?.filter((worker) => worker.killedBy !== null) ?? [];
       if (options.json) printJson({ ...summary, interrupted });
       else printSummary(summary, config);
@@ -185,7 +186,9 @@ export function modelDownLine(down: NonNullable<RunSummary['modelDown']>, again:
 export function printSummary(summary: RunSummary, config: string): void {
   const through = summary.completedThroughStage ? ` through ${summary.completedThroughStage}` : '';
   const reason = summary.interruptReason ? ` (${summary.interruptReason})` : '';
-  printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${reason}${through}`);
+  // Still running when this process stopped: other processes are on the run (they set its final status).
+  const others = summary.status === 'running' ? ' (other processes are still on it; they set its final status)' : '';
+  printLine(`run ${shortId(summary.runId)} (${summary.name}): ${summary.status}${reason}${through}${others}`);
   // Stopped after a stage (--until-stage): "done" counts tasks through the whole pipeline, so say how many
   // passed the stage asked for too.
   const lastStage = STAGES.filter((stage) => summary.stages[stage].enabled).at(-1);
