@@ -75,12 +75,12 @@ export interface RunSummary extends ExecutionState {
   readonly cost: CostSummary;
   /** Set when the run stopped because a model could not be reached: which, how, and where it was called. */
   readonly modelDown?: ModelDown & { readonly baseURL?: string };
+  /** `assay run --workers`: each worker's pid, its model calls, and the signal that killed it (one `assay run` did not forward), if one did. */
+  readonly workers?: readonly { readonly worker: number; readonly pid: number | null; readonly modelCalls: number; readonly killedBy: NodeJS.Signals | null }[];
   /**
    * The results file, when one was asked for: written, or not yet (a progressive save still in progress,
    * whose `.state` is `state`). `progressive` says the run is kept in the progressive-save files, not a store.
    */
-  /** `assay run --workers`: each worker's pid, its model calls, and the signal that killed it (one `assay run` did not forward), if one did. */
-  readonly workers?: readonly { readonly worker: number; readonly pid: number | null; readonly modelCalls: number; readonly killedBy: NodeJS.Signals | null }[];
   readonly output?: { readonly path: string; readonly written: boolean; readonly state?: string; readonly progressive?: boolean };
 }
 
