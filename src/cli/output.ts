@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { redactText } from '../core/redact.js';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe.js';
 
@@ -20,6 +21,11 @@ export function printLine(text = ''): void {
  */
 export function printErrorLine(text: string): void {
   process.stderr.write(`${terminalSafe(redactText(text))}\n`);
+}
+
+/** The exit code of a command a signal stopped (its finished work saved), as shells give it: 128 + the signal's number (130 after Ctrl+C, 143 after SIGTERM). */
+export function stoppedExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
 }
 
 let stderrGone = false;

@@ -68,7 +68,8 @@ function write(report: WorkerReport): void {
 export interface FleetChild {
   readonly index: number;
   readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>;
+  /** How it ended; `killedBy`: a signal this process did not forward (kill -9, the OOM killer), else null. */
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; killedBy: NodeJS.Signals | null; stdout: string }>;
   /** The worker's last error line (`assay: error: ...`), if it printed one. */
   readonly lastError: () => string | null;
   /** The signals this process forwarded to it (a worker that dies of one of them was stopped, not killed). */
@@ -134,12 +135,13 @@ export function startWorkers(count: number, args: readonly string[], tracker: Pr
       baseline = false;
     });
     const forwarded = new Set<NodeJS.Signals>();
-    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; killedBy: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, signal) => {
         // Killed by someone else (kill -9, the OOM killer): not a bug of assay, and not the end of the run.
-        if (signal && !forwarded.has(signal)) display.notice(killedLine(index, count, child.pid, signal));
-        resolve({ code, signal, stdout });
+        const killedBy = signal && !forwarded.has(signal) ? signal : null;
+        if (killedBy) display.notice(killedLine(index, count, child.pid, killedBy));
+        resolve({ code, signal, killedBy, stdout });
       });
     });
     children.push({ index, child, done, lastError: () => lastError, forwarded });
@@ -277,10 +279,7 @@ export async function runWithWorkers(
     const perWorker = reports.map((report) => report?.modelCalls ?? 0);
     const withWorkers = {
       ...summary,
-      workers: perWorker.map((calls, index) => {
-        const signal = results[index]!.signal;
-        return { worker: index + 1, pid: children[index]!.child.pid ?? null, modelCalls: calls, killedBy: signal && !children[index]!.forwarded.has(signal) ? signal : null };
-      }),
+      workers: perWorker.map((calls, index) => ({ worker: index + 1, pid: children[index]!.child.pid ?? null, modelCalls: calls, killedBy: results[index]!.killedBy })),
     };
     if (options.output) {
       const { writeResultsFile } = await import('../report/results-file.js');

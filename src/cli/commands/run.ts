@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import type { ExistingRunPolicy } from '../../experiment/experiment.js';
 import type { RunSummary } from '../../experiment/summary.js';
 import { UserError } from '../../core/errors.js';
-import { STAGES, type Stage } from '../../spec/stage.js';
-import { formatCost, formatDuration, oneLine, printErrorLine, printJson, printLine, shortId, table } from '../output.js';
+import { STAGES, stageIndex, type Stage } from '../../spec/stage.js';
+import { formatCost, formatDuration, oneLine, printErrorLine, printJson, printLine, shortId, stoppedExitCode, table } from '../output.js';
 import { positiveInteger, positiveNumber, STORE_HELP } from '../arguments.js';
 
 interface RunCommandOptions {
@@ -83,7 +83,7 @@ export function runCommand(): Command {
       const display = createProgressDisplay({ quiet: options.quiet ?? false, json: options.json ?? false });
       const stop = new AbortController();
       const cancel = new AbortController();
-      // Which signal stopped the run decides the exit code, as shells do: 130 after Ctrl+C, 143 after SIGTERM.
+      // Which signal stopped the run decides the exit code (stoppedExitCode).
       let stoppedBy = 'SIGINT' as NodeJS.Signals;
       const onSignal = (signal: NodeJS.Signals) => {
         if (!stop.signal.aborted) {
@@ -155,7 +155,7 @@ export function runCommand(): Command {
         process.exitCode = 1;
       } else if (interrupted) {
         printErrorLine(`interrupted: every finished result is saved; resume with: ${again}`);
-        process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
+        process.exitCode = stoppedExitCode(stoppedBy);
       } else if (killed.length > 0 && summary.status !== 'completed') {
         const which = killed.map((worker) => `worker ${worker.worker} (pid ${worker.pid ?? '?'}) was killed by ${worker.killedBy}`).join(', ');
         printErrorLine(`run ${shortId(summary.runId)} is not complete: ${which}; ${summary.done} of ${summary.tasks} tasks are done and saved; continue with: ${again}`);
@@ -192,7 +192,7 @@ export function printSummary(summary: RunSummary, config: string): void {
   // Stopped after a stage (--until-stage): "done" counts tasks through the whole pipeline, so say how many
   // passed the stage asked for too.
   const lastStage = STAGES.filter((stage) => summary.stages[stage].enabled).at(-1);
-  const upTo = lastStage && STAGES.indexOf(summary.untilStage) < STAGES.indexOf(lastStage) ? ` · ${summary.stages[summary.untilStage].completed} through ${summary.untilStage}` : '';
+  const upTo = lastStage && stageIndex(summary.untilStage) < stageIndex(lastStage) ? ` · ${summary.stages[summary.untilStage].completed} through ${summary.untilStage}` : '';
   printLine(
     `  ${summary.tasks} tasks${upTo} · ${summary.done} done · ${summary.failed} failed · ${summary.modelCalls} model calls this session · ${formatDuration(summary.durationMs / 1000)} · ${summary.action}`,
   );

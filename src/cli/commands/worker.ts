@@ -8,7 +8,7 @@ import type { RunSummary } from '../../experiment/summary.js';
 import { STAGES, type Stage } from '../../spec/stage.js';
 import type { Store } from '../../spec/store.js';
 import { positiveInteger, positiveNumber } from '../arguments.js';
-import { formatDuration, onStderrClosed, printErrorLine, printJson, printLine, shortId } from '../output.js';
+import { formatDuration, onStderrClosed, printErrorLine, printJson, printLine, shortId, stoppedExitCode } from '../output.js';
 import { modelDownLine } from './run.js';
 
 interface WorkerOptions {
@@ -213,7 +213,7 @@ function report(summaries: readonly RunSummary[], skipped: readonly SkippedRun[]
   // after SIGTERM, as `assay run`.
   if (stopped && process.exitCode === undefined && !options.follow) {
     printErrorLine(`stopped: every finished result is saved and this worker's leases are released; continue with: ${again}`);
-    process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
+    process.exitCode = stoppedExitCode(stoppedBy);
   }
 }
 
