@@ -1,3 +1,4 @@
+import type { StoredEvent } from '../spec/event.js';
 import type { ItemFieldsRow, StoredItem } from '../spec/store.js';
 
 /** The items at these positions, for a store that holds its items in an array (files, results file). */
@@ -18,4 +19,11 @@ export function itemFieldsPage(items: readonly (StoredItem | undefined)[], field
     if (item) rows.push({ ord, datasetId: item.datasetId, itemId: item.itemId, values: fields.map((field) => item.fields[field]) });
   }
   return rows;
+}
+
+/** `Store.readTaskEventsAt` for a store that holds its run in memory (files, results file): a lookup per task. */
+export async function taskEventsAt(ords: readonly number[], read: (ord: number) => Promise<StoredEvent[]>): Promise<Map<number, StoredEvent[]>> {
+  const found = new Map<number, StoredEvent[]>();
+  for (const ord of ords) found.set(ord, await read(ord));
+  return found;
 }

@@ -5,7 +5,7 @@ import { OwnerUnknownError, RunBusyError, StoreError } from '../../core/errors.j
 import { errnoFailure } from '../medium-failure.js';
 import { translateFailures } from '../store-failures.js';
 import { collectPages, importedStatus } from '../import-pages.js';
-import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
+import { itemFieldsPage, itemsAt, taskEventsAt } from '../items-in-memory.js';
 import { artifactsOf, judgeResult, scoreValues } from '../result-rows.js';
 import { MemoryCallWindows } from '../call-grants.js';
 import { createManifest, manifestShape, taskCoordinates, type Manifest } from '../../core/manifest.js';
@@ -730,10 +730,8 @@ export class FilesStore implements Store {
   }
 
   /** From the run held in memory: a lookup per task. */
-  async readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
-    const found = new Map<number, StoredEvent[]>();
-    for (const ord of ords) found.set(ord, await this.readTaskEvents(runId, ord));
-    return found;
+  readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
+    return taskEventsAt(ords, (ord) => this.readTaskEvents(runId, ord));
   }
 
   /** Writes the final output (through `write`, given a scratch path), then removes the `.tmp` and `.state`. */

@@ -6,7 +6,7 @@ import { createManifest, describeTask, manifestShape, taskCoordinates, type Mani
 import { storeReduction } from '../../core/reduction.js';
 import { RunCounters } from '../../core/run-counters.js';
 import { applyTaskEvent, initialProgress } from '../../core/task-progress.js';
-import { itemFieldsPage, itemsAt } from '../items-in-memory.js';
+import { itemFieldsPage, itemsAt, taskEventsAt } from '../items-in-memory.js';
 import type { StoredCandidate, StoredEvent, TaskEvent } from '../../spec/event.js';
 import type { FailureRecord } from '../../spec/failure.js';
 import type { Judgment } from '../../spec/judge.js';
@@ -559,10 +559,8 @@ export class ResultsFileStore implements Store {
   }
 
   /** Synthesized per task from the entries held in memory (see readTaskEvents). */
-  async readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
-    const found = new Map<number, StoredEvent[]>();
-    for (const ord of ords) found.set(ord, await this.readTaskEvents(runId, ord));
-    return found;
+  readTaskEventsAt(runId: string, ords: readonly number[]): Promise<Map<number, StoredEvent[]>> {
+    return taskEventsAt(ords, (ord) => this.readTaskEvents(runId, ord));
   }
 
   // Every write is refused: the file is what a finished job wrote, and it stays byte for byte as it is.

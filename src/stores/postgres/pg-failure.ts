@@ -59,12 +59,7 @@ export function openFailure(location: string, error: unknown): StoreError | Stor
     });
   }
   // PgBouncer's words in statement mode, at the first BEGIN: like transaction mode (see begin), refused.
-  if (/not allowed in statement pooling mode/.test(message)) {
-    return new StoreError(location, `its connections do not each keep one PostgreSQL session (a pooler in statement mode in between: ${message})`, {
-      hint: 'connect to PostgreSQL directly, or through a PgBouncer database with pool_mode = session',
-      cause: error,
-    });
-  }
+  if (/not allowed in statement pooling mode/.test(message)) return sessionNotKept(location, `a pooler in statement mode in between: ${message}`, error);
   // PgBouncer's words when no server connection of the database's pool came free in time.
   if (/query_wait_timeout/.test(message)) {
     return new StoreError(location, 'PgBouncer found no free server connection for assay in time (query_wait_timeout)', {
@@ -79,4 +74,15 @@ export function openFailure(location: string, error: unknown): StoreError | Stor
     });
   }
   return undefined;
+}
+
+/** The connection is not one session from one statement to the next (a pooler in transaction mode): not retried. */
+export class SessionNotKeptError extends StoreError {}
+
+/** The refusal of a store whose connections do not each keep one PostgreSQL session; `how` says what is in between. */
+export function sessionNotKept(location: string, how: string, cause?: unknown): SessionNotKeptError {
+  return new SessionNotKeptError(location, `its connections do not each keep one PostgreSQL session (${how})`, {
+    hint: 'connect to PostgreSQL directly, or through a PgBouncer database with pool_mode = session',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { StoreError } from '../../core/errors.js';
-import { isConnectionError, isRetryableConflict } from './pg-failure.js';
+import { isConnectionError, isRetryableConflict, sessionNotKept } from './pg-failure.js';
 import { PG_MIGRATIONS, PG_NAMESPACE, PG_SCHEMA_VERSION } from './schema.js';
 import { redactStoreUrl } from './pg-url.js';
 
@@ -83,13 +83,8 @@ async function begin(client: pg.PoolClient): Promise<void> {
   const results = (await client.query(`BEGIN; SELECT current_setting('${SESSION_MARK}', true) AS mark`)) as unknown as Array<pg.QueryResult<{ mark: string | null }>>;
   const session = sessions.get(client);
   if (session && results[1]?.rows[0]?.mark === session.mark) return;
-  throw new SessionNotKeptError(session?.location ?? 'postgres', 'its connections do not each keep one PostgreSQL session (a pooler in transaction mode in between, e.g. PgBouncer with pool_mode = transaction)', {
-    hint: 'connect to PostgreSQL directly, or through a PgBouncer database with pool_mode = session',
-  });
+  throw sessionNotKept(session?.location ?? 'postgres', 'a pooler in transaction mode in between, e.g. PgBouncer with pool_mode = transaction');
 }
-
-/** The connection is not one session from one statement to the next (a pooler in transaction mode): not retried. */
-export class SessionNotKeptError extends StoreError {}
 
 /** The database holds no assay store (and the caller did not ask to create one). */
 export class NoStoreError extends StoreError {}
