@@ -13,7 +13,8 @@ export function postgresBinaries(): string | null {
   return majors[0] ? join(root, majors[0], 'bin') : null;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on the loopback interface that nothing listens on now (for a test server). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

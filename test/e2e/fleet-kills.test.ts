@@ -2,7 +2,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redactText } from '../../src/core/redact.js';
-import { openStore } from '../../src/stores/open-store.js';
 import { ASSAY_BIN, runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
 import { FleetScenario } from '../support/fleet.js';
 import type { FakeOpenAIServer } from '../support/openai-server.js';
@@ -28,12 +27,7 @@ beforeEach(async () => {
 afterEach(() => scenario.stop());
 
 async function runState(runId: string): Promise<{ status: string; owners: number }> {
-  const store = await openStore(location, { create: false });
-  try {
-    return { status: (await store.getRun(runId))!.status, owners: (await store.listOwners(runId)).length };
-  } finally {
-    await store.close();
-  }
+  return scenario.withStore(async (store) => ({ status: (await store.getRun(runId))!.status, owners: (await store.listOwners(runId)).length }));
 }
 
 /** The run of exp.yaml (`assay submit` names it, and creates nothing when it is there). */
@@ -163,22 +157,13 @@ describe('assay run --workers when a process of the fleet goes away', () => {
   }, 60_000);
 
   // The moment is told by the SQLite file appearing; the check is the same whatever the store.
-  it.skipIf(process.env.ASSAY_TEST_WORKER_STORE !== undefined)('Ctrl+C while the run is created (a big dataset being read): no worker started, exit 130 and the interrupted line', async () => {
+  it.skipIf(process.env.ASSAY_TEST_WORKER_STORE !== undefined).each([
+    ['assay run --workers 2', ['--workers', '2']],
+    ['assay run in one process', []],
+  ])('%s: Ctrl+C while the run is created (a big dataset being read) makes no model call (no worker started), exit 130 and the interrupted line', async (_name, extra) => {
     scenario.experiment(200_000, { concurrency: 4 });
-    const parent = startCli(['run', 'exp.yaml', '--store', location, '--workers', '2'], { cwd: workspace.dir });
+    const run = startCli(['run', 'exp.yaml', '--store', location, ...extra], { cwd: workspace.dir });
     // While the rows are written to the store (the SQLite file exists from then on).
-    await waitFor(() => existsSync(location), 30_000, 'the store to be created');
-    parent.child.kill('SIGINT');
-    const result = await parent.done;
-    expect(result.stderr).not.toMatch(/internal error/);
-    expect(result.code, result.stderr).toBe(130);
-    expect(result.stderr.trim().split('\n').at(-1)).toBe(interruptedLine());
-    expect(server.requests).toHaveLength(0);
-  }, 90_000);
-
-  it.skipIf(process.env.ASSAY_TEST_WORKER_STORE !== undefined)('in one process too: Ctrl+C while the run is created makes no model call, exit 130 and the interrupted line', async () => {
-    scenario.experiment(200_000, { concurrency: 4 });
-    const run = startCli(['run', 'exp.yaml', '--store', location], { cwd: workspace.dir });
     await waitFor(() => existsSync(location), 30_000, 'the store to be created');
     run.child.kill('SIGINT');
     const result = await run.done;

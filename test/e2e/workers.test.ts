@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/spec/store.js';
 import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js';
 import { FleetScenario } from '../support/fleet.js';
@@ -37,14 +36,7 @@ function modelCalls(result: CliResult): number {
   return parsed.modelCalls;
 }
 
-async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(location, { create: false });
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
+const withStore = <T>(use: (store: Store) => Promise<T>): Promise<T> => scenario.withStore(use);
 
 /** The run's final status and the most answers stored for one task (1 when nothing was written twice). */
 async function stored(runId: string, tasks: number): Promise<{ status: string; maxAnswers: number; minAnswers: number; owners: number }> {

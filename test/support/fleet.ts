@@ -1,4 +1,6 @@
 import { expect } from 'vitest';
+import type { Store } from '../../src/spec/store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import { runCli, startCli } from './cli.js';
 import { FakeOpenAIServer, solve } from './openai-server.js';
 import { httpConfig, Workspace } from './workspace.js';
@@ -46,6 +48,16 @@ export class FleetScenario {
   /** Starts `assay worker RUN --json` on the shared store. */
   worker(runId: string, ...extra: string[]) {
     return startCli(['worker', runId, '--store', this.location, '--json', ...extra], { cwd: this.workspace.dir });
+  }
+
+  /** Opens the shared store (it must exist), hands it to `use`, and closes it again. */
+  async withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
+    const store = await openStore(this.location, { create: false });
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+    }
   }
 
   async stop(): Promise<void> {
